@@ -1,0 +1,207 @@
+//! Findings: what the validator says about a decision, each with a stable kebab-case code.
+//!
+//! Codes are a public contract: the CLI's JSON, the MCP server, the docs and the skill all use them.
+//! A code is never reused for another meaning; new rules get new codes.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// How bad a finding is. Errors make the verdict `fail`; warnings never do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+macro_rules! codes {
+    ($( $variant:ident = $code:literal, $severity:ident, $meaning:literal, $fix:literal; )*) => {
+        /// Every finding code the validator can emit.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Code {
+            $( $variant, )*
+        }
+
+        impl Code {
+            /// Every code, in catalog order.
+            pub const ALL: &'static [Code] = &[$( Code::$variant, )*];
+
+            /// The stable kebab-case name.
+            pub fn as_str(self) -> &'static str {
+                match self { $( Code::$variant => $code, )* }
+            }
+
+            /// The severity under the default policy (some rules pick a severity per risk class;
+            /// this is the strongest one they use).
+            pub fn default_severity(self) -> Severity {
+                match self { $( Code::$variant => Severity::$severity, )* }
+            }
+
+            /// One line: when the rule fires.
+            pub fn meaning(self) -> &'static str {
+                match self { $( Code::$variant => $meaning, )* }
+            }
+
+            /// One line: how to make the finding go away honestly.
+            pub fn fix(self) -> &'static str {
+                match self { $( Code::$variant => $fix, )* }
+            }
+
+            /// Looks a code up by its kebab-case name.
+            pub fn from_name(name: &str) -> Option<Code> {
+                match name { $( $code => Some(Code::$variant), )* _ => None }
+            }
+        }
+    };
+}
+
+codes! {
+    ScopeMissing = "scope-missing", Error,
+        "The release scope is absent, empty or a template placeholder.",
+        "Name the services, modules or features this release covers.";
+    RiskClassMissing = "risk-class-missing", Error,
+        "The risk class is absent, empty or a template placeholder.",
+        "Declare the risk class (low, medium or high) before final verification.";
+    RiskClassInvalid = "risk-class-invalid", Error,
+        "The risk class is not low, medium or high.",
+        "Use exactly one of low, medium or high; add any comment after it.";
+    GateUnmarked = "gate-unmarked", Error,
+        "A gate layer is absent, a placeholder, or not one of pass, fail, n/a.",
+        "Mark every gate layer (code, review, operational, communication, decision) pass, fail or n/a.";
+    GateRequired = "gate-required", Error,
+        "A gate layer that the risk class requires is marked n/a.",
+        "Evaluate the layer and mark it pass or fail; the risk class does not allow skipping it.";
+    GateFailed = "gate-failed", Error,
+        "The decision is GO while a gate layer is marked fail (a warning when the class does not require the layer).",
+        "Fix what failed and re-evaluate the gate, or record NO-GO.";
+    ResidualRisksMissing = "residual-risks-missing", Error,
+        "Residual risks are absent or a placeholder.",
+        "List the risks that remain open after the gates, or write `none`.";
+    RollbackTriggerMissing = "rollback-trigger-missing", Error,
+        "The rollback trigger is absent or a placeholder.",
+        "State the condition that triggers a rollback, e.g. `error rate > 2% for 5 minutes`.";
+    RollbackTriggerVague = "rollback-trigger-vague", Error,
+        "A rollback trigger is not concrete and testable: it lacks a number or a comparison.",
+        "Name a measurable signal with a comparison and a threshold, e.g. `p99 latency above 800 ms`.";
+    RollbackOwnerMissing = "rollback-owner-missing", Error,
+        "No rollback owner is named (a warning for low risk).",
+        "Name the person or role who executes the rollback.";
+    DecisionOwnerMissing = "decision-owner-missing", Error,
+        "The final decision owner is absent or a placeholder.",
+        "Name the one person who owns the final go/no-go call.";
+    DecisionMissing = "decision-missing", Error,
+        "The decision is absent, a placeholder, or not GO / NO-GO.",
+        "Record an explicit GO or NO-GO.";
+    TimestampMissing = "timestamp-missing", Error,
+        "The decision timestamp is absent or a placeholder.",
+        "Record when the decision was made, as RFC 3339 with an offset, e.g. `2026-11-27T14:05:00Z`.";
+    TimestampInvalid = "timestamp-invalid", Error,
+        "The decision timestamp is not an RFC 3339 date-time with an offset.",
+        "Write the timestamp as RFC 3339 with `T` and an offset, e.g. `2026-11-27T14:05:00Z`.";
+    TimestampFuture = "timestamp-future", Error,
+        "The decision timestamp is more than 5 minutes in the future.",
+        "Record the time the decision was actually made, not a planned time.";
+    PanelMissing = "panel-missing", Error,
+        "A high-risk GO has no go/no-go panel with enough distinct names.",
+        "Name the go/no-go panel (at least the policy's panel size of distinct people).";
+    DrillIncomplete = "drill-incomplete", Error,
+        "A high-risk GO has no pre-release drill with all five items checked.",
+        "Run the pre-release drill and check each of its five items.";
+    RehearsalMissing = "rehearsal-missing", Error,
+        "A GO has no rollback rehearsal (an error for high risk, a warning for medium).",
+        "Rehearse the rollback in a non-production environment and record it.";
+    RehearsalIncomplete = "rehearsal-incomplete", Error,
+        "A rollback rehearsal does not record the recovery time.",
+        "Add `recovery time:` with the time from rollback start to recovery.";
+    CommunicationIncomplete = "communication-incomplete", Error,
+        "A GO has no communication package, or it misses one of its five elements (an error for high risk, a warning otherwise).",
+        "Fill in what changed, known limitations, monitoring focus, rollback trigger conditions and escalation.";
+    MultipleDecisions = "multiple-decisions", Warning,
+        "The document has more than one Release Decision section; only the first is read.",
+        "Keep one Release Decision section per document.";
+    FieldUnknown = "field-unknown", Warning,
+        "A bullet in the decision is not a field release-gate knows; it is ignored.",
+        "Check the field name against the template, or move the text out of the field list.";
+    FieldDuplicate = "field-duplicate", Warning,
+        "A field is given more than once; only the first is read.",
+        "Keep one bullet per field.";
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Code {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Code::from_name(&name).ok_or_else(|| serde::de::Error::custom(format!("unknown finding code `{name}`")))
+    }
+}
+
+impl schemars::JsonSchema for Code {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Code".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Code::ALL.iter().map(|code| code.as_str()).collect();
+        schemars::json_schema!({
+            "type": "string",
+            "description": "A stable kebab-case finding code.",
+            "enum": names,
+        })
+    }
+}
+
+/// One thing the validator found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Finding {
+    pub code: Code,
+    pub severity: Severity,
+    /// What is wrong and what to do about it, in one or two sentences.
+    pub message: String,
+    /// 1-based line in the Markdown input; `None` for JSON input.
+    pub line: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_kebab_case_and_round_trip() {
+        let mut seen = std::collections::BTreeSet::new();
+        for &code in Code::ALL {
+            let name = code.as_str();
+            assert!(seen.insert(name), "duplicate code {name}");
+            assert!(name.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{name} is not kebab-case");
+            assert_eq!(Code::from_name(name), Some(code));
+            assert!(code.meaning().ends_with('.') && code.fix().ends_with('.'), "{name}: write sentences");
+        }
+        assert_eq!(Code::from_name("no-such-code"), None);
+    }
+}

@@ -1,0 +1,708 @@
+//! The Markdown form of a decision: finding the `Release Decision` section inside a larger document,
+//! reading its bullets into a [`Decision`], and rendering a decision back as the seed's template.
+//!
+//! The reader is line-based and never recurses, so a hostile document (huge, deeply nested, binary-ish)
+//! costs time linear in its size and a constant amount of stack.
+
+use std::collections::BTreeMap;
+
+use crate::decision::{Communication, Decision, DrillItem, Layer, Rehearsal};
+use crate::finding::{Code, Finding, Severity};
+use crate::value;
+
+/// A top-level field of the Markdown template.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Field {
+    Scope,
+    RiskClass,
+    Gates,
+    ResidualRisks,
+    RollbackTrigger,
+    RollbackOwner,
+    DecisionOwner,
+    Decision,
+    DecidedAt,
+    Panel,
+    Drill,
+    Rehearsal,
+    Communication,
+}
+
+impl Field {
+    pub const ALL: [Field; 13] = [
+        Field::Scope,
+        Field::RiskClass,
+        Field::Gates,
+        Field::ResidualRisks,
+        Field::RollbackTrigger,
+        Field::RollbackOwner,
+        Field::DecisionOwner,
+        Field::Decision,
+        Field::DecidedAt,
+        Field::Panel,
+        Field::Drill,
+        Field::Rehearsal,
+        Field::Communication,
+    ];
+
+    /// The name the template uses.
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::Scope => "Release scope",
+            Field::RiskClass => "Risk class",
+            Field::Gates => "Gate results",
+            Field::ResidualRisks => "Residual risks",
+            Field::RollbackTrigger => "Rollback trigger",
+            Field::RollbackOwner => "Rollback owner",
+            Field::DecisionOwner => "Final decision owner",
+            Field::Decision => "Decision",
+            Field::DecidedAt => "Decision timestamp",
+            Field::Panel => "Go/no-go panel",
+            Field::Drill => "Pre-release drill",
+            Field::Rehearsal => "Rollback rehearsal",
+            Field::Communication => "Communication package",
+        }
+    }
+
+    /// Looks a field up by name: the template's name or a common short form, in any case.
+    pub fn from_name(name: &str) -> Option<Field> {
+        let name = value::tidy_line(&name.to_lowercase()).replace(" / ", "/");
+        let field = match name.as_str() {
+            "release scope" | "scope" => Field::Scope,
+            "risk class" | "risk" => Field::RiskClass,
+            "gate results" | "gates" => Field::Gates,
+            "residual risks" | "residual risk" => Field::ResidualRisks,
+            "rollback trigger" | "rollback triggers" => Field::RollbackTrigger,
+            "rollback owner" => Field::RollbackOwner,
+            "final decision owner" | "decision owner" => Field::DecisionOwner,
+            "decision" => Field::Decision,
+            "decision timestamp" | "decided at" => Field::DecidedAt,
+            "go/no-go panel" | "panel" => Field::Panel,
+            "pre-release drill" | "pre-release drill checklist" | "drill" => Field::Drill,
+            "rollback rehearsal" | "rehearsal" => Field::Rehearsal,
+            "communication package" | "communication" => Field::Communication,
+            _ => return None,
+        };
+        Some(field)
+    }
+}
+
+/// Where things stood in the Markdown source, so findings can name a line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceLines {
+    /// The `Release Decision` heading.
+    pub heading: u32,
+    /// Each field's top-level bullet.
+    pub fields: BTreeMap<Field, u32>,
+    /// Each gate layer's bullet.
+    pub gates: BTreeMap<Layer, u32>,
+    /// The line of each rollback-trigger condition, in order.
+    pub rollback_trigger: Vec<u32>,
+    /// The `recovery time:` bullet of the rehearsal.
+    pub recovery_time: Option<u32>,
+}
+
+impl SourceLines {
+    /// The field's line, or the heading's when the field is absent.
+    pub fn field_or_heading(&self, field: Field) -> u32 {
+        self.fields.get(&field).copied().unwrap_or(self.heading)
+    }
+
+    /// The gate's line, or the heading's when the gate is absent.
+    pub fn gate_or_heading(&self, layer: Layer) -> u32 {
+        self.gates.get(&layer).copied().unwrap_or(self.heading)
+    }
+}
+
+/// A decision read from Markdown, with its source lines and the reader's own warnings.
+#[derive(Debug, Clone)]
+pub struct ParsedMarkdown {
+    pub decision: Decision,
+    pub lines: SourceLines,
+    pub findings: Vec<Finding>,
+}
+
+/// Why a Markdown document could not be read as a decision at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MarkdownError {
+    #[error(
+        "no `Release Decision` heading found: add a heading such as `### Release Decision` followed by the template's bullets"
+    )]
+    NoSection,
+}
+
+/// Reads the first `Release Decision` section of a Markdown document.
+pub fn parse(text: &str) -> Result<ParsedMarkdown, MarkdownError> {
+    let lines = classify_lines(text);
+    let (start, level) = lines
+        .iter()
+        .enumerate()
+        .find_map(|(index, line)| match line {
+            Line::Heading { level, text } if is_decision_heading(text) => Some((index, *level)),
+            _ => None,
+        })
+        .ok_or(MarkdownError::NoSection)?;
+
+    let mut findings = Vec::new();
+    for (index, line) in lines.iter().enumerate().skip(start + 1) {
+        if let Line::Heading { text, .. } = line
+            && is_decision_heading(text)
+        {
+            findings.push(warning(
+                Code::MultipleDecisions,
+                format!(
+                    "A second `Release Decision` section starts here; only the first (line {}) is read. Keep one per document.",
+                    line_number(start)
+                ),
+                index,
+            ));
+        }
+    }
+    let end = lines
+        .iter()
+        .enumerate()
+        .skip(start + 1)
+        .find_map(|(index, line)| match line {
+            Line::Heading { level: other, .. } if *other <= level => Some(index),
+            _ => None,
+        })
+        .unwrap_or(lines.len());
+
+    let tree = Tree::build(lines.get(start + 1..end).unwrap_or_default(), start + 1);
+    let mut reader = Reader {
+        decision: Decision::default(),
+        lines: SourceLines { heading: line_number(start), ..SourceLines::default() },
+        findings,
+        tree: &tree,
+    };
+    for &root in &tree.roots {
+        reader.read_field(root);
+    }
+    let Reader { decision, lines, mut findings, .. } = reader;
+    findings.sort_by_key(|finding| (finding.line, finding.code));
+    Ok(ParsedMarkdown { decision: decision.normalized(), lines, findings })
+}
+
+fn line_number(index: usize) -> u32 {
+    u32::try_from(index).unwrap_or(u32::MAX - 1).saturating_add(1)
+}
+
+fn warning(code: Code, message: String, index: usize) -> Finding {
+    Finding { code, severity: Severity::Warning, message, line: Some(line_number(index)) }
+}
+
+fn is_decision_heading(text: &str) -> bool {
+    let text = text.trim().trim_matches(|c| matches!(c, '*' | '_' | '`')).trim();
+    let text = text.strip_suffix(':').unwrap_or(text);
+    value::tidy_line(text).eq_ignore_ascii_case("release decision")
+}
+
+/// What one source line is, after code fences and HTML comments are taken out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Line {
+    /// Blank, inside a code fence or an HTML comment, or a fence delimiter.
+    Blank,
+    Heading { level: u8, text: String },
+    Bullet { indent: usize, text: String },
+    Text { indent: usize, text: String },
+}
+
+fn classify_lines(text: &str) -> Vec<Line> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut out: Vec<Line> = Vec::new();
+    let mut fence: Option<(char, usize)> = None;
+    let mut in_comment = false;
+    // Whether the previous line was a paragraph line that a setext underline could turn into a heading.
+    let mut paragraph = false;
+    let mut in_list_item = false;
+    for raw in text.split('\n') {
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        let trimmed = raw.trim_start();
+        if let Some((fence_char, fence_len)) = fence {
+            if is_fence_close(trimmed, fence_char, fence_len) {
+                fence = None;
+            }
+            out.push(Line::Blank);
+            paragraph = false;
+            continue;
+        }
+        if let Some(open) = fence_open(trimmed) {
+            fence = Some(open);
+            out.push(Line::Blank);
+            paragraph = false;
+            continue;
+        }
+        let (visible, still_in_comment) = strip_comments(raw, in_comment);
+        in_comment = still_in_comment;
+        let indent = indentation(&visible);
+        let content = visible.trim();
+        if content.is_empty() {
+            out.push(Line::Blank);
+            paragraph = false;
+            in_list_item = false;
+            continue;
+        }
+        if indent <= 3 && paragraph && let Some(level) = setext_level(content) {
+            if let Some(Line::Text { text, .. }) = out.pop() {
+                out.push(Line::Heading { level, text });
+            }
+            out.push(Line::Blank);
+            paragraph = false;
+            continue;
+        }
+        if indent <= 3 && let Some(heading) = atx_heading(content) {
+            out.push(heading);
+            paragraph = false;
+            in_list_item = false;
+            continue;
+        }
+        if let Some(item) = bullet_text(content) {
+            out.push(Line::Bullet { indent, text: item.to_owned() });
+            paragraph = false;
+            continue;
+        }
+        // A text line right after a list item continues that item; only other text starts a paragraph.
+        in_list_item = in_list_item || matches!(out.last(), Some(Line::Bullet { .. }));
+        paragraph = !in_list_item;
+        out.push(Line::Text { indent, text: content.to_owned() });
+    }
+    out
+}
+
+/// Removes `<!-- ... -->` comments from a line; returns the rest and whether a comment is still open.
+fn strip_comments(line: &str, mut in_comment: bool) -> (String, bool) {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    loop {
+        if in_comment {
+            match rest.find("-->") {
+                Some(end) => {
+                    rest = rest.get(end + 3..).unwrap_or("");
+                    in_comment = false;
+                }
+                None => return (out, true),
+            }
+        } else {
+            match rest.find("<!--") {
+                Some(start) => {
+                    out.push_str(rest.get(..start).unwrap_or(""));
+                    rest = rest.get(start + 4..).unwrap_or("");
+                    in_comment = true;
+                }
+                None => {
+                    out.push_str(rest);
+                    return (out, false);
+                }
+            }
+        }
+    }
+}
+
+/// Columns of leading white space, with tabs to the next multiple of four.
+fn indentation(line: &str) -> usize {
+    let mut column = 0;
+    for c in line.chars() {
+        match c {
+            ' ' => column += 1,
+            '\t' => column += 4 - column % 4,
+            _ => break,
+        }
+    }
+    column
+}
+
+fn fence_open(trimmed: &str) -> Option<(char, usize)> {
+    let fence_char = trimmed.chars().next().filter(|c| *c == '`' || *c == '~')?;
+    let len = trimmed.chars().take_while(|c| *c == fence_char).count();
+    // A backtick fence's info string may not contain backticks.
+    let info = trimmed.get(len..).unwrap_or("");
+    (len >= 3 && !(fence_char == '`' && info.contains('`'))).then_some((fence_char, len))
+}
+
+fn is_fence_close(trimmed: &str, fence_char: char, fence_len: usize) -> bool {
+    let len = trimmed.chars().take_while(|c| *c == fence_char).count();
+    len >= fence_len && trimmed.get(len..).is_some_and(|rest| rest.trim().is_empty())
+}
+
+fn atx_heading(content: &str) -> Option<Line> {
+    let hashes = content.chars().take_while(|c| *c == '#').count();
+    if !(1..=6).contains(&hashes) {
+        return None;
+    }
+    let rest = content.get(hashes..)?;
+    if !(rest.is_empty() || rest.starts_with([' ', '\t'])) {
+        return None;
+    }
+    let mut text = rest.trim();
+    // An optional closing sequence of `#`s, preceded by a space.
+    let without_closing = text.trim_end_matches('#');
+    if without_closing.is_empty() || without_closing.ends_with([' ', '\t']) {
+        text = without_closing.trim_end();
+    }
+    Some(Line::Heading { level: u8::try_from(hashes).unwrap_or(6), text: text.to_owned() })
+}
+
+fn setext_level(content: &str) -> Option<u8> {
+    if content.chars().all(|c| c == '=') {
+        Some(1)
+    } else if content.len() >= 3 && content.chars().all(|c| c == '-') {
+        Some(2)
+    } else {
+        None
+    }
+}
+
+/// The text of a list item (`-`, `*`, `+`, `1.` or `1)`), or `None` for any other line.
+fn bullet_text(content: &str) -> Option<&str> {
+    let after_marker = if let Some(rest) = content.strip_prefix(['-', '*', '+']) {
+        rest
+    } else {
+        let digits = content.chars().take_while(char::is_ascii_digit).count();
+        if digits == 0 || digits > 9 {
+            return None;
+        }
+        content.get(digits..)?.strip_prefix(['.', ')'])?
+    };
+    if after_marker.is_empty() {
+        Some("")
+    } else if after_marker.starts_with([' ', '\t']) {
+        Some(after_marker.trim())
+    } else {
+        None
+    }
+}
+
+/// The bullets of the section as a tree, in an arena so that depth costs no stack.
+#[derive(Debug, Default)]
+struct Tree {
+    nodes: Vec<Node>,
+    roots: Vec<usize>,
+}
+
+#[derive(Debug)]
+struct Node {
+    /// 1-based source line.
+    line: u32,
+    text: String,
+    children: Vec<usize>,
+}
+
+impl Tree {
+    fn build(lines: &[Line], first_index: usize) -> Tree {
+        let mut tree = Tree::default();
+        // (indent, node) of the open bullets, innermost last.
+        let mut open: Vec<(usize, usize)> = Vec::new();
+        // The node a continuation line would extend, with its indent.
+        let mut last: Option<(usize, usize)> = None;
+        for (offset, line) in lines.iter().enumerate() {
+            match line {
+                Line::Bullet { indent, text } => {
+                    while open.last().is_some_and(|(open_indent, _)| *open_indent >= *indent) {
+                        open.pop();
+                    }
+                    let id = tree.nodes.len();
+                    tree.nodes.push(Node {
+                        line: line_number(first_index + offset),
+                        text: text.clone(),
+                        children: Vec::new(),
+                    });
+                    match open.last().and_then(|(_, parent)| tree.nodes.get_mut(*parent)) {
+                        Some(parent) => parent.children.push(id),
+                        None => tree.roots.push(id),
+                    }
+                    open.push((*indent, id));
+                    last = Some((*indent, id));
+                }
+                Line::Text { indent, text } => {
+                    // An indented line right after a bullet continues it (a wrapped value).
+                    match last.and_then(|(bullet_indent, id)| {
+                        (*indent > bullet_indent).then(|| tree.nodes.get_mut(id)).flatten()
+                    }) {
+                        Some(node) => {
+                            node.text.push(' ');
+                            node.text.push_str(text);
+                        }
+                        None => last = None,
+                    }
+                }
+                Line::Blank => last = None,
+                Line::Heading { .. } => {
+                    open.clear();
+                    last = None;
+                }
+            }
+        }
+        tree
+    }
+
+    fn node(&self, id: usize) -> Option<&Node> {
+        self.nodes.get(id)
+    }
+
+    fn children(&self, id: usize) -> impl Iterator<Item = &Node> {
+        self.node(id).into_iter().flat_map(|node| node.children.iter().filter_map(|child| self.nodes.get(*child)))
+    }
+}
+
+/// Splits `name: value` at the first colon.
+fn split_named(text: &str) -> Option<(&str, &str)> {
+    let (name, value) = text.split_once(':')?;
+    Some((name.trim(), value.trim()))
+}
+
+struct Reader<'t> {
+    decision: Decision,
+    lines: SourceLines,
+    findings: Vec<Finding>,
+    tree: &'t Tree,
+}
+
+impl Reader<'_> {
+    fn unknown(&mut self, line: u32, what: &str, text: &str) {
+        let shown: String = text.chars().take(60).collect();
+        self.findings.push(Finding {
+            code: Code::FieldUnknown,
+            severity: Severity::Warning,
+            message: format!(
+                "`{shown}` is not {what}; it is ignored. Check the name against the template or move the text out of the list."
+            ),
+            line: Some(line),
+        });
+    }
+
+    fn duplicate(&mut self, line: u32, name: &str, first: u32) {
+        self.findings.push(Finding {
+            code: Code::FieldDuplicate,
+            severity: Severity::Warning,
+            message: format!("`{name}` is given again here; only the first (line {first}) is read. Keep one."),
+            line: Some(line),
+        });
+    }
+
+    /// A field's items: the value after the colon (if any), then each nested bullet.
+    fn items(&self, id: usize, inline: &str) -> Vec<(u32, String)> {
+        let own_line = self.tree.node(id).map_or(0, |node| node.line);
+        let mut items = Vec::new();
+        if !inline.is_empty() {
+            items.push((own_line, inline.to_owned()));
+        }
+        items.extend(
+            self.tree.children(id).filter(|child| !child.text.is_empty()).map(|child| (child.line, child.text.clone())),
+        );
+        items
+    }
+
+    fn text_value(&self, id: usize, inline: &str) -> Option<String> {
+        let items = self.items(id, inline);
+        (!items.is_empty()).then(|| items.into_iter().map(|(_, text)| text).collect::<Vec<_>>().join("\n"))
+    }
+
+    fn read_field(&mut self, id: usize) {
+        let Some(node) = self.tree.node(id) else { return };
+        let line = node.line;
+        let Some((name, inline)) = split_named(&node.text) else {
+            self.unknown(line, "a `Field: value` bullet", &node.text);
+            return;
+        };
+        let Some(field) = Field::from_name(name) else {
+            self.unknown(line, "a field of the Release Decision template", name);
+            return;
+        };
+        if let Some(&first) = self.lines.fields.get(&field) {
+            self.duplicate(line, field.label(), first);
+            return;
+        }
+        self.lines.fields.insert(field, line);
+        match field {
+            Field::Scope => self.decision.scope = self.text_value(id, inline),
+            Field::RiskClass => self.decision.risk_class = self.text_value(id, inline),
+            Field::RollbackOwner => self.decision.rollback_owner = self.text_value(id, inline),
+            Field::DecisionOwner => self.decision.decision_owner = self.text_value(id, inline),
+            Field::Decision => self.decision.decision = self.text_value(id, inline),
+            Field::DecidedAt => self.decision.decided_at = self.text_value(id, inline),
+            Field::ResidualRisks => {
+                self.decision.residual_risks = self.items(id, inline).into_iter().map(|(_, text)| text).collect();
+            }
+            Field::Panel => {
+                self.decision.panel = self.items(id, inline).into_iter().map(|(_, text)| text).collect();
+            }
+            Field::RollbackTrigger => {
+                let items = self.items(id, inline);
+                self.lines.rollback_trigger = items.iter().map(|(line, _)| *line).collect();
+                self.decision.rollback_trigger = items.into_iter().map(|(_, text)| text).collect();
+            }
+            Field::Gates => self.read_gates(id),
+            Field::Drill => self.read_drill(id),
+            Field::Rehearsal => {
+                let mut rehearsal = Rehearsal::default();
+                self.read_named(id, "a rollback rehearsal step", |label, line, value, lines| {
+                    let label = match label {
+                        "confirm recovery" | "confirm service recovers" => "confirm service recovers and alerts normalize",
+                        "friction" => "friction points",
+                        other => other,
+                    };
+                    let slot = rehearsal.field_mut(label)?;
+                    if label == "recovery time" {
+                        lines.recovery_time = Some(line);
+                    }
+                    Some(std::mem::replace(slot, value))
+                });
+                self.decision.rehearsal = Some(rehearsal);
+            }
+            Field::Communication => {
+                let mut communication = Communication::default();
+                self.read_named(id, "a communication package element", |label, _, value, _| {
+                    let label = match label {
+                        "escalation channel and owner" | "escalation channel" | "escalation owner" => "escalation",
+                        other => other,
+                    };
+                    Some(std::mem::replace(communication.field_mut(label)?, value))
+                });
+                self.decision.communication = Some(communication);
+            }
+        }
+    }
+
+    fn read_gates(&mut self, id: usize) {
+        let children: Vec<(u32, String)> = self.tree.children(id).map(|n| (n.line, n.text.clone())).collect();
+        let ids: Vec<usize> = self.tree.node(id).map(|n| n.children.clone()).unwrap_or_default();
+        for ((line, text), child) in children.into_iter().zip(ids) {
+            let layer = split_named(&text).and_then(|(name, value)| gate_layer(name).map(|layer| (layer, value)));
+            let Some((layer, inline)) = layer else {
+                self.unknown(line, "a gate layer (code, review, operational, communication, decision)", &text);
+                continue;
+            };
+            if let Some(&first) = self.lines.gates.get(&layer) {
+                self.duplicate(line, layer.template_name(), first);
+                continue;
+            }
+            self.lines.gates.insert(layer, line);
+            *self.decision.gates.get_mut(layer) = self.text_value(child, inline);
+        }
+    }
+
+    fn read_drill(&mut self, id: usize) {
+        self.decision.drill = self
+            .tree
+            .children(id)
+            .filter_map(|node| {
+                let text = node.text.as_str();
+                let box_text = text.get(..3)?;
+                let checked = match box_text {
+                    "[x]" | "[X]" => true,
+                    "[ ]" => false,
+                    _ => return None,
+                };
+                Some(DrillItem { checked, item: text.get(3..).unwrap_or("").trim().to_owned() })
+            })
+            .collect();
+    }
+
+    /// Reads `name: value` children into a set of named slots; `store` returns the previous value of
+    /// the slot, or `None` when the name is unknown.
+    fn read_named(
+        &mut self,
+        id: usize,
+        what: &str,
+        mut store: impl FnMut(&str, u32, Option<String>, &mut SourceLines) -> Option<Option<String>>,
+    ) {
+        let ids: Vec<usize> = self.tree.node(id).map(|n| n.children.clone()).unwrap_or_default();
+        let mut seen: BTreeMap<String, u32> = BTreeMap::new();
+        for child in ids {
+            let Some(node) = self.tree.node(child) else { continue };
+            let (line, text) = (node.line, node.text.clone());
+            let Some((name, inline)) = split_named(&text) else {
+                self.unknown(line, what, &text);
+                continue;
+            };
+            let label = value::tidy_line(&name.to_lowercase());
+            if let Some(&first) = seen.get(&label) {
+                self.duplicate(line, name, first);
+                continue;
+            }
+            let value = self.text_value(child, inline);
+            match store(&label, line, value, &mut self.lines) {
+                Some(_) => {
+                    seen.insert(label, line);
+                }
+                None => self.unknown(line, what, name),
+            }
+        }
+    }
+}
+
+fn gate_layer(name: &str) -> Option<Layer> {
+    let name = value::tidy_line(&name.to_lowercase());
+    let base = name.strip_suffix(" gates").or_else(|| name.strip_suffix(" gate")).unwrap_or(&name);
+    Layer::from_name(base)
+}
+
+/// Renders a decision as the seed's copy-ready template, filled in.
+///
+/// The output reads back to the same record: `parse(render(d)).decision == d.normalized()`.
+pub fn render(decision: &Decision) -> String {
+    let mut out = String::from("### Release Decision\n\n");
+    push_named(&mut out, "", Field::Scope.label(), decision.scope.as_deref());
+    push_named(&mut out, "", Field::RiskClass.label(), decision.risk_class.as_deref());
+    out.push_str("- Gate results:\n");
+    for layer in Layer::ALL {
+        push_named(&mut out, "  ", layer.template_name(), decision.gates.get(layer));
+    }
+    push_list(&mut out, Field::ResidualRisks.label(), &decision.residual_risks);
+    push_list(&mut out, Field::RollbackTrigger.label(), &decision.rollback_trigger);
+    for (field, value) in [
+        (Field::RollbackOwner, &decision.rollback_owner),
+        (Field::DecisionOwner, &decision.decision_owner),
+        (Field::Decision, &decision.decision),
+        (Field::DecidedAt, &decision.decided_at),
+    ] {
+        let values: Vec<String> = value.iter().flat_map(|text| text.lines().map(str::to_owned)).collect();
+        push_list(&mut out, field.label(), &values);
+    }
+    if !decision.panel.is_empty() {
+        push_list(&mut out, Field::Panel.label(), &decision.panel);
+    }
+    if !decision.drill.is_empty() {
+        out.push_str(&format!("- {}:\n", Field::Drill.label()));
+        for item in &decision.drill {
+            let mark = if item.checked { "[x]" } else { "[ ]" };
+            match item.item.as_str() {
+                "" => out.push_str(&format!("  - {mark}\n")),
+                text => out.push_str(&format!("  - {mark} {text}\n")),
+            }
+        }
+    }
+    if let Some(rehearsal) = &decision.rehearsal {
+        out.push_str(&format!("- {}:\n", Field::Rehearsal.label()));
+        for (label, value) in rehearsal.fields().into_iter().filter(|(_, value)| value.is_some()) {
+            push_named(&mut out, "  ", label, value);
+        }
+    }
+    if let Some(communication) = &decision.communication {
+        out.push_str(&format!("- {}:\n", Field::Communication.label()));
+        for (label, value) in communication.fields().into_iter().filter(|(_, value)| value.is_some()) {
+            push_named(&mut out, "  ", label, value);
+        }
+    }
+    out
+}
+
+fn push_list(out: &mut String, label: &str, items: &[String]) {
+    out.push_str(&format!("- {label}:\n"));
+    for item in items {
+        out.push_str(&format!("  - {item}\n"));
+    }
+}
+
+fn push_named(out: &mut String, indent: &str, label: &str, value: Option<&str>) {
+    match value {
+        None => out.push_str(&format!("{indent}- {label}:\n")),
+        Some(text) if !text.contains('\n') => out.push_str(&format!("{indent}- {label}: {text}\n")),
+        Some(text) => {
+            out.push_str(&format!("{indent}- {label}:\n"));
+            for line in text.lines() {
+                out.push_str(&format!("{indent}  - {line}\n"));
+            }
+        }
+    }
+}

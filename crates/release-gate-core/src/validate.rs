@@ -1,0 +1,434 @@
+//! The validator: reads a decision against a policy at a given time and gathers every finding.
+//!
+//! It never stops at the first problem: a draft shows everything that is left to do. Which rules run
+//! depends on the call (GO, NO-GO, or not yet made) and on the declared risk class.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::decision::{Call, Decision, GateResult, Layer, Reading, RiskClass};
+use crate::finding::{Code, Finding, Severity};
+use crate::markdown::{self, Field, SourceLines};
+use crate::policy::{Policy, Requirement};
+use crate::value;
+
+/// How far in the future a decision timestamp may be, for clock skew between machines.
+pub const FUTURE_TOLERANCE: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
+
+/// How many checked items a complete pre-release drill has (the seed's five).
+pub const DRILL_SIZE: usize = 5;
+
+/// A decision ready to validate: the record, and where it came from.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub decision: Decision,
+    /// Source lines, for Markdown input.
+    pub lines: Option<SourceLines>,
+    /// What the reader itself noticed (unknown fields, duplicates, extra sections).
+    pub findings: Vec<Finding>,
+}
+
+impl Document {
+    pub fn from_record(decision: Decision) -> Document {
+        Document { decision: decision.normalized(), lines: None, findings: Vec::new() }
+    }
+
+    pub fn from_markdown(parsed: markdown::ParsedMarkdown) -> Document {
+        Document { decision: parsed.decision, lines: Some(parsed.lines), findings: parsed.findings }
+    }
+}
+
+/// The overall result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Fail,
+}
+
+/// What `validate` returns; serialized as the `validate --format json` object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Report {
+    pub verdict: Verdict,
+    pub risk_class: Option<RiskClass>,
+    pub decision: Option<Call>,
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    pub fn errors(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|finding| finding.severity == Severity::Error)
+    }
+}
+
+/// Validates a decision against a policy at time `now`.
+pub fn validate(document: &Document, policy: &Policy, now: jiff::Timestamp) -> Report {
+    let mut rules = Rules::new(document, policy, now);
+    for finding in &document.findings {
+        rules.emit(finding.code, finding.severity, finding.message.clone(), finding.line);
+    }
+    let call = document.decision.call();
+    let is_go = call.valid() == Some(Call::Go);
+    let is_draft = call.valid().is_none();
+
+    rules.scope();
+    rules.risk_class();
+    rules.gates_marked();
+    rules.decision_owner();
+    rules.decision();
+    rules.timestamp();
+    if is_go || is_draft {
+        rules.gates_required();
+        rules.residual_risks();
+        rules.rollback_trigger();
+        rules.rollback_owner();
+    }
+    if is_go {
+        rules.gates_failed();
+        rules.panel();
+        rules.drill();
+        rules.rehearsal();
+        rules.communication(None);
+    }
+    rules.finish()
+}
+
+/// The rules, each a method that adds its findings. Shared with the fast audit.
+pub(crate) struct Rules<'a> {
+    decision: &'a Decision,
+    lines: Option<&'a SourceLines>,
+    policy: &'a Policy,
+    now: jiff::Timestamp,
+    class: Option<RiskClass>,
+    findings: Vec<Finding>,
+}
+
+impl<'a> Rules<'a> {
+    pub(crate) fn new(document: &'a Document, policy: &'a Policy, now: jiff::Timestamp) -> Rules<'a> {
+        Rules {
+            decision: &document.decision,
+            lines: document.lines.as_ref(),
+            policy,
+            now,
+            class: document.decision.risk_class().valid(),
+            findings: Vec::new(),
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> Report {
+        self.findings.sort_by_key(|finding| (finding.line, finding.code));
+        let verdict =
+            if self.findings.iter().any(|f| f.severity == Severity::Error) { Verdict::Fail } else { Verdict::Pass };
+        Report { verdict, risk_class: self.class, decision: self.decision.call().valid(), findings: self.findings }
+    }
+
+    pub(crate) fn take_findings(&mut self) -> Vec<Finding> {
+        std::mem::take(&mut self.findings)
+    }
+
+    fn emit(&mut self, code: Code, severity: Severity, message: String, line: Option<u32>) {
+        if let Some(severity) = self.policy.severity(code, severity) {
+            self.findings.push(Finding { code, severity, message, line });
+        }
+    }
+
+    fn field_line(&self, field: Field) -> Option<u32> {
+        self.lines.map(|lines| lines.field_or_heading(field))
+    }
+
+    fn gate_line(&self, layer: Layer) -> Option<u32> {
+        self.lines.map(|lines| lines.gate_or_heading(layer))
+    }
+
+    fn error(&mut self, code: Code, field: Field, message: String) {
+        let line = self.field_line(field);
+        self.emit(code, Severity::Error, message, line);
+    }
+
+    pub(crate) fn scope(&mut self) {
+        if value::meaningful(self.decision.scope.as_deref()).is_none() {
+            self.error(
+                Code::ScopeMissing,
+                Field::Scope,
+                "The release scope is missing: name the services, modules or features this release covers.".into(),
+            );
+        }
+    }
+
+    pub(crate) fn risk_class(&mut self) {
+        match self.decision.risk_class() {
+            Reading::Valid(_) => {}
+            Reading::Missing => self.error(
+                Code::RiskClassMissing,
+                Field::RiskClass,
+                "The risk class is not declared: declare low, medium or high before final verification, so gate depth is not debated at the last minute.".into(),
+            ),
+            Reading::Invalid(word) => self.error(
+                Code::RiskClassInvalid,
+                Field::RiskClass,
+                format!("`{word}` is not a risk class: use low, medium or high (a comment may follow it)."),
+            ),
+        }
+    }
+
+    pub(crate) fn gates_marked(&mut self) {
+        for layer in Layer::ALL {
+            let message = match self.decision.gate(layer) {
+                Reading::Valid(_) => continue,
+                Reading::Missing => format!("The {layer} gate is not marked: evaluate it and mark it pass, fail or n/a."),
+                Reading::Invalid(word) => {
+                    format!("The {layer} gate is marked `{word}`: mark it pass, fail or n/a (a comment may follow).")
+                }
+            };
+            let line = self.gate_line(layer);
+            self.emit(Code::GateUnmarked, Severity::Error, message, line);
+        }
+    }
+
+    pub(crate) fn decision_owner(&mut self) {
+        if value::meaningful(self.decision.decision_owner.as_deref()).is_none() {
+            self.error(
+                Code::DecisionOwnerMissing,
+                Field::DecisionOwner,
+                "No final decision owner is named: name the one person who owns the go/no-go call, so nobody assumes someone else made it.".into(),
+            );
+        }
+    }
+
+    fn decision(&mut self) {
+        let message = match self.decision.call() {
+            Reading::Valid(_) => return,
+            Reading::Missing => "No decision is recorded: record an explicit GO or NO-GO.".to_owned(),
+            Reading::Invalid(word) => format!("`{word}` is not a decision: record GO or NO-GO."),
+        };
+        self.error(Code::DecisionMissing, Field::Decision, message);
+    }
+
+    fn timestamp(&mut self) {
+        let Some(text) = value::meaningful(self.decision.decided_at.as_deref()) else {
+            self.error(
+                Code::TimestampMissing,
+                Field::DecidedAt,
+                "The decision timestamp is missing: record when the decision was made, e.g. `2026-11-27T14:05:00Z`.".into(),
+            );
+            return;
+        };
+        let word = value::first_word(text);
+        let Some(at) = value::parse_timestamp(word) else {
+            self.error(
+                Code::TimestampInvalid,
+                Field::DecidedAt,
+                format!("`{word}` is not an RFC 3339 date-time with an offset: write it like `2026-11-27T14:05:00Z`."),
+            );
+            return;
+        };
+        let latest = self.now.checked_add(FUTURE_TOLERANCE).unwrap_or(self.now);
+        if at > latest {
+            self.error(
+                Code::TimestampFuture,
+                Field::DecidedAt,
+                format!(
+                    "The decision timestamp {at} is after the current time {}: record when the decision was actually made.",
+                    self.now
+                ),
+            );
+        }
+    }
+
+    fn gates_required(&mut self) {
+        let Some(class) = self.class else { return };
+        for &layer in &self.policy.class(class).gates {
+            if self.decision.gate(layer) == Reading::Valid(GateResult::NotApplicable) {
+                let line = self.gate_line(layer);
+                self.emit(
+                    Code::GateRequired,
+                    Severity::Error,
+                    format!(
+                        "The {layer} gate is marked n/a, but {class} risk requires it: evaluate it and mark it pass or fail."
+                    ),
+                    line,
+                );
+            }
+        }
+    }
+
+    fn residual_risks(&mut self) {
+        let named = self.decision.residual_risks.iter().any(|risk| value::meaningful(Some(risk)).is_some());
+        if !named {
+            self.error(
+                Code::ResidualRisksMissing,
+                Field::ResidualRisks,
+                "Residual risks are not stated: list the risks that stay open after the gates, or write `none`.".into(),
+            );
+        }
+    }
+
+    pub(crate) fn rollback_trigger(&mut self) {
+        let conditions: Vec<(usize, &str)> = self
+            .decision
+            .rollback_trigger
+            .iter()
+            .enumerate()
+            .filter_map(|(index, item)| value::meaningful(Some(item)).map(|text| (index, text)))
+            .collect();
+        if conditions.is_empty() {
+            self.error(
+                Code::RollbackTriggerMissing,
+                Field::RollbackTrigger,
+                "No rollback trigger is recorded: state the condition that triggers a rollback, e.g. `error rate > 2% for 5 minutes`, so nobody debates thresholds during an incident.".into(),
+            );
+            return;
+        }
+        if let Some(&(index, text)) = conditions.iter().find(|(_, text)| !value::is_concrete_trigger(text)) {
+            let line = self.lines.map(|lines| {
+                lines.rollback_trigger.get(index).copied().unwrap_or_else(|| lines.field_or_heading(Field::RollbackTrigger))
+            });
+            let shown: String = text.chars().take(80).collect();
+            self.emit(
+                Code::RollbackTriggerVague,
+                Severity::Error,
+                format!(
+                    "The rollback trigger `{shown}` is not testable: name a measurable signal with a comparison and a number, e.g. `p99 latency above 800 ms for 5 minutes`."
+                ),
+                line,
+            );
+        }
+    }
+
+    fn requirement(&self, pick: impl Fn(&crate::policy::ClassRules) -> Requirement) -> Option<(RiskClass, Severity)> {
+        let class = self.class?;
+        pick(self.policy.class(class)).severity().map(|severity| (class, severity))
+    }
+
+    fn rollback_owner(&mut self) {
+        let Some((class, severity)) = self.requirement(|rules| rules.rollback_owner) else { return };
+        if value::meaningful(self.decision.rollback_owner.as_deref()).is_none() {
+            let line = self.field_line(Field::RollbackOwner);
+            self.emit(
+                Code::RollbackOwnerMissing,
+                severity,
+                format!("No rollback owner is named for this {class}-risk release: name the person or role who executes the rollback."),
+                line,
+            );
+        }
+    }
+
+    fn gates_failed(&mut self) {
+        let Some(class) = self.class else { return };
+        for layer in Layer::ALL {
+            if self.decision.gate(layer) != Reading::Valid(GateResult::Fail) {
+                continue;
+            }
+            let required = self.policy.class(class).gates.contains(&layer);
+            let (severity, why) = if required {
+                (Severity::Error, format!("{class} risk requires it"))
+            } else {
+                (Severity::Warning, format!("{class} risk does not require it, but it failed"))
+            };
+            let line = self.gate_line(layer);
+            self.emit(
+                Code::GateFailed,
+                severity,
+                format!("The decision is GO while the {layer} gate failed ({why}): fix it and re-evaluate, or record NO-GO."),
+                line,
+            );
+        }
+    }
+
+    fn panel(&mut self) {
+        let Some(class) = self.class else { return };
+        let needed = self.policy.class(class).panel;
+        if needed == 0 {
+            return;
+        }
+        let distinct: BTreeSet<String> = self
+            .decision
+            .panel
+            .iter()
+            .filter_map(|name| value::meaningful(Some(name)))
+            .map(|name| value::tidy_line(name).to_lowercase())
+            .collect();
+        if distinct.len() < usize::try_from(needed).unwrap_or(usize::MAX) {
+            self.error(
+                Code::PanelMissing,
+                Field::Panel,
+                format!(
+                    "A {class}-risk GO needs an explicit go/no-go panel of at least {needed} distinct people; {} named: add the panel members.",
+                    distinct.len()
+                ),
+            );
+        }
+    }
+
+    fn drill(&mut self) {
+        let Some((class, severity)) = self.requirement(|rules| rules.drill) else { return };
+        let total = self.decision.drill.len();
+        let checked = self.decision.drill.iter().filter(|item| item.checked).count();
+        if total >= DRILL_SIZE && checked == total {
+            return;
+        }
+        let line = self.field_line(Field::Drill);
+        let message = if total == 0 {
+            format!("A {class}-risk GO needs a pre-release drill: run it and check its five items.")
+        } else {
+            format!(
+                "The pre-release drill has {checked} of {total} items checked; a {class}-risk GO needs at least {DRILL_SIZE}, all checked: finish the drill."
+            )
+        };
+        self.emit(Code::DrillIncomplete, severity, message, line);
+    }
+
+    fn rehearsal(&mut self) {
+        match &self.decision.rehearsal {
+            None => {
+                let Some((class, severity)) = self.requirement(|rules| rules.rehearsal) else { return };
+                let line = self.lines.map(|lines| lines.heading);
+                self.emit(
+                    Code::RehearsalMissing,
+                    severity,
+                    format!("A {class}-risk GO has no rollback rehearsal: rehearse the rollback in a non-production environment and record its recovery time."),
+                    line,
+                );
+            }
+            Some(rehearsal) => {
+                if value::meaningful(rehearsal.recovery_time.as_deref()).is_none() {
+                    self.error(
+                        Code::RehearsalIncomplete,
+                        Field::Rehearsal,
+                        "The rollback rehearsal does not record the recovery time: add `recovery time:` with the time from rollback start to recovery.".into(),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Checks the communication package; `severity` overrides the class's requirement (for the audit).
+    pub(crate) fn communication(&mut self, severity: Option<Severity>) {
+        let (class, severity) = match (severity, self.requirement(|rules| rules.communication)) {
+            (Some(severity), found) => (found.map(|(class, _)| class), severity),
+            (None, Some((class, severity))) => (Some(class), severity),
+            (None, None) => return,
+        };
+        let missing: Vec<&str> = match &self.decision.communication {
+            None => crate::decision::Communication::LABELS.to_vec(),
+            Some(package) => package
+                .fields()
+                .into_iter()
+                .filter(|(_, value)| value::meaningful(*value).is_none())
+                .map(|(label, _)| label)
+                .collect(),
+        };
+        if missing.is_empty() {
+            return;
+        }
+        let whose = class.map(|class| format!("{class}-risk ")).unwrap_or_default();
+        let message = if self.decision.communication.is_none() {
+            format!("The {whose}release has no communication package: prepare what changed, known limitations, monitoring focus, rollback trigger conditions and escalation.")
+        } else {
+            format!("The communication package misses {}: fill them in.", missing.join(", "))
+        };
+        let line = self.field_line(Field::Communication);
+        self.emit(Code::CommunicationIncomplete, severity, message, line);
+    }
+}

@@ -1,0 +1,189 @@
+//! Reading the text of a field: placeholders, the "first word decides" rule, concrete rollback
+//! triggers and RFC 3339 timestamps. Shared by the validator and the Markdown reader so that every
+//! surface gives the same verdicts.
+
+/// The template's option lists, which count as "not filled in" when left in whole.
+const OPTION_LISTS: [&str; 3] = ["low | medium | high", "pass | fail", "go | no-go"];
+
+/// Collapses runs of white space inside one line and trims the ends.
+pub fn tidy_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Tidies each line of a multi-line value and drops empty lines.
+pub fn tidy_multiline(text: &str) -> String {
+    text.lines().map(tidy_line).filter(|line| !line.is_empty()).collect::<Vec<_>>().join("\n")
+}
+
+/// Whether a value is a template placeholder: `<...>` as a whole, or one of the template's option lists.
+pub fn is_placeholder(text: &str) -> bool {
+    let text = text.trim();
+    if text.len() >= 2 && text.starts_with('<') && text.ends_with('>') {
+        return true;
+    }
+    let normalized = tidy_line(&text.to_ascii_lowercase());
+    let spaced = normalized.replace(" | ", "|").replace('|', " | ");
+    OPTION_LISTS.contains(&spaced.as_str())
+}
+
+/// The value, trimmed, unless it is absent, empty or a placeholder.
+pub fn meaningful(raw: Option<&str>) -> Option<&str> {
+    raw.map(str::trim).filter(|text| !text.is_empty() && !is_placeholder(text))
+}
+
+/// The first word of a value, without surrounding emphasis (`**high**`, `` `GO` ``) or trailing
+/// punctuation (`pass,`). The rest of the value is a comment.
+pub fn first_word(text: &str) -> &str {
+    let word = text.split_whitespace().next().unwrap_or("");
+    let punctuation = |c| matches!(c, ',' | ';' | '.' | ':' | '!');
+    let word = word.trim_end_matches(punctuation).trim_matches(|c| matches!(c, '*' | '_' | '`'));
+    word.trim_end_matches(punctuation)
+}
+
+/// Words that make a comparison in a rollback trigger, matched as whole words, case-insensitively.
+const COMPARISON_WORDS: &[&str] = &[
+    "above",
+    "below",
+    "over",
+    "under",
+    "exceed",
+    "exceeds",
+    "exceeded",
+    "exceeding",
+    "more than",
+    "less than",
+    "greater than",
+    "fewer than",
+    "higher than",
+    "lower than",
+    "drop",
+    "drops",
+    "dropped",
+    "rise",
+    "rises",
+    "risen",
+    "at least",
+    "at most",
+];
+
+/// Whether one rollback-trigger condition is concrete and testable: it names a number and a comparison.
+pub fn is_concrete_trigger(text: &str) -> bool {
+    let has_number = text.chars().any(|c| c.is_ascii_digit());
+    has_number && has_comparison(text)
+}
+
+fn has_comparison(text: &str) -> bool {
+    if text.contains(['>', '<', '=', '≥', '≤']) {
+        return true;
+    }
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    COMPARISON_WORDS.iter().any(|phrase| {
+        let needle: Vec<&str> = phrase.split(' ').collect();
+        words.windows(needle.len()).any(|window| window == needle.as_slice())
+    })
+}
+
+/// Parses an RFC 3339 date-time with the `T` separator and an explicit offset.
+///
+/// Stricter than most parsers on purpose: `2026-11-27 14:05Z` and `2026-11-27T14:05:00` are refused,
+/// so that a decision's time is never read in an assumed zone.
+pub fn parse_timestamp(text: &str) -> Option<jiff::Timestamp> {
+    if !has_rfc3339_shape(text.as_bytes()) {
+        return None;
+    }
+    text.parse::<jiff::Timestamp>().ok()
+}
+
+fn has_rfc3339_shape(bytes: &[u8]) -> bool {
+    fn digits(bytes: &[u8]) -> bool {
+        !bytes.is_empty() && bytes.iter().all(u8::is_ascii_digit)
+    }
+    // YYYY-MM-DDTHH:MM:SS
+    let Some((head, mut rest)) = bytes.split_at_checked(19) else { return false };
+    let shape_ok = head.iter().enumerate().all(|(i, &b)| match i {
+        4 | 7 => b == b'-',
+        10 => b == b'T' || b == b't',
+        13 | 16 => b == b':',
+        _ => b.is_ascii_digit(),
+    });
+    if !shape_ok {
+        return false;
+    }
+    if let Some(fraction) = rest.strip_prefix(b".") {
+        let end = fraction.iter().position(|b| !b.is_ascii_digit()).unwrap_or(fraction.len());
+        let Some((frac_digits, after)) = fraction.split_at_checked(end) else { return false };
+        if !digits(frac_digits) || frac_digits.len() > 9 {
+            return false;
+        }
+        rest = after;
+    }
+    match rest {
+        [b'Z' | b'z'] => true,
+        [b'+' | b'-', h1, h2, b':', m1, m2] => digits(&[*h1, *h2, *m1, *m2]),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders() {
+        for text in ["<person/role>", " <iso datetime> ", "low | medium | high", "PASS|FAIL", "GO | NO-GO", "<>"] {
+            assert!(is_placeholder(text), "{text:?} should be a placeholder");
+        }
+        for text in ["Dana Ruiz <dana@example.com>", "pass", "low", "GO", "pass | fail | n/a", "<a> and <b"] {
+            assert!(!is_placeholder(text), "{text:?} should not be a placeholder");
+        }
+        assert_eq!(meaningful(Some("  ")), None);
+        assert_eq!(meaningful(Some(" Dana ")), Some("Dana"));
+    }
+
+    #[test]
+    fn first_word_strips_emphasis_and_punctuation() {
+        assert_eq!(first_word("pass (CI #4411)"), "pass");
+        assert_eq!(first_word("**high** (touches billing)"), "high");
+        assert_eq!(first_word("`GO`."), "GO");
+        assert_eq!(first_word("n/a"), "n/a");
+        assert_eq!(first_word(""), "");
+    }
+
+    #[test]
+    fn triggers() {
+        for text in [
+            "error rate > 2% for 5 minutes",
+            "p99 latency above 800 ms",
+            "checkout success drops below 99%",
+            "5xx rate exceeds 1% over 10 min",
+            "queue depth at least 10000",
+            "error budget burn >= 2x",
+        ] {
+            assert!(is_concrete_trigger(text), "{text:?} should be concrete");
+        }
+        for text in ["if things look bad", "if customers complain", "when needed", "latency above normal", "v2"] {
+            assert!(!is_concrete_trigger(text), "{text:?} should be vague");
+        }
+    }
+
+    #[test]
+    fn timestamps() {
+        for text in ["2026-11-27T14:05:00Z", "2026-11-27T14:05:00.123+02:00", "2026-11-27T14:05:00-05:30"] {
+            assert!(parse_timestamp(text).is_some(), "{text:?} should parse");
+        }
+        for text in [
+            "TBD",
+            "2026-11-27 14:05:00Z",
+            "2026-11-27T14:05:00",
+            "2026-11-27T14:05Z",
+            "2026-13-27T14:05:00Z",
+            "2026-02-30T14:05:00Z",
+            "2026-11-27T14:05:00+0200",
+            "2026-11-27T14:05:00.Z",
+            "",
+        ] {
+            assert!(parse_timestamp(text).is_none(), "{text:?} should not parse");
+        }
+    }
+}
