@@ -1,1 +1,16 @@
-fn main(){}
+//! End-to-end tests: the real `release-gate` binary, run as a user or CI would run it.
+//!
+//! One test binary for the whole suite (see ARCHITECTURE.md); every file in this folder is a module here,
+//! which `tidy::every_test_file_is_compiled` checks.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::print_stderr
+)]
+
+mod cli;
+mod support;
+mod tidy;

@@ -1,4 +1,4 @@
-//! The seed's fast release-readiness audit: five yes/no questions, each backed by findings.
+//! The protocol's fast release-readiness audit: five yes/no questions, each backed by findings.
 //!
 //! The audit asks the protocol's questions as written, whatever the decision or the policy says:
 //! "If any answer is no, release is not ready."
@@ -29,7 +29,7 @@ impl Question {
         Question::CommunicationPrepared,
     ];
 
-    /// The question as the seed asks it.
+    /// The question as the protocol asks it.
     pub fn text(self) -> &'static str {
         match self {
             Question::RiskClassDeclared => "Is risk class explicitly declared?",
@@ -60,7 +60,7 @@ pub struct Audit {
 
 /// Runs the five-question audit. The time only matters to rules the audit does not ask about.
 pub fn audit(document: &Document) -> Audit {
-    // The seed's questions, unaffected by a policy's severity overrides.
+    // The protocol's questions, unaffected by a policy's severity overrides.
     let policy = Policy::default();
     let mut rules = Rules::new(document, &policy, jiff::Timestamp::UNIX_EPOCH);
     let answers: Vec<Answer> = Question::ALL

@@ -1,4 +1,4 @@
-//! The decision record: the seed's "Release Decision" and its optional companion artifacts.
+//! The decision record: the protocol's "Release Decision" and its optional companion artifacts.
 //!
 //! The record keeps what its author wrote, as text, so that a Markdown decision survives a trip to JSON
 //! and back unchanged, placeholders and typos included. Interpreting the text (is `high (billing)` a
@@ -162,8 +162,10 @@ impl Decision {
     }
 }
 
-/// The five gate layers of the seed's release gate stack.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+/// The five gate layers of the protocol's release gate stack.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Layer {
     Code,
@@ -174,7 +176,8 @@ pub enum Layer {
 }
 
 impl Layer {
-    pub const ALL: [Layer; 5] = [Layer::Code, Layer::Review, Layer::Operational, Layer::Communication, Layer::Decision];
+    pub const ALL: [Layer; 5] =
+        [Layer::Code, Layer::Review, Layer::Operational, Layer::Communication, Layer::Decision];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -190,7 +193,7 @@ impl Layer {
         Layer::ALL.into_iter().find(|layer| layer.as_str().eq_ignore_ascii_case(name))
     }
 
-    /// How the seed's template names the layer's bullet.
+    /// How the protocol's template names the layer's bullet.
     pub fn template_name(self) -> &'static str {
         match self {
             Layer::Code => "code gates",
@@ -256,7 +259,7 @@ pub struct DrillItem {
     pub item: String,
 }
 
-/// The seed's five drill items, in its order.
+/// The protocol's five drill items, in its order.
 pub const DRILL_ITEMS: [&str; 5] = [
     "confirm critical commands run cleanly in current branch",
     "verify feature flags/defaults are as expected",
@@ -300,7 +303,7 @@ macro_rules! named_fields {
 }
 
 named_fields! {
-    /// The rollback rehearsal: the seed's steps, each with what happened, plus recovery time and friction.
+    /// The rollback rehearsal: the protocol's steps, each with what happened, plus recovery time and friction.
     Rehearsal {
         /// Step 1: apply candidate build.
         apply_candidate_build = "apply candidate build",
@@ -318,7 +321,7 @@ named_fields! {
 }
 
 named_fields! {
-    /// The release communication package: the seed's five elements.
+    /// The release communication package: the protocol's five elements.
     Communication {
         /// What changed, user-facing and internal.
         what_changed = "what changed",
@@ -333,8 +336,10 @@ named_fields! {
     }
 }
 
-/// A risk class of the seed's matrix.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+/// A risk class of the protocol's matrix.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum RiskClass {
     Low,

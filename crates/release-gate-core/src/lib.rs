@@ -40,7 +40,9 @@ pub const MAX_INPUT_BYTES: usize = 10 * 1024 * 1024;
 /// Why a decision could not be read at all (as opposed to a decision that reads but does not pass).
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
-    #[error("the input is {size} bytes; release-gate reads decisions of at most {MAX_INPUT_BYTES} bytes (10 MiB)")]
+    #[error(
+        "the input is {size} bytes; release-gate reads decisions of at most {MAX_INPUT_BYTES} bytes (10 MiB)"
+    )]
     TooLarge { size: usize },
     #[error("the input is not valid UTF-8 (first bad byte at offset {offset})")]
     NotUtf8 { offset: usize },
@@ -70,11 +72,10 @@ pub fn read_document(bytes: &[u8]) -> Result<Document, InputError> {
     if bytes.len() > MAX_INPUT_BYTES {
         return Err(InputError::TooLarge { size: bytes.len() });
     }
-    let text = std::str::from_utf8(bytes).map_err(|error| InputError::NotUtf8 { offset: error.valid_up_to() })?;
+    let text =
+        std::str::from_utf8(bytes).map_err(|error| InputError::NotUtf8 { offset: error.valid_up_to() })?;
     match Form::detect(text) {
-        Form::Json => {
-            Ok(Document::from_record(Decision::from_json(text.trim_start_matches('\u{feff}'))?))
-        }
+        Form::Json => Ok(Document::from_record(Decision::from_json(text.trim_start_matches('\u{feff}'))?)),
         Form::Markdown => Ok(Document::from_markdown(markdown::parse(text)?)),
     }
 }

@@ -1,5 +1,5 @@
 //! The Markdown form of a decision: finding the `Release Decision` section inside a larger document,
-//! reading its bullets into a [`Decision`], and rendering a decision back as the seed's template.
+//! reading its bullets into a [`Decision`], and rendering a decision back as the protocol's template.
 //!
 //! The reader is line-based and never recurses, so a hostile document (huge, deeply nested, binary-ish)
 //! costs time linear in its size and a constant amount of stack.
@@ -202,9 +202,18 @@ fn is_decision_heading(text: &str) -> bool {
 enum Line {
     /// Blank, inside a code fence or an HTML comment, or a fence delimiter.
     Blank,
-    Heading { level: u8, text: String },
-    Bullet { indent: usize, text: String },
-    Text { indent: usize, text: String },
+    Heading {
+        level: u8,
+        text: String,
+    },
+    Bullet {
+        indent: usize,
+        text: String,
+    },
+    Text {
+        indent: usize,
+        text: String,
+    },
 }
 
 fn classify_lines(text: &str) -> Vec<Line> {
@@ -242,7 +251,10 @@ fn classify_lines(text: &str) -> Vec<Line> {
             in_list_item = false;
             continue;
         }
-        if indent <= 3 && paragraph && let Some(level) = setext_level(content) {
+        if indent <= 3
+            && paragraph
+            && let Some(level) = setext_level(content)
+        {
             if let Some(Line::Text { text, .. }) = out.pop() {
                 out.push(Line::Heading { level, text });
             }
@@ -250,7 +262,9 @@ fn classify_lines(text: &str) -> Vec<Line> {
             paragraph = false;
             continue;
         }
-        if indent <= 3 && let Some(heading) = atx_heading(content) {
+        if indent <= 3
+            && let Some(heading) = atx_heading(content)
+        {
             out.push(heading);
             paragraph = false;
             in_list_item = false;
@@ -440,7 +454,9 @@ impl Tree {
     }
 
     fn children(&self, id: usize) -> impl Iterator<Item = &Node> {
-        self.node(id).into_iter().flat_map(|node| node.children.iter().filter_map(|child| self.nodes.get(*child)))
+        self.node(id)
+            .into_iter()
+            .flat_map(|node| node.children.iter().filter_map(|child| self.nodes.get(*child)))
     }
 }
 
@@ -474,7 +490,9 @@ impl Reader<'_> {
         self.findings.push(Finding {
             code: Code::FieldDuplicate,
             severity: Severity::Warning,
-            message: format!("`{name}` is given again here; only the first (line {first}) is read. Keep one."),
+            message: format!(
+                "`{name}` is given again here; only the first (line {first}) is read. Keep one."
+            ),
             line: Some(line),
         });
     }
@@ -487,7 +505,10 @@ impl Reader<'_> {
             items.push((own_line, inline.to_owned()));
         }
         items.extend(
-            self.tree.children(id).filter(|child| !child.text.is_empty()).map(|child| (child.line, child.text.clone())),
+            self.tree
+                .children(id)
+                .filter(|child| !child.text.is_empty())
+                .map(|child| (child.line, child.text.clone())),
         );
         items
     }
@@ -521,7 +542,8 @@ impl Reader<'_> {
             Field::Decision => self.decision.decision = self.text_value(id, inline),
             Field::DecidedAt => self.decision.decided_at = self.text_value(id, inline),
             Field::ResidualRisks => {
-                self.decision.residual_risks = self.items(id, inline).into_iter().map(|(_, text)| text).collect();
+                self.decision.residual_risks =
+                    self.items(id, inline).into_iter().map(|(_, text)| text).collect();
             }
             Field::Panel => {
                 self.decision.panel = self.items(id, inline).into_iter().map(|(_, text)| text).collect();
@@ -537,7 +559,9 @@ impl Reader<'_> {
                 let mut rehearsal = Rehearsal::default();
                 self.read_named(id, "a rollback rehearsal step", |label, line, value, lines| {
                     let label = match label {
-                        "confirm recovery" | "confirm service recovers" => "confirm service recovers and alerts normalize",
+                        "confirm recovery" | "confirm service recovers" => {
+                            "confirm service recovers and alerts normalize"
+                        }
                         "friction" => "friction points",
                         other => other,
                     };
@@ -553,7 +577,9 @@ impl Reader<'_> {
                 let mut communication = Communication::default();
                 self.read_named(id, "a communication package element", |label, _, value, _| {
                     let label = match label {
-                        "escalation channel and owner" | "escalation channel" | "escalation owner" => "escalation",
+                        "escalation channel and owner" | "escalation channel" | "escalation owner" => {
+                            "escalation"
+                        }
                         other => other,
                     };
                     Some(std::mem::replace(communication.field_mut(label)?, value))
@@ -567,9 +593,14 @@ impl Reader<'_> {
         let children: Vec<(u32, String)> = self.tree.children(id).map(|n| (n.line, n.text.clone())).collect();
         let ids: Vec<usize> = self.tree.node(id).map(|n| n.children.clone()).unwrap_or_default();
         for ((line, text), child) in children.into_iter().zip(ids) {
-            let layer = split_named(&text).and_then(|(name, value)| gate_layer(name).map(|layer| (layer, value)));
+            let layer =
+                split_named(&text).and_then(|(name, value)| gate_layer(name).map(|layer| (layer, value)));
             let Some((layer, inline)) = layer else {
-                self.unknown(line, "a gate layer (code, review, operational, communication, decision)", &text);
+                self.unknown(
+                    line,
+                    "a gate layer (code, review, operational, communication, decision)",
+                    &text,
+                );
                 continue;
             };
             if let Some(&first) = self.lines.gates.get(&layer) {
@@ -637,7 +668,7 @@ fn gate_layer(name: &str) -> Option<Layer> {
     Layer::from_name(base)
 }
 
-/// Renders a decision as the seed's copy-ready template, filled in.
+/// Renders a decision as the protocol's copy-ready template, filled in.
 ///
 /// The output reads back to the same record: `parse(render(d)).decision == d.normalized()`.
 pub fn render(decision: &Decision) -> String {

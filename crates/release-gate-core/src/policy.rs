@@ -1,4 +1,4 @@
-//! The risk policy: the seed's risk-class matrix as data, and the `.release/policy.toml` that overrides it.
+//! The risk policy: the protocol's risk-class matrix as data, and the `.release/policy.toml` that overrides it.
 //!
 //! A policy file is parsed into [`UnvalidatedPolicy`] (every key optional, spans kept), then validated
 //! into [`Policy`], whose invariants hold by construction. Errors name the key and the line.
@@ -76,7 +76,7 @@ pub struct Policy {
 }
 
 impl Default for Policy {
-    /// The seed's risk-class matrix: low needs code + review; medium adds a rollback owner; high needs all
+    /// The protocol's risk-class matrix: low needs code + review; medium adds a rollback owner; high needs all
     /// five layers, a rehearsal, a drill and a panel of two.
     fn default() -> Self {
         use Requirement::*;
@@ -228,8 +228,14 @@ impl UnvalidatedPolicy {
         let mut policy = Policy::default();
         for (name, class) in self.classes {
             let key = format!("classes.{}", name.get_ref());
-            let Some(risk) = RiskClass::from_name(name.get_ref()).filter(|r| r.as_str() == name.get_ref()) else {
-                return Err(PolicyError::at(text, &name, key, "risk classes are `low`, `medium` and `high`".into()));
+            let Some(risk) = RiskClass::from_name(name.get_ref()).filter(|r| r.as_str() == name.get_ref())
+            else {
+                return Err(PolicyError::at(
+                    text,
+                    &name,
+                    key,
+                    "risk classes are `low`, `medium` and `high`".into(),
+                ));
             };
             let rules = policy.class_mut(risk);
             if let Some(gates) = class.gates {
@@ -268,14 +274,18 @@ impl UnvalidatedPolicy {
                 })?;
             }
             if let Some(panel) = class.panel {
-                rules.panel = u32::try_from(*panel.get_ref()).ok().filter(|n| *n <= 100).ok_or_else(|| {
-                    PolicyError::at(
-                        text,
-                        &panel,
-                        format!("{key}.panel"),
-                        format!("panel size must be a whole number from 0 to 100, not {}", panel.get_ref()),
-                    )
-                })?;
+                rules.panel =
+                    u32::try_from(*panel.get_ref()).ok().filter(|n| *n <= 100).ok_or_else(|| {
+                        PolicyError::at(
+                            text,
+                            &panel,
+                            format!("{key}.panel"),
+                            format!(
+                                "panel size must be a whole number from 0 to 100, not {}",
+                                panel.get_ref()
+                            ),
+                        )
+                    })?;
             }
         }
         for (code, severity) in self.findings {
@@ -348,8 +358,18 @@ mod tests {
         check_error("[classes.urgent]\npanel = 1\n", 1, Some("classes.urgent"), "low");
         check_error("[classes.high]\ngates = [\"code\", \"qa\"]\n", 2, Some("classes.high.gates"), "`qa`");
         check_error("[classes.low]\ndrill = \"maybe\"\n", 2, Some("classes.low.drill"), "`maybe`");
-        check_error("[findings]\n\"no-such\" = \"off\"\n", 2, Some("findings.no-such"), "unknown finding code");
-        check_error("[findings]\n\"scope-missing\" = \"fatal\"\n", 2, Some("findings.scope-missing"), "`fatal`");
+        check_error(
+            "[findings]\n\"no-such\" = \"off\"\n",
+            2,
+            Some("findings.no-such"),
+            "unknown finding code",
+        );
+        check_error(
+            "[findings]\n\"scope-missing\" = \"fatal\"\n",
+            2,
+            Some("findings.scope-missing"),
+            "`fatal`",
+        );
         check_error("version = 2\n", 1, Some("version"), "version 1");
         check_error("[classes.high]\npannel = 3\n", 2, None, "pannel");
         check_error("[classes.high\n", 1, None, "");

@@ -52,7 +52,9 @@ fn decision_corpus() {
     let mut cases: Vec<PathBuf> = std::fs::read_dir(corpus_dir())
         .unwrap()
         .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "md") && path.with_extension("expected").exists())
+        .filter(|path| {
+            path.extension().is_some_and(|ext| ext == "md") && path.with_extension("expected").exists()
+        })
         .collect();
     cases.sort();
     assert!(cases.len() >= 40, "the corpus has only {} cases", cases.len());
@@ -72,7 +74,13 @@ fn decision_corpus() {
             failures.push(format!("--- {}\nexpected:\n{expected}actual:\n{actual}", case.display()));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 /// Every case also survives Markdown -> JSON -> Markdown -> JSON unchanged after the first trip,
@@ -99,7 +107,9 @@ fn corpus_round_trips() {
             let mut codes: Vec<_> = report
                 .findings
                 .iter()
-                .filter(|f| !matches!(f.code.as_str(), "field-unknown" | "field-duplicate" | "multiple-decisions"))
+                .filter(|f| {
+                    !matches!(f.code.as_str(), "field-unknown" | "field-duplicate" | "multiple-decisions")
+                })
                 .map(|f| (f.code, f.severity))
                 .collect();
             codes.sort();
@@ -143,16 +153,17 @@ fn decision() -> impl Strategy<Value = Decision> {
             decision,
         },
     );
-    let rehearsal = proptest::option::of((text(), text(), text(), text(), text(), text())).prop_map(|steps| {
-        steps.map(|(a, b, c, d, e, f)| Rehearsal {
-            apply_candidate_build: a,
-            simulate_rollback_trigger: b,
-            execute_rollback_path: c,
-            confirm_recovery: d,
-            recovery_time: e,
-            friction_points: f,
-        })
-    });
+    let rehearsal =
+        proptest::option::of((text(), text(), text(), text(), text(), text())).prop_map(|steps| {
+            steps.map(|(a, b, c, d, e, f)| Rehearsal {
+                apply_candidate_build: a,
+                simulate_rollback_trigger: b,
+                execute_rollback_path: c,
+                confirm_recovery: d,
+                recovery_time: e,
+                friction_points: f,
+            })
+        });
     let communication = proptest::option::of((text(), text(), text(), text(), text())).prop_map(|parts| {
         parts.map(|(a, b, c, d, e)| Communication {
             what_changed: a,
@@ -234,5 +245,8 @@ proptest! {
 #[test]
 fn layers_render_in_template_order() {
     let names: Vec<&str> = Layer::ALL.iter().map(|layer| layer.template_name()).collect();
-    assert_eq!(names, ["code gates", "review gates", "operational gates", "communication gates", "decision gate"]);
+    assert_eq!(
+        names,
+        ["code gates", "review gates", "operational gates", "communication gates", "decision gate"]
+    );
 }

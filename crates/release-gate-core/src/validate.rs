@@ -16,7 +16,7 @@ use crate::value;
 /// How far in the future a decision timestamp may be, for clock skew between machines.
 pub const FUTURE_TOLERANCE: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
 
-/// How many checked items a complete pre-release drill has (the seed's five).
+/// How many checked items a complete pre-release drill has (the protocol's five).
 pub const DRILL_SIZE: usize = 5;
 
 /// A decision ready to validate: the record, and where it came from.
@@ -118,9 +118,17 @@ impl<'a> Rules<'a> {
 
     pub(crate) fn finish(mut self) -> Report {
         self.findings.sort_by_key(|finding| (finding.line, finding.code));
-        let verdict =
-            if self.findings.iter().any(|f| f.severity == Severity::Error) { Verdict::Fail } else { Verdict::Pass };
-        Report { verdict, risk_class: self.class, decision: self.decision.call().valid(), findings: self.findings }
+        let verdict = if self.findings.iter().any(|f| f.severity == Severity::Error) {
+            Verdict::Fail
+        } else {
+            Verdict::Pass
+        };
+        Report {
+            verdict,
+            risk_class: self.class,
+            decision: self.decision.call().valid(),
+            findings: self.findings,
+        }
     }
 
     pub(crate) fn take_findings(&mut self) -> Vec<Finding> {
@@ -151,7 +159,8 @@ impl<'a> Rules<'a> {
             self.error(
                 Code::ScopeMissing,
                 Field::Scope,
-                "The release scope is missing: name the services, modules or features this release covers.".into(),
+                "The release scope is missing: name the services, modules or features this release covers."
+                    .into(),
             );
         }
     }
@@ -176,9 +185,13 @@ impl<'a> Rules<'a> {
         for layer in Layer::ALL {
             let message = match self.decision.gate(layer) {
                 Reading::Valid(_) => continue,
-                Reading::Missing => format!("The {layer} gate is not marked: evaluate it and mark it pass, fail or n/a."),
+                Reading::Missing => {
+                    format!("The {layer} gate is not marked: evaluate it and mark it pass, fail or n/a.")
+                }
                 Reading::Invalid(word) => {
-                    format!("The {layer} gate is marked `{word}`: mark it pass, fail or n/a (a comment may follow).")
+                    format!(
+                        "The {layer} gate is marked `{word}`: mark it pass, fail or n/a (a comment may follow)."
+                    )
                 }
             };
             let line = self.gate_line(layer);
@@ -230,7 +243,7 @@ impl<'a> Rules<'a> {
                 Field::DecidedAt,
                 format!(
                     "The decision timestamp {at} is after the current time {}: record when the decision was actually made.",
-                    self.now
+                    self.now.round(jiff::Unit::Second).unwrap_or(self.now)
                 ),
             );
         }
@@ -282,7 +295,11 @@ impl<'a> Rules<'a> {
         }
         if let Some(&(index, text)) = conditions.iter().find(|(_, text)| !value::is_concrete_trigger(text)) {
             let line = self.lines.map(|lines| {
-                lines.rollback_trigger.get(index).copied().unwrap_or_else(|| lines.field_or_heading(Field::RollbackTrigger))
+                lines
+                    .rollback_trigger
+                    .get(index)
+                    .copied()
+                    .unwrap_or_else(|| lines.field_or_heading(Field::RollbackTrigger))
             });
             let shown: String = text.chars().take(80).collect();
             self.emit(
@@ -296,7 +313,10 @@ impl<'a> Rules<'a> {
         }
     }
 
-    fn requirement(&self, pick: impl Fn(&crate::policy::ClassRules) -> Requirement) -> Option<(RiskClass, Severity)> {
+    fn requirement(
+        &self,
+        pick: impl Fn(&crate::policy::ClassRules) -> Requirement,
+    ) -> Option<(RiskClass, Severity)> {
         let class = self.class?;
         pick(self.policy.class(class)).severity().map(|severity| (class, severity))
     }
@@ -424,7 +444,9 @@ impl<'a> Rules<'a> {
         }
         let whose = class.map(|class| format!("{class}-risk ")).unwrap_or_default();
         let message = if self.decision.communication.is_none() {
-            format!("The {whose}release has no communication package: prepare what changed, known limitations, monitoring focus, rollback trigger conditions and escalation.")
+            format!(
+                "The {whose}release has no communication package: prepare what changed, known limitations, monitoring focus, rollback trigger conditions and escalation."
+            )
         } else {
             format!("The communication package misses {}: fill them in.", missing.join(", "))
         };

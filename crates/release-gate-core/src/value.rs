@@ -131,7 +131,9 @@ mod tests {
 
     #[test]
     fn placeholders() {
-        for text in ["<person/role>", " <iso datetime> ", "low | medium | high", "PASS|FAIL", "GO | NO-GO", "<>"] {
+        for text in
+            ["<person/role>", " <iso datetime> ", "low | medium | high", "PASS|FAIL", "GO | NO-GO", "<>"]
+        {
             assert!(is_placeholder(text), "{text:?} should be a placeholder");
         }
         for text in ["Dana Ruiz <dana@example.com>", "pass", "low", "GO", "pass | fail | n/a", "<a> and <b"] {
@@ -162,7 +164,9 @@ mod tests {
         ] {
             assert!(is_concrete_trigger(text), "{text:?} should be concrete");
         }
-        for text in ["if things look bad", "if customers complain", "when needed", "latency above normal", "v2"] {
+        for text in
+            ["if things look bad", "if customers complain", "when needed", "latency above normal", "v2"]
+        {
             assert!(!is_concrete_trigger(text), "{text:?} should be vague");
         }
     }

@@ -1,0 +1,86 @@
+//! Reading decisions and policies from files or stdin, within the size limit, with errors that name the file.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use release_gate_core::{Document, MAX_INPUT_BYTES, Policy};
+
+/// Where input came from, for messages and annotations.
+pub fn display_name(path: &Path) -> String {
+    if path == Path::new("-") { "<stdin>".to_owned() } else { path.display().to_string() }
+}
+
+/// Reads at most the size limit from a file or `-` (stdin); a larger input is refused without reading it all.
+pub fn read_bytes(path: &Path) -> anyhow::Result<Vec<u8>> {
+    let name = display_name(path);
+    let limit = u64::try_from(MAX_INPUT_BYTES).unwrap_or(u64::MAX) + 1;
+    let mut bytes = Vec::new();
+    if path == Path::new("-") {
+        std::io::stdin().lock().take(limit).read_to_end(&mut bytes).context("cannot read standard input")?;
+    } else {
+        let file = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
+        let metadata = file.metadata().with_context(|| format!("cannot read {name}"))?;
+        if metadata.is_dir() {
+            bail!("{name} is a directory, not a decision file");
+        }
+        file.take(limit).read_to_end(&mut bytes).with_context(|| format!("cannot read {name}"))?;
+    }
+    if bytes.len() > MAX_INPUT_BYTES {
+        bail!("{name} is larger than 10 MiB; release-gate reads decisions and policies of at most 10 MiB");
+    }
+    Ok(bytes)
+}
+
+/// Reads a decision in either form.
+pub fn read_document(path: &Path) -> anyhow::Result<Document> {
+    let bytes = read_bytes(path)?;
+    release_gate_core::read_document(&bytes)
+        .with_context(|| format!("cannot read a decision from {}", display_name(path)))
+}
+
+/// The policy to use: the given file, else the enclosing repository's `.release/policy.toml`, else the default.
+pub fn load_policy(explicit: Option<&Path>) -> anyhow::Result<Policy> {
+    let path = match explicit {
+        Some(path) => path.to_path_buf(),
+        None => match find_repo_policy()? {
+            Some(path) => path,
+            None => return Ok(Policy::default()),
+        },
+    };
+    let bytes = read_bytes(&path)?;
+    let text = std::str::from_utf8(&bytes)
+        .with_context(|| format!("policy {} is not valid UTF-8", path.display()))?;
+    Policy::from_toml(text).map_err(|error| anyhow::anyhow!("policy {}: {error}", path.display()))
+}
+
+/// `.release/policy.toml` in the current directory or an ancestor, stopping at the repository root.
+fn find_repo_policy() -> anyhow::Result<Option<PathBuf>> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    for dir in cwd.ancestors() {
+        let candidate = dir.join(".release").join("policy.toml");
+        if candidate.is_file() {
+            return Ok(Some(candidate));
+        }
+        if dir.join(".git").exists() {
+            break;
+        }
+    }
+    Ok(None)
+}
+
+/// The root to set up: the repository enclosing the current directory, else the current directory.
+pub fn repo_root_or_cwd() -> anyhow::Result<PathBuf> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    Ok(cwd.ancestors().find(|dir| dir.join(".git").exists()).unwrap_or(&cwd).to_path_buf())
+}
+
+/// `--now`, or the system clock.
+pub fn now(explicit: Option<&str>) -> anyhow::Result<jiff::Timestamp> {
+    match explicit {
+        None => Ok(jiff::Timestamp::now()),
+        Some(text) => release_gate_core::value::parse_timestamp(text).with_context(|| {
+            format!("--now `{text}` is not an RFC 3339 date-time with an offset, e.g. 2026-11-27T14:05:00Z")
+        }),
+    }
+}

@@ -1,0 +1,55 @@
+//! Repository hygiene that would otherwise drift: forgotten test files, undocumented codes, missing file docs.
+
+use std::path::Path;
+
+use crate::support::repo_root;
+
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            if !path.ends_with("target") && !path.file_name().unwrap().to_str().unwrap().starts_with('.') {
+                rust_files(&path, out);
+            }
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_test_file_is_compiled() {
+    let main = std::fs::read_to_string(repo_root().join("tests/it/main.rs")).unwrap();
+    for entry in std::fs::read_dir(repo_root().join("tests/it")).unwrap() {
+        let path = entry.unwrap().path();
+        let stem = path.file_stem().unwrap().to_str().unwrap().to_owned();
+        if path.extension().is_some_and(|ext| ext == "rs") && stem != "main" {
+            assert!(
+                main.contains(&format!("mod {stem};")),
+                "tests/it/{stem}.rs is not a module of tests/it/main.rs"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_source_file_says_what_it_is_for() {
+    let mut files = Vec::new();
+    rust_files(&repo_root().join("crates"), &mut files);
+    rust_files(&repo_root().join("tests"), &mut files);
+    assert!(files.len() > 10);
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.starts_with("//!"), "{} does not start with a `//!` line", file.display());
+    }
+}
+
+#[test]
+fn every_finding_code_is_documented() {
+    for doc in ["README.md", "skills/release-readiness/reference/findings.md"] {
+        let text = std::fs::read_to_string(repo_root().join(doc)).unwrap();
+        for code in release_gate_core::Code::ALL {
+            assert!(text.contains(&format!("`{code}`")), "{doc} does not document `{code}`");
+        }
+    }
+}
