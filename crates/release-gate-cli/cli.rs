@@ -34,12 +34,195 @@ pub enum Command {
     Init(InitArgs),
     /// List every finding code with its meaning and fix.
     Rules(RulesArgs),
+    /// Start a decision in this repository, bound to a git range; prints its id.
+    Draft(DraftArgs),
+    /// Show where a stored decision stands: gates, evidence, findings, next steps.
+    Status(StatusArgs),
+    /// Record a gate layer's result with the evidence a person supplies.
+    Gate(GateArgs),
+    /// Declare or change a stored decision's risk class.
+    Risk(RiskArgs),
+    /// Set a field of a stored decision (scope, residual risks, rollback trigger and owner, owner, panel).
+    Set(SetArgs),
+    /// Record the GO / NO-GO call; a GO is refused unless the decision validates.
+    Decide(DecideArgs),
+    /// List the stored decisions.
+    List(ListArgs),
+    /// Suggest a risk class from the paths a diff changes.
+    Classify(ClassifyArgs),
+}
+
+/// Options shared by commands that change a stored decision.
+#[derive(Debug, Args)]
+pub struct ActorArgs {
+    /// Who makes the change (default: git's user.name, else $USER).
+    #[arg(long, value_name = "NAME")]
+    pub actor: Option<String>,
+    /// Act as of this time (RFC 3339) instead of now, e.g. to replay a record.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DraftArgs {
+    /// The release scope: services, modules or features.
+    #[arg(long)]
+    pub scope: String,
+    /// The risk class, declared now, before any gate is recorded.
+    #[arg(long, value_enum)]
+    pub risk: Option<RiskArg>,
+    /// Why the risk class is lower than the diff suggests, if it is.
+    #[arg(long, value_name = "TEXT")]
+    pub justification: Option<String>,
+    /// The last released commit (default: the latest tag reachable from head).
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// The commit to release (default: HEAD).
+    #[arg(long, value_name = "REV")]
+    pub head: Option<String>,
+    /// The decision's id (default: the date and the scope).
+    #[arg(long)]
+    pub id: Option<String>,
+    #[command(flatten)]
+    pub actor: ActorArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RiskArg {
+    Low,
+    Medium,
+    High,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    pub id: String,
+    /// The commit being released (default: HEAD).
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub commit: String,
+    #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
+    pub format: PlainFormat,
+    /// Judge as of this time (RFC 3339) instead of now.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LayerArg {
+    Code,
+    Review,
+    Operational,
+    Communication,
+    Decision,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MarkArg {
+    Pass,
+    Fail,
+    #[value(name = "n/a", alias = "na")]
+    NotApplicable,
+}
+
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    pub id: String,
+    #[arg(value_enum)]
+    pub layer: LayerArg,
+    #[arg(value_enum)]
+    pub result: MarkArg,
+    /// What shows the result: a link, an approval, a note. Repeat for several.
+    #[arg(long, value_name = "TEXT")]
+    pub evidence: Vec<String>,
+    /// The commit the evidence was gathered on (default: HEAD).
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub commit: String,
+    #[command(flatten)]
+    pub actor: ActorArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RiskArgs {
+    pub id: String,
+    #[arg(value_enum)]
+    pub class: RiskArg,
+    /// Why this class is right when it is lower than the diff suggests.
+    #[arg(long, value_name = "TEXT")]
+    pub justification: Option<String>,
+    #[command(flatten)]
+    pub actor: ActorArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FieldArg {
+    Scope,
+    ResidualRisks,
+    RollbackTrigger,
+    RollbackOwner,
+    DecisionOwner,
+    Panel,
+}
+
+#[derive(Debug, Args)]
+pub struct SetArgs {
+    pub id: String,
+    #[arg(value_enum)]
+    pub field: FieldArg,
+    /// The value; several values make a list (residual risks, rollback trigger conditions, panel names).
+    #[arg(required = true)]
+    pub values: Vec<String>,
+    #[command(flatten)]
+    pub actor: ActorArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("call").required(true).args(["go", "no_go"])))]
+pub struct DecideArgs {
+    pub id: String,
+    /// Record GO (refused unless the decision validates).
+    #[arg(long)]
+    pub go: bool,
+    /// Record NO-GO (always recorded).
+    #[arg(long)]
+    pub no_go: bool,
+    /// The final decision owner making the call.
+    #[arg(long, value_name = "NAME")]
+    pub owner: String,
+    /// The commit being released (default: HEAD).
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub commit: String,
+    #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
+    pub format: PlainFormat,
+    #[command(flatten)]
+    pub actor: ActorArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The commit being released (default: HEAD).
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub commit: String,
+    #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
+    pub format: PlainFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// The last released commit (default: the latest tag reachable from head).
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// The commit to release (default: HEAD).
+    #[arg(long, value_name = "REV")]
+    pub head: Option<String>,
+    #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
+    pub format: PlainFormat,
 }
 
 #[derive(Debug, Args)]
 pub struct InputArg {
-    /// The decision: a Markdown document with a `Release Decision` section, a JSON record, or `-` for stdin.
-    #[arg(value_name = "FILE|-")]
+    /// The decision: a Markdown document with a `Release Decision` section, a JSON record, `-` for stdin,
+    /// or the id of a decision stored in this repository.
+    #[arg(value_name = "FILE|-|ID")]
     pub file: PathBuf,
 }
 
@@ -65,6 +248,9 @@ pub struct ValidateArgs {
     /// Validate as of this time (RFC 3339 with offset) instead of now.
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,
+    /// For a stored decision: the commit being released (default: HEAD).
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub commit: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -124,4 +310,49 @@ pub struct InitArgs {
 pub struct RulesArgs {
     #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
     pub format: PlainFormat,
+}
+
+impl From<RiskArg> for release_gate_core::RiskClass {
+    fn from(arg: RiskArg) -> Self {
+        match arg {
+            RiskArg::Low => Self::Low,
+            RiskArg::Medium => Self::Medium,
+            RiskArg::High => Self::High,
+        }
+    }
+}
+
+impl From<LayerArg> for release_gate_core::Layer {
+    fn from(arg: LayerArg) -> Self {
+        match arg {
+            LayerArg::Code => Self::Code,
+            LayerArg::Review => Self::Review,
+            LayerArg::Operational => Self::Operational,
+            LayerArg::Communication => Self::Communication,
+            LayerArg::Decision => Self::Decision,
+        }
+    }
+}
+
+impl From<MarkArg> for release_gate_core::history::Mark {
+    fn from(arg: MarkArg) -> Self {
+        match arg {
+            MarkArg::Pass => Self::Pass,
+            MarkArg::Fail => Self::Fail,
+            MarkArg::NotApplicable => Self::NotApplicable,
+        }
+    }
+}
+
+impl From<FieldArg> for release_gate_core::history::SettableField {
+    fn from(arg: FieldArg) -> Self {
+        match arg {
+            FieldArg::Scope => Self::Scope,
+            FieldArg::ResidualRisks => Self::ResidualRisks,
+            FieldArg::RollbackTrigger => Self::RollbackTrigger,
+            FieldArg::RollbackOwner => Self::RollbackOwner,
+            FieldArg::DecisionOwner => Self::DecisionOwner,
+            FieldArg::Panel => Self::Panel,
+        }
+    }
 }

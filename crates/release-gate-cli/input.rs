@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use release_gate_core::{Document, MAX_INPUT_BYTES, Policy};
+use release_gate_repo::store::Id;
+use release_gate_repo::workspace::Workspace;
 
 /// Where input came from, for messages and annotations.
 pub fn display_name(path: &Path) -> String {
@@ -41,32 +43,29 @@ pub fn read_document(path: &Path) -> anyhow::Result<Document> {
 
 /// The policy to use: the given file, else the enclosing repository's `.release/policy.toml`, else the default.
 pub fn load_policy(explicit: Option<&Path>) -> anyhow::Result<Policy> {
-    let path = match explicit {
-        Some(path) => path.to_path_buf(),
-        None => match find_repo_policy()? {
-            Some(path) => path,
-            None => return Ok(Policy::default()),
-        },
-    };
-    let bytes = read_bytes(&path)?;
-    let text = std::str::from_utf8(&bytes)
-        .with_context(|| format!("policy {} is not valid UTF-8", path.display()))?;
-    Policy::from_toml(text).map_err(|error| anyhow::anyhow!("policy {}: {error}", path.display()))
+    if let Some(path) = explicit {
+        // The same size and open errors as any other input.
+        read_bytes(path)?;
+    }
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let root = cwd.ancestors().find(|dir| dir.join(".git").exists());
+    Ok(release_gate_repo::workspace::load_policy(explicit, root)?)
 }
 
-/// `.release/policy.toml` in the current directory or an ancestor, stopping at the repository root.
-fn find_repo_policy() -> anyhow::Result<Option<PathBuf>> {
+/// The repository enclosing the current directory, with its store and policy.
+pub fn workspace(policy: Option<&Path>) -> anyhow::Result<Workspace> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    for dir in cwd.ancestors() {
-        let candidate = dir.join(".release").join("policy.toml");
-        if candidate.is_file() {
-            return Ok(Some(candidate));
-        }
-        if dir.join(".git").exists() {
-            break;
-        }
-    }
-    Ok(None)
+    Ok(Workspace::open(&cwd, policy)?)
+}
+
+/// A stored decision's id, refusing unsafe ones.
+pub fn id(text: &str) -> anyhow::Result<Id> {
+    Ok(Id::parse(text)?)
+}
+
+/// `--actor`, else the workspace's default.
+pub fn actor(workspace: &Workspace, explicit: Option<&str>) -> String {
+    explicit.map(str::to_owned).unwrap_or_else(|| workspace.default_actor())
 }
 
 /// The root to set up: the repository enclosing the current directory, else the current directory.
@@ -78,7 +77,8 @@ pub fn repo_root_or_cwd() -> anyhow::Result<PathBuf> {
 /// `--now`, or the system clock.
 pub fn now(explicit: Option<&str>) -> anyhow::Result<jiff::Timestamp> {
     match explicit {
-        None => Ok(jiff::Timestamp::now()),
+        // Whole seconds: records and messages stay readable.
+        None => Ok(jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())?),
         Some(text) => release_gate_core::value::parse_timestamp(text).with_context(|| {
             format!("--now `{text}` is not an RFC 3339 date-time with an offset, e.g. 2026-11-27T14:05:00Z")
         }),

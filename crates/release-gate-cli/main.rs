@@ -4,13 +4,21 @@
 //! 0 pass / ready, 1 fail / not ready, 2 usage or input error.
 
 mod audit;
+mod classify;
 mod cli;
+mod decide;
+mod draft;
+mod gate;
 mod init;
 mod input;
+mod list;
 mod output;
 mod render;
+mod risk;
 mod rules;
 mod schema;
+mod set;
+mod status;
 mod validate;
 
 use std::process::ExitCode;
@@ -47,5 +55,13 @@ fn run(args: cli::Cli) -> anyhow::Result<Outcome> {
         cli::Command::Schema(args) => schema::run(&args),
         cli::Command::Init(args) => init::run(&args),
         cli::Command::Rules(args) => rules::run(&args),
+        cli::Command::Draft(args) => draft::run(&args),
+        cli::Command::Status(args) => status::run(&args),
+        cli::Command::Gate(args) => gate::run(&args),
+        cli::Command::Risk(args) => risk::run(&args),
+        cli::Command::Set(args) => set::run(&args),
+        cli::Command::Decide(args) => decide::run(&args),
+        cli::Command::List(args) => list::run(&args),
+        cli::Command::Classify(args) => classify::run(&args),
     }
 }

@@ -2,6 +2,8 @@
 
 use std::io::Write;
 
+use anyhow::Context;
+
 use release_gate_core::{Report, Severity, Verdict};
 
 use crate::Outcome;
@@ -10,15 +12,31 @@ use crate::input;
 use crate::output::{self, BOLD, ERROR, GOOD, WARNING};
 
 pub fn run(args: &ValidateArgs) -> anyhow::Result<Outcome> {
-    let policy = input::load_policy(args.policy.as_deref())?;
     let now = input::now(args.now.as_deref())?;
-    let document = input::read_document(&args.input.file)?;
-    let report = release_gate_core::validate(&document, &policy, now);
-    let source = input::display_name(&args.input.file);
+    let path = &args.input.file;
+    let looks_like_file = path.components().count() > 1
+        || path
+            .extension()
+            .is_some_and(|ext| ["md", "markdown", "json", "txt"].iter().any(|known| ext == *known));
+    let (report, source) = if path == std::path::Path::new("-") || path.exists() || looks_like_file {
+        let policy = input::load_policy(args.policy.as_deref())?;
+        let document = input::read_document(path)?;
+        (release_gate_core::validate(&document, &policy, now), input::display_name(path))
+    } else {
+        // Not a file: a stored decision's id.
+        let text = path.to_string_lossy();
+        let id =
+            input::id(&text).with_context(|| format!("{text} is neither a file nor a stored decision"))?;
+        let workspace = input::workspace(args.policy.as_deref())?;
+        let (_, report) = workspace.validate(&id, &args.commit, now)?;
+        let file = workspace.store.path(&id);
+        let shown = file.strip_prefix(std::env::current_dir()?).unwrap_or(&file).display().to_string();
+        (report, shown)
+    };
     match args.format {
         ReportFormat::Json => output::json(&report)?,
         ReportFormat::Text => text(&report, &source)?,
-        ReportFormat::Github => github(&report, &args.input.file)?,
+        ReportFormat::Github => github(&report, &source, path == std::path::Path::new("-"))?,
     }
     Ok(match report.verdict {
         Verdict::Pass => Outcome::Success,
@@ -26,7 +44,7 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<Outcome> {
     })
 }
 
-fn text(report: &Report, source: &str) -> std::io::Result<()> {
+pub fn text(report: &Report, source: &str) -> std::io::Result<()> {
     let mut out = output::stdout();
     let errors = report.errors().count();
     let warnings = report.findings.len() - errors;
@@ -60,10 +78,9 @@ fn plural(count: usize) -> &'static str {
     if count == 1 { "" } else { "s" }
 }
 
-fn github(report: &Report, path: &std::path::Path) -> std::io::Result<()> {
+fn github(report: &Report, source: &str, stdin: bool) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
-    let file =
-        (path != std::path::Path::new("-")).then(|| output::github_property(&path.display().to_string()));
+    let file = (!stdin).then(|| output::github_property(source));
     for finding in &report.findings {
         let mut properties = Vec::new();
         if let Some(file) = &file {

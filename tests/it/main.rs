@@ -12,5 +12,6 @@
 )]
 
 mod cli;
+mod repo;
 mod support;
 mod tidy;

@@ -86,3 +86,57 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// A real git repository in a temporary folder.
+pub struct GitRepo {
+    dir: TempDir,
+}
+
+impl GitRepo {
+    /// A repository with one commit, tagged `v1` (the "last release").
+    pub fn new(name: &str) -> GitRepo {
+        let repo = GitRepo { dir: TempDir::new(name) };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo.git(&["config", "user.name", "Rel Eng"]);
+        repo.git(&["config", "user.email", "releng@example.com"]);
+        repo.git(&["config", "commit.gpgsign", "false"]);
+        repo.commit(&[("src/lib.rs", "fn main() {}\n")], "initial");
+        repo.git(&["tag", "v1"]);
+        repo
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs git and returns its trimmed stdout; panics on failure.
+    pub fn git(&self, args: &[&str]) -> String {
+        let output = Command::new("git").arg("-C").arg(self.path()).args(args).output().unwrap();
+        assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    }
+
+    /// Writes files and commits them; returns the new commit id.
+    pub fn commit(&self, files: &[(&str, &str)], message: &str) -> String {
+        for (path, content) in files {
+            let full = self.path().join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, content).unwrap();
+        }
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+        self.git(&["rev-parse", "HEAD"])
+    }
+
+    /// Runs release-gate in the repository.
+    pub fn run(&self, args: &[&str]) -> Run {
+        run_in(Some(self.path()), args)
+    }
+
+    /// Runs release-gate and parses its JSON stdout.
+    pub fn json(&self, args: &[&str]) -> (i32, serde_json::Value) {
+        let out = self.run(args);
+        let value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+        (out.code, value)
+    }
+}

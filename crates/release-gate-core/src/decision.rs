@@ -8,6 +8,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::history::{Binding, Event};
 use crate::value;
 
 /// The version of the JSON record format. Bumped on any incompatible change.
@@ -63,6 +64,12 @@ pub struct Decision {
     /// The release communication package.
     #[serde(default)]
     pub communication: Option<Communication>,
+    /// The git range the decision covers (decisions kept in a repository).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub binding: Option<Binding>,
+    /// Every change to the decision, oldest first (decisions kept in a repository).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<Event>,
 }
 
 fn record_version() -> u32 {
@@ -86,6 +93,8 @@ impl Default for Decision {
             drill: Vec::new(),
             rehearsal: None,
             communication: None,
+            binding: None,
+            history: Vec::new(),
         }
     }
 }

@@ -134,6 +134,24 @@ codes! {
     CommunicationIncomplete = "communication-incomplete", Error,
         "A GO has no communication package, or it misses one of its five elements (an error for high risk, a warning otherwise).",
         "Fill in what changed, known limitations, monitoring focus, rollback trigger conditions and escalation.";
+    RiskDeclaredLate = "risk-declared-late", Error,
+        "The risk class was declared, or lowered, after the first gate result was recorded.",
+        "Declare the risk class before gathering gate evidence; re-record the gates after a late declaration.";
+    RiskBelowSuggested = "risk-below-suggested", Error,
+        "The declared risk class is lower than the diff suggests (a warning when a justification is recorded).",
+        "Raise the risk class, or record why the lower class is right (`release-gate risk ID CLASS --justification ...`).";
+    EvidenceStale = "evidence-stale", Error,
+        "Gate evidence was gathered on another commit than the one being released, or the diff changed since.",
+        "Re-run or re-record the gate on the commit being released.";
+    EvidenceExpired = "evidence-expired", Error,
+        "Gate evidence is older than the risk class's maximum evidence age.",
+        "Re-run or re-record the gate; old evidence no longer shows the release's state.";
+    ScopeDrift = "scope-drift", Error,
+        "The diff changes files outside the declared release scope (an error for high risk, a warning otherwise).",
+        "Widen the declared scope to cover the change, or take the unrelated change out of the release.";
+    ScopeUnknown = "scope-unknown", Warning,
+        "A declared release scope name is not one of the policy's scopes.",
+        "Use a scope name from the policy's `[scopes]`, or add the scope there.";
     MultipleDecisions = "multiple-decisions", Warning,
         "The document has more than one Release Decision section; only the first is read.",
         "Keep one Release Decision section per document.";

@@ -21,8 +21,10 @@
 //!   conditions, escalation.
 
 pub mod audit;
+pub mod classify;
 pub mod decision;
 pub mod finding;
+pub mod history;
 pub mod markdown;
 pub mod policy;
 pub mod validate;
@@ -32,7 +34,7 @@ pub use audit::{Audit, audit};
 pub use decision::{Call, Decision, Layer, RiskClass};
 pub use finding::{Code, Finding, Severity};
 pub use policy::{Policy, PolicyError};
-pub use validate::{Document, Report, Verdict, validate};
+pub use validate::{Document, ReleaseFacts, Report, Verdict, validate, validate_release};
 
 /// The largest decision or policy input release-gate reads, in bytes (10 MiB).
 pub const MAX_INPUT_BYTES: usize = 10 * 1024 * 1024;

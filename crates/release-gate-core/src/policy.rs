@@ -9,6 +9,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use crate::classify::PathRules;
 use crate::decision::{Layer, RiskClass};
 use crate::finding::{Code, Severity};
 
@@ -53,7 +54,7 @@ impl Requirement {
 }
 
 /// What one risk class requires before a GO.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClassRules {
     /// Gate layers that must be evaluated (n/a is not allowed) and pass for a GO.
     pub gates: BTreeSet<Layer>,
@@ -63,14 +64,20 @@ pub struct ClassRules {
     pub communication: Requirement,
     /// Minimum number of distinct names on the go/no-go panel for a GO (0: no panel needed).
     pub panel: u32,
+    /// How old a gate's evidence may be before it no longer counts.
+    pub evidence_max_age: jiff::SignedDuration,
 }
 
 /// A validated policy. Build it with [`Policy::default`] or [`Policy::from_toml`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     low: ClassRules,
     medium: ClassRules,
     high: ClassRules,
+    /// Path rules that suggest a risk class from the diff.
+    paths: PathRules,
+    /// Release scope names and the path patterns each covers.
+    scopes: BTreeMap<String, Vec<String>>,
     /// Severity overrides by finding code; `None` turns the finding off.
     findings: BTreeMap<String, Option<Severity>>,
 }
@@ -88,6 +95,7 @@ impl Default for Policy {
                 drill: Optional,
                 communication: Recommended,
                 panel: 0,
+                evidence_max_age: jiff::SignedDuration::from_hours(30 * 24),
             },
             medium: ClassRules {
                 gates: BTreeSet::from([Layer::Code, Layer::Review]),
@@ -96,6 +104,7 @@ impl Default for Policy {
                 drill: Optional,
                 communication: Recommended,
                 panel: 0,
+                evidence_max_age: jiff::SignedDuration::from_hours(7 * 24),
             },
             high: ClassRules {
                 gates: Layer::ALL.into_iter().collect(),
@@ -104,7 +113,10 @@ impl Default for Policy {
                 drill: Required,
                 communication: Required,
                 panel: 2,
+                evidence_max_age: jiff::SignedDuration::from_hours(3 * 24),
             },
+            paths: PathRules::new(PathRules::protocol_default()).unwrap_or_else(|_| PathRules::empty()),
+            scopes: BTreeMap::new(),
             findings: BTreeMap::new(),
         }
     }
@@ -118,6 +130,16 @@ impl Policy {
             RiskClass::Medium => &self.medium,
             RiskClass::High => &self.high,
         }
+    }
+
+    /// The path rules that suggest a risk class from the diff.
+    pub fn paths(&self) -> &PathRules {
+        &self.paths
+    }
+
+    /// Release scope names and their path patterns (empty: scopes are not checked).
+    pub fn scopes(&self) -> &BTreeMap<String, Vec<String>> {
+        &self.scopes
     }
 
     fn class_mut(&mut self, class: RiskClass) -> &mut ClassRules {
@@ -196,6 +218,10 @@ pub struct UnvalidatedPolicy {
     classes: BTreeMap<Spanned<String>, UnvalidatedClass>,
     #[serde(default)]
     findings: BTreeMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
+    paths: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
+    #[serde(default)]
+    scopes: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -207,6 +233,7 @@ struct UnvalidatedClass {
     drill: Option<Spanned<String>>,
     communication: Option<Spanned<String>>,
     panel: Option<Spanned<i64>>,
+    evidence_max_age: Option<Spanned<String>>,
 }
 
 /// The policy file format this release-gate reads.
@@ -273,6 +300,16 @@ impl UnvalidatedPolicy {
                     )
                 })?;
             }
+            if let Some(age) = class.evidence_max_age {
+                rules.evidence_max_age = parse_age(age.get_ref()).ok_or_else(|| {
+                    PolicyError::at(
+                        text,
+                        &age,
+                        format!("{key}.evidence_max_age"),
+                        format!("`{}` is not a duration such as `72h`, `3d` or `1w`", age.get_ref()),
+                    )
+                })?;
+            }
             if let Some(panel) = class.panel {
                 rules.panel =
                     u32::try_from(*panel.get_ref()).ok().filter(|n| *n <= 100).ok_or_else(|| {
@@ -287,6 +324,52 @@ impl UnvalidatedPolicy {
                         )
                     })?;
             }
+        }
+        if !self.paths.is_empty() {
+            let mut rules: Vec<(RiskClass, String)> = policy.paths.rules().to_vec();
+            for (class, patterns) in self.paths {
+                let key = format!("paths.{}", class.get_ref());
+                let risk = RiskClass::from_name(class.get_ref())
+                    .filter(|r| r.as_str() == class.get_ref())
+                    .ok_or_else(|| {
+                        PolicyError::at(
+                            text,
+                            &class,
+                            key.clone(),
+                            "risk classes are `low`, `medium` and `high`".into(),
+                        )
+                    })?;
+                // A class given in the file replaces that class's default patterns.
+                rules.retain(|(existing, _)| *existing != risk);
+                for pattern in patterns {
+                    crate::classify::compile(pattern.get_ref())
+                        .map_err(|error| PolicyError::at(text, &pattern, key.clone(), error.to_string()))?;
+                    rules.push((risk, pattern.into_inner()));
+                }
+            }
+            policy.paths = PathRules::new(rules).map_err(|error| PolicyError {
+                line: None,
+                key: Some("paths".into()),
+                message: error.to_string(),
+            })?;
+        }
+        for (name, patterns) in self.scopes {
+            let key = format!("scopes.{}", name.get_ref());
+            if name.get_ref().trim().is_empty() || name.get_ref().contains([',', '\n']) {
+                return Err(PolicyError::at(
+                    text,
+                    &name,
+                    key,
+                    "a scope name is a non-empty word without commas".into(),
+                ));
+            }
+            let mut list = Vec::new();
+            for pattern in patterns {
+                crate::classify::compile(pattern.get_ref())
+                    .map_err(|error| PolicyError::at(text, &pattern, key.clone(), error.to_string()))?;
+                list.push(pattern.into_inner());
+            }
+            policy.scopes.insert(name.into_inner().trim().to_lowercase(), list);
         }
         for (code, severity) in self.findings {
             let key = format!("findings.{}", code.get_ref());
@@ -317,6 +400,31 @@ impl UnvalidatedPolicy {
     }
 }
 
+/// Parses a duration such as `90m`, `72h`, `3d`, `1w` or `1d12h` (units s, m, h, d, w).
+pub fn parse_age(text: &str) -> Option<jiff::SignedDuration> {
+    let mut total: i64 = 0;
+    let mut number: Option<i64> = None;
+    for c in text.trim().chars() {
+        if let Some(digit) = c.to_digit(10) {
+            number = Some(number.unwrap_or(0).checked_mul(10)?.checked_add(i64::from(digit))?);
+            continue;
+        }
+        let seconds = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => return None,
+        };
+        total = total.checked_add(number.take()?.checked_mul(seconds)?)?;
+    }
+    if number.is_some() || total <= 0 {
+        return None;
+    }
+    Some(jiff::SignedDuration::from_secs(total))
+}
+
 /// The default policy written out with comments, as `release-gate init` creates it.
 pub const DEFAULT_POLICY_TOML: &str = include_str!("default-policy.toml");
 
@@ -328,6 +436,29 @@ mod tests {
     fn written_out_default_is_the_default() {
         assert_eq!(Policy::from_toml(DEFAULT_POLICY_TOML), Ok(Policy::default()));
         assert_eq!(Policy::from_toml(""), Ok(Policy::default()));
+    }
+
+    #[test]
+    fn ages() {
+        assert_eq!(parse_age("72h"), Some(jiff::SignedDuration::from_hours(72)));
+        assert_eq!(parse_age("1d12h"), Some(jiff::SignedDuration::from_hours(36)));
+        assert_eq!(parse_age("1w"), Some(jiff::SignedDuration::from_hours(168)));
+        for bad in ["", "3", "d", "0d", "3x", "-3d", "99999999999999999999d"] {
+            assert_eq!(parse_age(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn path_rules_and_scopes() {
+        let policy =
+            Policy::from_toml("[paths]\nhigh = [\"payments/**\"]\n[scopes]\nAPI = [\"src/api/**\"]\n")
+                .unwrap();
+        let mut scratch = Vec::new();
+        assert_eq!(policy.paths().classify_path("payments/x.rs", &mut scratch).0, RiskClass::High);
+        // Replacing the high patterns drops the default ones; low ones stay.
+        assert_eq!(policy.paths().classify_path("src/auth/x.rs", &mut scratch).0, RiskClass::Medium);
+        assert_eq!(policy.paths().classify_path("README.md", &mut scratch).0, RiskClass::Low);
+        assert_eq!(policy.scopes().get("api"), Some(&vec!["src/api/**".to_owned()]));
     }
 
     #[test]
@@ -374,5 +505,14 @@ mod tests {
         check_error("[classes.high]\npannel = 3\n", 2, None, "pannel");
         check_error("[classes.high\n", 1, None, "");
         check_error("x = \"\u{0}\"", 1, None, "");
+        check_error(
+            "[classes.high]\nevidence_max_age = \"soon\"\n",
+            2,
+            Some("classes.high.evidence_max_age"),
+            "`soon`",
+        );
+        check_error("[paths]\nhigh = [\"src/[\"]\n", 2, Some("paths.high"), "not a valid glob");
+        check_error("[paths]\nurgent = []\n", 2, Some("paths.urgent"), "risk classes");
+        check_error("[scopes]\napi = [\"src/{\"]\n", 2, Some("scopes.api"), "not a valid glob");
     }
 }

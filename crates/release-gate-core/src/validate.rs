@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::decision::{Call, Decision, GateResult, Layer, Reading, RiskClass};
 use crate::finding::{Code, Finding, Severity};
+use crate::history::Change;
 use crate::markdown::{self, Field, SourceLines};
 use crate::policy::{Policy, Requirement};
 use crate::value;
@@ -62,8 +63,30 @@ impl Report {
     }
 }
 
+/// Facts about the release being judged, gathered from git by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReleaseFacts {
+    /// The commit being released.
+    pub commit: String,
+    /// `sha256:<hex>` of the raw diff from the decision's base to `commit`.
+    pub diff_digest: String,
+    /// The paths that diff changes.
+    pub changed_paths: Vec<String>,
+}
+
 /// Validates a decision against a policy at time `now`.
 pub fn validate(document: &Document, policy: &Policy, now: jiff::Timestamp) -> Report {
+    validate_release(document, policy, now, None)
+}
+
+/// Validates a decision, and, given facts about the release, also its history and evidence against git:
+/// late risk declarations, risk below the diff's suggestion, stale and expired evidence, scope drift.
+pub fn validate_release(
+    document: &Document,
+    policy: &Policy,
+    now: jiff::Timestamp,
+    release: Option<&ReleaseFacts>,
+) -> Report {
     let mut rules = Rules::new(document, policy, now);
     for finding in &document.findings {
         rules.emit(finding.code, finding.severity, finding.message.clone(), finding.line);
@@ -74,6 +97,12 @@ pub fn validate(document: &Document, policy: &Policy, now: jiff::Timestamp) -> R
 
     rules.scope();
     rules.risk_class();
+    rules.risk_declared_late();
+    if let Some(release) = release {
+        rules.risk_below_suggested(release);
+        rules.evidence_fresh(release);
+        rules.scope_drift(release);
+    }
     rules.gates_marked();
     rules.decision_owner();
     rules.decision();
@@ -163,6 +192,184 @@ impl<'a> Rules<'a> {
                     .into(),
             );
         }
+    }
+
+    fn risk_declared_late(&mut self) {
+        let mut gates_recorded = false;
+        let mut declared: Option<RiskClass> = None;
+        let mut late = Vec::new();
+        for event in &self.decision.history {
+            match &event.change {
+                Change::GateRecorded { .. } => gates_recorded = true,
+                Change::RiskDeclared { risk_class, .. } => {
+                    if gates_recorded {
+                        match declared {
+                            None => late.push(format!(
+                                "The risk class was first declared ({risk_class}, {} by {}) after gate results were recorded: gate depth must be settled before verification. Re-record the gates.",
+                                event.at, event.actor
+                            )),
+                            Some(before) if *risk_class < before => late.push(format!(
+                                "The risk class was lowered from {before} to {risk_class} ({} by {}) after gate results were recorded: keep {before}, or start a new decision.",
+                                event.at, event.actor
+                            )),
+                            Some(_) => {}
+                        }
+                    }
+                    declared = Some(*risk_class);
+                }
+                _ => {}
+            }
+        }
+        for message in late {
+            self.emit(Code::RiskDeclaredLate, Severity::Error, message, None);
+        }
+    }
+
+    fn risk_below_suggested(&mut self, release: &ReleaseFacts) {
+        let Some(class) = self.class else { return };
+        let mut scratch = Vec::new();
+        let Some((suggested, path, rule)) = release
+            .changed_paths
+            .iter()
+            .map(|path| {
+                let (class, rule) = self.policy.paths().classify_path(path, &mut scratch);
+                (class, path.as_str(), rule.to_owned())
+            })
+            .max_by_key(|(class, _, _)| *class)
+        else {
+            return;
+        };
+        if class >= suggested {
+            return;
+        }
+        let (severity, why) =
+            match self.decision.risk_justification().and_then(|j| value::meaningful(Some(j))) {
+                Some(justification) => (Severity::Warning, format!("justified as: {justification}")),
+                None => (Severity::Error, "no justification is recorded".to_owned()),
+            };
+        let line = self.field_line(Field::RiskClass);
+        self.emit(
+            Code::RiskBelowSuggested,
+            severity,
+            format!(
+                "The declared risk class is {class}, but the diff suggests {suggested} (`{path}` matches `{rule}`); {why}. Raise the class, or record why {class} is right."
+            ),
+            line,
+        );
+    }
+
+    fn evidence_fresh(&mut self, release: &ReleaseFacts) {
+        if let Some(binding) = &self.decision.binding
+            && binding.diff_digest != release.diff_digest
+        {
+            self.emit(
+                Code::EvidenceStale,
+                Severity::Error,
+                format!(
+                    "The change being released ({}..{}) differs from the one this decision covers ({}..{}): re-draft or re-record the gates for the new diff.",
+                    short(&binding.base),
+                    short(&release.commit),
+                    short(&binding.base),
+                    short(&binding.head)
+                ),
+                None,
+            );
+        }
+        let max_age = self.class.map(|class| self.policy.class(class).evidence_max_age);
+        for layer in Layer::ALL {
+            let Some(evidence) = self.decision.gate_evidence(layer) else { continue };
+            if evidence.commit != release.commit {
+                self.emit(
+                    Code::EvidenceStale,
+                    Severity::Error,
+                    format!(
+                        "The {layer} gate's evidence was gathered on {}, but {} is being released: re-run or re-record the gate on the released commit.",
+                        short(evidence.commit),
+                        short(&release.commit)
+                    ),
+                    None,
+                );
+            } else if let Some(digest) = evidence.diff_digest
+                && digest != release.diff_digest
+            {
+                self.emit(
+                    Code::EvidenceStale,
+                    Severity::Error,
+                    format!("The {layer} gate's evidence covers another diff than the one being released: re-record it."),
+                    None,
+                );
+            }
+            if let Some(max_age) = max_age
+                && self.now.duration_since(evidence.at) > max_age
+            {
+                self.emit(
+                    Code::EvidenceExpired,
+                    Severity::Error,
+                    format!(
+                        "The {layer} gate's evidence is from {}, older than the {} allowed for this risk class: re-run or re-record it.",
+                        evidence.at,
+                        human_age(max_age)
+                    ),
+                    None,
+                );
+            }
+        }
+    }
+
+    fn scope_drift(&mut self, release: &ReleaseFacts) {
+        let scopes = self.policy.scopes();
+        if scopes.is_empty() {
+            return;
+        }
+        let Some(declared) = value::meaningful(self.decision.scope.as_deref()) else { return };
+        let mut patterns = Vec::new();
+        let mut unknown = Vec::new();
+        for name in declared.split([',', '\n']).map(value::tidy_line).filter(|name| !name.is_empty()) {
+            match scopes.get(&name.to_lowercase()) {
+                Some(list) => patterns.extend(list.iter().cloned()),
+                None => unknown.push(name),
+            }
+        }
+        let line = self.field_line(Field::Scope);
+        if !unknown.is_empty() {
+            let known: Vec<&str> = scopes.keys().map(String::as_str).collect();
+            self.emit(
+                Code::ScopeUnknown,
+                Severity::Warning,
+                format!(
+                    "The release scope names {}, which the policy does not define (it defines {}): use the policy's scope names so drift can be checked.",
+                    unknown.join(", "),
+                    known.join(", ")
+                ),
+                line,
+            );
+        }
+        if patterns.is_empty() {
+            return;
+        }
+        let Ok(set) = crate::classify::compile_set(&patterns) else { return };
+        let outside: Vec<&str> = release
+            .changed_paths
+            .iter()
+            .filter(|path| !set.is_match(path.as_str()))
+            .map(String::as_str)
+            .collect();
+        if outside.is_empty() {
+            return;
+        }
+        let severity = if self.class == Some(RiskClass::High) { Severity::Error } else { Severity::Warning };
+        let shown: Vec<&str> = outside.iter().take(5).copied().collect();
+        let more = if outside.len() > 5 { format!(" and {} more", outside.len() - 5) } else { String::new() };
+        self.emit(
+            Code::ScopeDrift,
+            severity,
+            format!(
+                "The diff changes {} file(s) outside the declared scope: {}{more}. Widen the scope or take the change out of the release.",
+                outside.len(),
+                shown.join(", ")
+            ),
+            line,
+        );
     }
 
     pub(crate) fn risk_class(&mut self) {
@@ -453,4 +660,14 @@ impl<'a> Rules<'a> {
         let line = self.field_line(Field::Communication);
         self.emit(Code::CommunicationIncomplete, severity, message, line);
     }
+}
+
+/// The first 12 characters of a commit id.
+fn short(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
+}
+
+fn human_age(age: jiff::SignedDuration) -> String {
+    let hours = age.as_hours();
+    if hours >= 24 && hours % 24 == 0 { format!("{} days", hours / 24) } else { format!("{hours} hours") }
 }

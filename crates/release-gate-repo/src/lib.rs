@@ -2,3 +2,6 @@
 //! git, file locks and atomic writes. Everything here does I/O; the decisions it makes stay in the core.
 
 pub mod fs;
+pub mod git;
+pub mod store;
+pub mod workspace;

@@ -1,0 +1,34 @@
+//! `release-gate draft`: start a decision bound to a git range.
+
+use std::io::Write;
+
+use release_gate_repo::workspace::DraftRequest;
+
+use crate::Outcome;
+use crate::cli::DraftArgs;
+use crate::input;
+use crate::output::{self, DIM, GOOD};
+
+pub fn run(args: &DraftArgs) -> anyhow::Result<Outcome> {
+    let workspace = input::workspace(None)?;
+    let now = input::now(args.actor.now.as_deref())?;
+    let request = DraftRequest {
+        id: args.id.clone(),
+        scope: args.scope.clone(),
+        risk: args.risk.map(Into::into),
+        justification: args.justification.clone(),
+        base: args.base.clone(),
+        head: args.head.clone(),
+        actor: input::actor(&workspace, args.actor.actor.as_deref()),
+    };
+    let id = workspace.draft(request, now)?;
+    let mut out = output::stdout();
+    writeln!(out, "{id}")?;
+    let mut err = anstream::stderr();
+    writeln!(
+        err,
+        "{GOOD}drafted{GOOD:#} {} {DIM}(next: `release-gate status {id}`){DIM:#}",
+        workspace.store.path(&id).display()
+    )?;
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,235 @@
+//! The decision store: `.release/decisions/<id>.json` in the user's repository.
+//!
+//! Records are written atomically (temp file, fsync, rename) under a per-decision lock, and every
+//! update re-reads the record under the lock before applying its change, so concurrent writers never
+//! lose an update and readers never see a torn file.
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use release_gate_core::{Decision, MAX_INPUT_BYTES};
+
+use crate::fs::{Lock, write_atomic};
+
+/// A decision id: a safe file name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Id(String);
+
+/// The longest id accepted.
+pub const MAX_ID_LEN: usize = 100;
+
+impl Id {
+    /// Accepts 1 to 100 characters of ASCII letters, digits, `.`, `_` and `-`, starting with a letter or
+    /// digit, without `..`. Anything else (`../x`, `/etc/passwd`, empty, control characters) is refused.
+    pub fn parse(text: &str) -> Result<Id, StoreError> {
+        let invalid = |reason: &str| StoreError::InvalidId { id: printable(text), reason: reason.to_owned() };
+        if text.is_empty() {
+            return Err(invalid("an id cannot be empty"));
+        }
+        if text.len() > MAX_ID_LEN {
+            return Err(invalid("an id has at most 100 characters"));
+        }
+        if !text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')) {
+            return Err(invalid("an id uses only letters, digits, `.`, `_` and `-`"));
+        }
+        if !text.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric()) {
+            return Err(invalid("an id starts with a letter or a digit"));
+        }
+        if text.contains("..") {
+            return Err(invalid("an id cannot contain `..`"));
+        }
+        Ok(Id(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// An id from free text: lowercase words joined by `-`, cut to fit.
+    pub fn slug(prefix: &str, text: &str) -> Result<Id, StoreError> {
+        let mut slug = String::new();
+        for c in text.chars() {
+            if c.is_ascii_alphanumeric() {
+                slug.push(c.to_ascii_lowercase());
+            } else if !slug.ends_with('-') && !slug.is_empty() {
+                slug.push('-');
+            }
+        }
+        let slug: String = slug.trim_matches('-').chars().take(60).collect();
+        let slug = slug.trim_end_matches('-');
+        Id::parse(&if slug.is_empty() { prefix.to_owned() } else { format!("{prefix}-{slug}") })
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Control characters shown escaped, long text cut, for error messages.
+fn printable(text: &str) -> String {
+    let shown: String = text.chars().take(60).flat_map(char::escape_debug).collect();
+    if text.chars().count() > 60 { format!("{shown}...") } else { shown }
+}
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("`{id}` is not a valid decision id: {reason}")]
+    InvalidId { id: String, reason: String },
+    #[error("no decision `{id}` in {dir}: `release-gate list` shows the decisions")]
+    NotFound { id: String, dir: String },
+    #[error("a decision `{id}` already exists")]
+    Exists { id: String },
+    #[error("{path} is not a readable decision record: {reason}")]
+    Corrupt { path: String, reason: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io { path: path.display().to_string(), source }
+}
+
+/// The decisions of one repository.
+#[derive(Debug, Clone)]
+pub struct Store {
+    dir: PathBuf,
+    locks: PathBuf,
+}
+
+impl Store {
+    /// The store under `<root>/.release/`.
+    pub fn open(root: &Path) -> Store {
+        let release = root.join(".release");
+        Store { dir: release.join("decisions"), locks: release.join(".locks") }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn path(&self, id: &Id) -> PathBuf {
+        self.dir.join(format!("{id}.json"))
+    }
+
+    pub fn exists(&self, id: &Id) -> bool {
+        self.path(id).is_file()
+    }
+
+    fn ensure_dirs(&self) -> Result<(), StoreError> {
+        std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+        std::fs::create_dir_all(&self.locks).map_err(io(&self.locks))?;
+        // Lock files are local state, never part of the repository's history.
+        let ignore = self.locks.join(".gitignore");
+        if !ignore.exists() {
+            write_atomic(&ignore, b"*\n").map_err(io(&ignore))?;
+        }
+        Ok(())
+    }
+
+    fn lock(&self, id: &Id) -> Result<Lock, StoreError> {
+        self.ensure_dirs()?;
+        let path = self.locks.join(format!("{id}.lock"));
+        Lock::exclusive(&path).map_err(io(&path))
+    }
+
+    /// Reads a decision.
+    pub fn load(&self, id: &Id) -> Result<Decision, StoreError> {
+        let path = self.path(id);
+        let file = match std::fs::File::open(&path) {
+            Ok(file) => file,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::NotFound { id: id.to_string(), dir: self.dir.display().to_string() });
+            }
+            Err(error) => return Err(io(&path)(error)),
+        };
+        let mut bytes = Vec::new();
+        let limit = u64::try_from(MAX_INPUT_BYTES).unwrap_or(u64::MAX) + 1;
+        file.take(limit).read_to_end(&mut bytes).map_err(io(&path))?;
+        let corrupt = |reason: String| StoreError::Corrupt { path: path.display().to_string(), reason };
+        if bytes.len() > MAX_INPUT_BYTES {
+            return Err(corrupt("larger than 10 MiB".into()));
+        }
+        let text = std::str::from_utf8(&bytes).map_err(|e| corrupt(format!("not UTF-8 ({e})")))?;
+        Decision::from_json(text).map_err(|e| corrupt(e.to_string()))
+    }
+
+    /// Stores a new decision; refuses to replace an existing one.
+    pub fn create(&self, id: &Id, decision: &Decision) -> Result<(), StoreError> {
+        let _lock = self.lock(id)?;
+        if self.exists(id) {
+            return Err(StoreError::Exists { id: id.to_string() });
+        }
+        let path = self.path(id);
+        write_atomic(&path, decision.to_json().as_bytes()).map_err(io(&path))
+    }
+
+    /// Applies `change` to the current record under the decision's lock and writes the result. When
+    /// `change` fails, nothing is written.
+    pub fn update<T, E: From<StoreError>>(
+        &self,
+        id: &Id,
+        change: impl FnOnce(&mut Decision) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let _lock = self.lock(id)?;
+        let mut decision = self.load(id)?;
+        let result = change(&mut decision)?;
+        let path = self.path(id);
+        write_atomic(&path, decision.to_json().as_bytes()).map_err(io(&path))?;
+        Ok(result)
+    }
+
+    /// Every stored decision id, sorted.
+    pub fn ids(&self) -> Result<Vec<Id>, StoreError> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(error) => return Err(io(&self.dir)(error)),
+        };
+        let mut ids: Vec<Id> = entries
+            .filter_map(Result::ok)
+            .filter_map(|entry| {
+                let name = entry.file_name().into_string().ok()?;
+                Id::parse(name.strip_suffix(".json")?).ok()
+            })
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_ids_are_refused() {
+        for bad in
+            ["", "../x", "..", "/etc/passwd", "a/b", "a\\b", "a\0b", "a\nb", ".hidden", "-rf", "a..b", "é"]
+        {
+            assert!(Id::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert!(Id::parse(&"a".repeat(101)).is_err());
+        for good in ["2026-11-28-billing-api", "r1", "v1.2.3_rc"] {
+            assert_eq!(Id::parse(good).unwrap().as_str(), good);
+        }
+        let error = Id::parse("a\u{7}b").unwrap_err().to_string();
+        assert!(error.contains("a\\u{7}b"), "{error}");
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(
+            Id::slug("2026-11-28", "Billing API, invoice-worker!").unwrap().as_str(),
+            "2026-11-28-billing-api-invoice-worker"
+        );
+        assert_eq!(Id::slug("2026-11-28", "日本").unwrap().as_str(), "2026-11-28");
+    }
+}
