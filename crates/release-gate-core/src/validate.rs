@@ -671,3 +671,101 @@ fn human_age(age: jiff::SignedDuration) -> String {
     let hours = age.as_hours();
     if hours >= 24 && hours % 24 == 0 { format!("{} days", hours / 24) } else { format!("{hours} hours") }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{Binding, Event, Mark};
+
+    fn at(text: &str) -> jiff::Timestamp {
+        text.parse().unwrap()
+    }
+
+    fn stored(changes: Vec<Change>) -> Decision {
+        let mut decision = Decision {
+            binding: Some(Binding {
+                repository: "r".into(),
+                base: "b".repeat(40),
+                head: "c".repeat(40),
+                diff_digest: "sha256:1".into(),
+            }),
+            ..Decision::default()
+        };
+        for change in changes {
+            decision.record(Event { at: at("2026-11-28T10:00:00Z"), actor: "a".into(), change });
+        }
+        decision
+    }
+
+    fn gate(layer: Layer, commit: &str, digest: Option<&str>) -> Change {
+        Change::GateRecorded {
+            layer,
+            result: Mark::Pass,
+            evidence: vec![],
+            commit: commit.into(),
+            diff_digest: digest.map(str::to_owned),
+        }
+    }
+
+    fn codes(decision: Decision, facts: Option<&ReleaseFacts>) -> Vec<(Code, Severity)> {
+        let report = validate_release(
+            &Document::from_record(decision),
+            &Policy::default(),
+            at("2026-11-28T12:00:00Z"),
+            facts,
+        );
+        report.findings.iter().map(|f| (f.code, f.severity)).collect()
+    }
+
+    fn facts(paths: &[&str]) -> ReleaseFacts {
+        ReleaseFacts {
+            commit: "c".repeat(40),
+            diff_digest: "sha256:1".into(),
+            changed_paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn evidence_for_another_diff_on_the_same_commit_is_stale() {
+        let decision = stored(vec![
+            Change::RiskDeclared { risk_class: RiskClass::Low, justification: None },
+            gate(Layer::Code, &"c".repeat(40), Some("sha256:1")),
+            gate(Layer::Review, &"c".repeat(40), Some("sha256:other")),
+        ]);
+        let found = codes(decision, Some(&facts(&["README.md"])));
+        let stale: Vec<_> = found.iter().filter(|(code, _)| *code == Code::EvidenceStale).collect();
+        assert_eq!(stale.len(), 1, "{found:?}");
+    }
+
+    #[test]
+    fn history_rules_need_no_git_but_diff_rules_do() {
+        let late = stored(vec![
+            gate(Layer::Code, &"c".repeat(40), None),
+            Change::RiskDeclared { risk_class: RiskClass::Low, justification: None },
+        ]);
+        assert!(codes(late.clone(), None).contains(&(Code::RiskDeclaredLate, Severity::Error)));
+        // Without facts there is no diff to suggest a class, and no commit to compare evidence with.
+        let without = codes(late.clone(), None);
+        assert!(
+            !without.iter().any(|(code, _)| matches!(code, Code::RiskBelowSuggested | Code::EvidenceStale))
+        );
+        let with = codes(late, Some(&facts(&["src/billing/invoice.rs"])));
+        assert!(with.contains(&(Code::RiskBelowSuggested, Severity::Error)), "{with:?}");
+    }
+
+    #[test]
+    fn evidence_age_follows_the_class() {
+        let decision = stored(vec![
+            Change::RiskDeclared { risk_class: RiskClass::High, justification: None },
+            gate(Layer::Code, &"c".repeat(40), None),
+        ]);
+        let policy = Policy::from_toml("[classes.high]\nevidence_max_age = \"1h\"\n").unwrap();
+        let report = validate_release(
+            &Document::from_record(decision),
+            &policy,
+            at("2026-11-28T11:00:01Z"),
+            Some(&facts(&["src/auth/a.rs"])),
+        );
+        assert!(report.findings.iter().any(|f| f.code == Code::EvidenceExpired), "{report:?}");
+    }
+}

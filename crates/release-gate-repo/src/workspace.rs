@@ -449,8 +449,8 @@ impl Workspace {
                 self.git.resolve(&tag)?
             }
         };
-        let diff = self.git.diff(&base, &head)?;
-        Ok(classify::classify(self.policy.paths(), &diff.paths))
+        let paths = self.git.changed_paths(&base, &head)?;
+        Ok(classify::classify(self.policy.paths(), &paths))
     }
 }
 
