@@ -3,6 +3,15 @@
 //!
 //! Run: `cargo bench --bench classify`. Prints medians of several runs and the ratio.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::print_stdout,
+    clippy::print_stderr
+)]
+
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
