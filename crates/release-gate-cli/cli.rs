@@ -50,6 +50,113 @@ pub enum Command {
     List(ListArgs),
     /// Suggest a risk class from the paths a diff changes.
     Classify(ClassifyArgs),
+    /// Run the code gate's checks from the committed policy and record the result.
+    Gates(GatesArgs),
+    /// Run the pre-release drill's commands and record a person's confirmations.
+    Drill(DrillArgs),
+    /// Run the timed rollback rehearsal from the committed policy.
+    Rehearse(RehearseArgs),
+    /// Fill in the communication package (pre-filled from the commit log and the decision).
+    Comms(CommsArgs),
+    /// Record operational facts: rollback path, on-call and backup owners, release window.
+    Ops(OpsArgs),
+    /// Show the protocol's quick checklist with each item's state.
+    Checklist(ChecklistArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GatesArgs {
+    #[command(subcommand)]
+    pub command: GatesCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GatesCommand {
+    /// Run every `[[code_gates]]` check of the committed policy on HEAD (clean work tree required).
+    Run(GatesRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GatesRunArgs {
+    pub id: String,
+    #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
+    pub format: PlainFormat,
+    #[command(flatten)]
+    pub actor: ActorArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DrillArgs {
+    pub id: String,
+    /// Confirm an item a person checks, with what was checked: `ITEM:EVIDENCE`, where ITEM is
+    /// dashboards, pager, or a runnable item the policy has no command for. Repeat for several.
+    #[arg(long, value_name = "ITEM:EVIDENCE")]
+    pub confirm: Vec<String>,
+    #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
+    pub format: PlainFormat,
+    #[command(flatten)]
+    pub actor: ActorArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RehearseArgs {
+    pub id: String,
+    /// A friction point: what was slow or confusing. Repeat for several.
+    #[arg(long, value_name = "TEXT")]
+    pub friction: Vec<String>,
+    /// Only add the friction notes; do not run the rehearsal.
+    #[arg(long, requires = "friction")]
+    pub no_run: bool,
+    #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
+    pub format: PlainFormat,
+    #[command(flatten)]
+    pub actor: ActorArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CommsArgs {
+    pub id: String,
+    /// What changed, user-facing and internal.
+    #[arg(long, value_name = "TEXT")]
+    pub what_changed: Option<String>,
+    #[arg(long, value_name = "TEXT")]
+    pub known_limitations: Option<String>,
+    /// What to watch in the first 30-60 minutes.
+    #[arg(long, value_name = "TEXT")]
+    pub monitoring_focus: Option<String>,
+    #[arg(long, value_name = "TEXT")]
+    pub rollback_trigger_conditions: Option<String>,
+    /// Escalation channel and owner.
+    #[arg(long, value_name = "TEXT")]
+    pub escalation: Option<String>,
+    /// Do not pre-fill "what changed" from the commit log or the trigger conditions from the decision.
+    #[arg(long)]
+    pub no_prefill: bool,
+    #[command(flatten)]
+    pub actor: ActorArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct OpsArgs {
+    pub id: String,
+    #[arg(long, value_name = "TEXT")]
+    pub rollback_path: Option<String>,
+    #[arg(long, value_name = "NAME")]
+    pub on_call: Option<String>,
+    #[arg(long, value_name = "NAME")]
+    pub backup_owner: Option<String>,
+    #[arg(long, value_name = "TEXT")]
+    pub release_window: Option<String>,
+    #[command(flatten)]
+    pub actor: ActorArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ChecklistArgs {
+    #[command(flatten)]
+    pub input: InputArg,
+    #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
+    pub format: PlainFormat,
 }
 
 /// Options shared by commands that change a stored decision.
@@ -273,6 +380,8 @@ pub enum RenderTarget {
     Markdown,
     /// The canonical JSON record.
     Json,
+    /// The communication package as a release note, ready to post.
+    ReleaseNote,
 }
 
 #[derive(Debug, Args)]

@@ -68,6 +68,20 @@ pub fn actor(workspace: &Workspace, explicit: Option<&str>) -> String {
     explicit.map(str::to_owned).unwrap_or_else(|| workspace.default_actor())
 }
 
+/// A decision from a file, `-`, or the id of a stored decision.
+pub fn decision(path: &Path) -> anyhow::Result<release_gate_core::Decision> {
+    let looks_like_file = path.components().count() > 1
+        || path
+            .extension()
+            .is_some_and(|ext| ["md", "markdown", "json", "txt"].iter().any(|known| ext == *known));
+    if path == Path::new("-") || path.exists() || looks_like_file {
+        return Ok(read_document(path)?.decision);
+    }
+    let text = path.to_string_lossy();
+    let id = id(&text).with_context(|| format!("{text} is neither a file nor a stored decision"))?;
+    Ok(workspace(None)?.store.load(&id)?)
+}
+
 /// The root to set up: the repository enclosing the current directory, else the current directory.
 pub fn repo_root_or_cwd() -> anyhow::Result<PathBuf> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;

@@ -4,15 +4,22 @@
 //! 0 pass / ready, 1 fail / not ready, 2 usage or input error.
 
 mod audit;
+mod checklist;
 mod classify;
 mod cli;
+mod comms;
 mod decide;
 mod draft;
+mod drill;
 mod gate;
+mod gates;
 mod init;
 mod input;
 mod list;
+mod ops;
 mod output;
+mod progress;
+mod rehearse;
 mod render;
 mod risk;
 mod rules;
@@ -63,5 +70,11 @@ fn run(args: cli::Cli) -> anyhow::Result<Outcome> {
         cli::Command::Decide(args) => decide::run(&args),
         cli::Command::List(args) => list::run(&args),
         cli::Command::Classify(args) => classify::run(&args),
+        cli::Command::Gates(args) => gates::run(&args),
+        cli::Command::Drill(args) => drill::run(&args),
+        cli::Command::Rehearse(args) => rehearse::run(&args),
+        cli::Command::Comms(args) => comms::run(&args),
+        cli::Command::Ops(args) => ops::run(&args),
+        cli::Command::Checklist(args) => checklist::run(&args),
     }
 }

@@ -64,6 +64,13 @@ pub struct Decision {
     /// The release communication package.
     #[serde(default)]
     pub communication: Option<Communication>,
+    /// Operational facts: rollback path, on-call and backup owners, release window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operations: Option<Operations>,
+    /// The rollback trigger conditions read as signal, comparison, threshold and window, for deployment
+    /// tooling. Derived from `rollback_trigger` whenever the record is read; never edited by hand.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rollback_conditions: Vec<crate::trigger::Condition>,
     /// The git range the decision covers (decisions kept in a repository).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binding: Option<Binding>,
@@ -93,6 +100,8 @@ impl Default for Decision {
             drill: Vec::new(),
             rehearsal: None,
             communication: None,
+            operations: None,
+            rollback_conditions: Vec::new(),
             binding: None,
             history: Vec::new(),
         }
@@ -167,6 +176,16 @@ impl Decision {
         if self.communication.as_ref().is_some_and(Communication::is_empty) {
             self.communication = None;
         }
+        if let Some(operations) = self.operations.as_mut() {
+            for (_, fact) in operations.fields_mut() {
+                text(fact);
+            }
+        }
+        if self.operations.as_ref().is_some_and(Operations::is_empty) {
+            self.operations = None;
+        }
+        self.rollback_conditions =
+            self.rollback_trigger.iter().filter_map(|t| crate::trigger::parse(t)).collect();
         self
     }
 }
@@ -342,6 +361,20 @@ named_fields! {
         rollback_trigger_conditions = "rollback trigger conditions",
         /// Escalation channel and owner.
         escalation = "escalation",
+    }
+}
+
+named_fields! {
+    /// Operational facts of the release (the operational gate's subject).
+    Operations {
+        /// How the release is rolled back.
+        rollback_path = "rollback path",
+        /// Who is on call during and after the release.
+        on_call = "on-call owner",
+        /// Who backs the on-call owner up.
+        backup_owner = "backup owner",
+        /// When the release is planned to go out.
+        release_window = "release window",
     }
 }
 

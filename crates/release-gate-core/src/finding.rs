@@ -152,6 +152,12 @@ codes! {
     ScopeUnknown = "scope-unknown", Warning,
         "A declared release scope name is not one of the policy's scopes.",
         "Use a scope name from the policy's `[scopes]`, or add the scope there.";
+    FreezeWindow = "freeze-window", Error,
+        "The decision time falls inside a freeze window of the policy (a warning for a decision not yet made).",
+        "Wait until the freeze window ends, or get the freeze owner's exception and record it in the policy.";
+    RehearsalFailed = "rehearsal-failed", Error,
+        "The rollback rehearsal failed: a step failed, the service did not recover, or recovery took longer than the policy allows.",
+        "Fix the rollback path and rehearse again until it recovers within the limit.";
     MultipleDecisions = "multiple-decisions", Warning,
         "The document has more than one Release Decision section; only the first is read.",
         "Keep one Release Decision section per document.";

@@ -116,7 +116,40 @@ pub enum Change {
         /// The diff digest the evidence covers (for the review gate: the diff that was reviewed).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         diff_digest: Option<String>,
+        /// The checks that were run for this result, when it was run rather than typed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        checks: Vec<CheckResult>,
     },
+    /// A pre-release drill item was run or confirmed.
+    DrillItemRecorded {
+        item: DrillItem,
+        passed: bool,
+        /// What a person confirmed, or notes.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        evidence: Vec<String>,
+        /// The command run for the item, if it was run.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        check: Option<CheckResult>,
+        commit: String,
+    },
+    /// The rollback rehearsal was run.
+    RehearsalRun {
+        /// apply, trigger, rollback, then the last run of the recovery check.
+        steps: Vec<CheckResult>,
+        /// Rollback start to the recovery check's first success, in milliseconds; absent if it never recovered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        recovery_ms: Option<u64>,
+        /// The policy's limit on recovery time, in milliseconds.
+        max_recovery_ms: u64,
+        passed: bool,
+        commit: String,
+    },
+    /// A friction point of the rehearsal was noted.
+    FrictionNoted { note: String },
+    /// Elements of the communication package were set.
+    CommunicationSet { package: crate::decision::Communication },
+    /// Operational facts were set.
+    OperationsSet { operations: crate::decision::Operations },
     /// A template field was set.
     FieldSet { field: SettableField, value: Vec<String> },
     /// The go/no-go call was made.
@@ -132,6 +165,11 @@ impl Change {
             Change::GateRecorded { .. } => "gate-recorded",
             Change::FieldSet { .. } => "field-set",
             Change::Decided { .. } => "decided",
+            Change::DrillItemRecorded { .. } => "drill-item-recorded",
+            Change::RehearsalRun { .. } => "rehearsal-run",
+            Change::FrictionNoted { .. } => "friction-noted",
+            Change::CommunicationSet { .. } => "communication-set",
+            Change::OperationsSet { .. } => "operations-set",
         }
     }
 }
@@ -163,13 +201,76 @@ impl Decision {
         match &event.change {
             Change::Drafted { .. } => {}
             Change::RiskDeclared { risk_class, .. } => self.risk_class = Some(risk_class.as_str().to_owned()),
-            Change::GateRecorded { layer, result, evidence, .. } => {
-                let text = if evidence.is_empty() {
+            Change::GateRecorded { layer, result, evidence, checks, .. } => {
+                let mut notes: Vec<String> = evidence.clone();
+                if !checks.is_empty() {
+                    let passed = checks.iter().filter(|check| check.passed).count();
+                    notes.push(format!("{passed}/{} checks passed", checks.len()));
+                }
+                let text = if notes.is_empty() {
                     result.as_str().to_owned()
                 } else {
-                    format!("{} ({})", result.as_str(), evidence.join("; "))
+                    format!("{} ({})", result.as_str(), notes.join("; "))
                 };
                 *self.gates.get_mut(*layer) = Some(crate::value::tidy_line(&text));
+            }
+            Change::DrillItemRecorded { item, passed, .. } => {
+                if self.drill.is_empty() {
+                    self.drill = crate::decision::DRILL_ITEMS
+                        .iter()
+                        .map(|text| crate::decision::DrillItem { checked: false, item: (*text).to_owned() })
+                        .collect();
+                }
+                let text = item.text();
+                match self.drill.iter_mut().find(|entry| entry.item == text) {
+                    Some(entry) => entry.checked = *passed,
+                    None => self
+                        .drill
+                        .push(crate::decision::DrillItem { checked: *passed, item: text.to_owned() }),
+                }
+            }
+            Change::RehearsalRun { steps, recovery_ms, max_recovery_ms, passed, .. } => {
+                let mut rehearsal = self.rehearsal.take().unwrap_or_default();
+                let outcome = |index: usize| steps.get(index).map(CheckResult::summary);
+                rehearsal.apply_candidate_build = outcome(0);
+                rehearsal.simulate_rollback_trigger = outcome(1);
+                rehearsal.execute_rollback_path = outcome(2);
+                rehearsal.confirm_recovery = Some(match recovery_ms {
+                    Some(_) => "recovered: the check passed".to_owned(),
+                    None => "did not recover within the polling limit".to_owned(),
+                });
+                rehearsal.recovery_time = recovery_ms.map(|ms| {
+                    let verdict = if *passed { "" } else { " (over the limit)" };
+                    format!("{}{verdict}", format_ms(ms))
+                });
+                let _ = max_recovery_ms;
+                self.rehearsal = Some(rehearsal);
+            }
+            Change::FrictionNoted { note } => {
+                let mut rehearsal = self.rehearsal.take().unwrap_or_default();
+                rehearsal.friction_points = Some(match rehearsal.friction_points.take() {
+                    Some(existing) => format!("{existing}\n{note}"),
+                    None => note.clone(),
+                });
+                self.rehearsal = Some(rehearsal);
+            }
+            Change::CommunicationSet { package } => {
+                let mut current = self.communication.take().unwrap_or_default();
+                for (label, value) in package.fields() {
+                    if let (Some(value), Some(slot)) = (value, current.field_mut(label)) {
+                        *slot = Some(value.to_owned());
+                    }
+                }
+                self.communication = Some(current);
+            }
+            Change::OperationsSet { operations } => {
+                let mut current = self.operations.take().unwrap_or_default();
+                for (label, value) in operations.fields() {
+                    if let (Some(value), Some(slot)) = (value, current.field_mut(label)) {
+                        *slot = Some(value.to_owned());
+                    }
+                }
+                self.operations = Some(current);
             }
             Change::FieldSet { field, value } => {
                 let joined = (!value.is_empty()).then(|| value.join("\n"));
@@ -194,7 +295,7 @@ impl Decision {
     /// The latest evidence recorded for a gate layer, if any.
     pub fn gate_evidence(&self, layer: Layer) -> Option<GateEvidence<'_>> {
         self.history.iter().rev().find_map(|event| match &event.change {
-            Change::GateRecorded { layer: recorded, result, evidence, commit, diff_digest }
+            Change::GateRecorded { layer: recorded, result, evidence, commit, diff_digest, .. }
                 if *recorded == layer =>
             {
                 Some(GateEvidence {
@@ -216,5 +317,111 @@ impl Decision {
             Change::RiskDeclared { justification, .. } => Some(justification.as_deref()),
             _ => None,
         })?
+    }
+}
+
+/// One of the protocol's five pre-release drill items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DrillItem {
+    /// Confirm critical commands run cleanly in the current branch (run).
+    CriticalCommands,
+    /// Verify feature flags/defaults are as expected (run).
+    FeatureFlags,
+    /// Verify the rollback command/process still works (run).
+    RollbackCommand,
+    /// Verify dashboards/alerts cover changed surfaces (confirmed by a person).
+    Dashboards,
+    /// Verify pager owner and backup owner are available (confirmed by a person).
+    Pager,
+}
+
+impl DrillItem {
+    pub const ALL: [DrillItem; 5] = [
+        DrillItem::CriticalCommands,
+        DrillItem::FeatureFlags,
+        DrillItem::RollbackCommand,
+        DrillItem::Dashboards,
+        DrillItem::Pager,
+    ];
+
+    /// The protocol's wording of the item.
+    pub fn text(self) -> &'static str {
+        let index = match self {
+            DrillItem::CriticalCommands => 0,
+            DrillItem::FeatureFlags => 1,
+            DrillItem::RollbackCommand => 2,
+            DrillItem::Dashboards => 3,
+            DrillItem::Pager => 4,
+        };
+        crate::decision::DRILL_ITEMS.get(index).copied().unwrap_or("")
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DrillItem::CriticalCommands => "critical-commands",
+            DrillItem::FeatureFlags => "feature-flags",
+            DrillItem::RollbackCommand => "rollback-command",
+            DrillItem::Dashboards => "dashboards",
+            DrillItem::Pager => "pager",
+        }
+    }
+
+    /// Whether the item is checked by running a command (else a person confirms it).
+    pub fn runs(self) -> bool {
+        matches!(self, DrillItem::CriticalCommands | DrillItem::FeatureFlags | DrillItem::RollbackCommand)
+    }
+}
+
+/// What running one command showed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckResult {
+    pub name: String,
+    pub command: Vec<String>,
+    /// The exit code; absent when the process was killed or could not start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// Killed for running past its timeout.
+    #[serde(default)]
+    pub timed_out: bool,
+    /// Why it could not start, if it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub duration_ms: u64,
+    /// The last lines of its combined stdout and stderr.
+    pub output_tail: String,
+    /// `sha256:<hex>` of all of its output.
+    pub output_digest: String,
+    pub passed: bool,
+}
+
+impl CheckResult {
+    /// One line: `ok in 1.2s`, `failed (exit 1) in 0.3s`, `timed out after 10s`.
+    pub fn summary(&self) -> String {
+        let took = format_ms(self.duration_ms);
+        if self.passed {
+            format!("ok in {took}")
+        } else if self.timed_out {
+            format!("timed out after {took}")
+        } else if let Some(error) = &self.error {
+            format!("could not run: {error}")
+        } else {
+            match self.exit_code {
+                Some(code) => format!("failed (exit {code}) in {took}"),
+                None => format!("failed (killed) in {took}"),
+            }
+        }
+    }
+}
+
+/// Milliseconds for people: `850ms`, `4.3s`, `4m 10s`.
+pub fn format_ms(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms < 60_000 {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    } else {
+        format!("{}m {}s", ms / 60_000, (ms % 60_000) / 1000)
     }
 }

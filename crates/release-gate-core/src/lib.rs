@@ -21,12 +21,16 @@
 //!   conditions, escalation.
 
 pub mod audit;
+pub mod checklist;
 pub mod classify;
 pub mod decision;
 pub mod finding;
+pub mod freeze;
 pub mod history;
 pub mod markdown;
+pub mod note;
 pub mod policy;
+pub mod trigger;
 pub mod validate;
 pub mod value;
 

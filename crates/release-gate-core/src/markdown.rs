@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::decision::{Communication, Decision, DrillItem, Layer, Rehearsal};
+use crate::decision::{Communication, Decision, DrillItem, Layer, Operations, Rehearsal};
 use crate::finding::{Code, Finding, Severity};
 use crate::value;
 
@@ -26,10 +26,11 @@ pub enum Field {
     Drill,
     Rehearsal,
     Communication,
+    Operations,
 }
 
 impl Field {
-    pub const ALL: [Field; 13] = [
+    pub const ALL: [Field; 14] = [
         Field::Scope,
         Field::RiskClass,
         Field::Gates,
@@ -43,6 +44,7 @@ impl Field {
         Field::Drill,
         Field::Rehearsal,
         Field::Communication,
+        Field::Operations,
     ];
 
     /// The name the template uses.
@@ -61,6 +63,7 @@ impl Field {
             Field::Drill => "Pre-release drill",
             Field::Rehearsal => "Rollback rehearsal",
             Field::Communication => "Communication package",
+            Field::Operations => "Operations",
         }
     }
 
@@ -81,6 +84,7 @@ impl Field {
             "pre-release drill" | "pre-release drill checklist" | "drill" => Field::Drill,
             "rollback rehearsal" | "rehearsal" => Field::Rehearsal,
             "communication package" | "communication" => Field::Communication,
+            "operations" | "operational facts" | "operational readiness" => Field::Operations,
             _ => return None,
         };
         Some(field)
@@ -586,6 +590,18 @@ impl Reader<'_> {
                 });
                 self.decision.communication = Some(communication);
             }
+            Field::Operations => {
+                let mut operations = Operations::default();
+                self.read_named(id, "an operational fact", |label, _, value, _| {
+                    let label = match label {
+                        "on-call" | "on call owner" | "on call" => "on-call owner",
+                        "backup" => "backup owner",
+                        other => other,
+                    };
+                    Some(std::mem::replace(operations.field_mut(label)?, value))
+                });
+                self.decision.operations = Some(operations);
+            }
         }
     }
 
@@ -712,6 +728,12 @@ pub fn render(decision: &Decision) -> String {
     if let Some(communication) = &decision.communication {
         out.push_str(&format!("- {}:\n", Field::Communication.label()));
         for (label, value) in communication.fields().into_iter().filter(|(_, value)| value.is_some()) {
+            push_named(&mut out, "  ", label, value);
+        }
+    }
+    if let Some(operations) = &decision.operations {
+        out.push_str(&format!("- {}:\n", Field::Operations.label()));
+        for (label, value) in operations.fields().into_iter().filter(|(_, value)| value.is_some()) {
             push_named(&mut out, "  ", label, value);
         }
     }

@@ -12,6 +12,7 @@ use toml::Spanned;
 use crate::classify::PathRules;
 use crate::decision::{Layer, RiskClass};
 use crate::finding::{Code, Severity};
+use crate::freeze::{FreezeWindow, Schedule};
 
 /// How strongly a risk class asks for an artifact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
@@ -68,6 +69,48 @@ pub struct ClassRules {
     pub evidence_max_age: jiff::SignedDuration,
 }
 
+/// A command the policy allows release-gate to run: a program and its arguments, never a shell line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub name: String,
+    pub command: Vec<String>,
+    /// The check is killed, and fails, when it runs longer.
+    pub timeout: jiff::SignedDuration,
+}
+
+/// How long a check may run when the policy does not say.
+pub const DEFAULT_CHECK_TIMEOUT: jiff::SignedDuration = jiff::SignedDuration::from_mins(30);
+
+/// The rollback rehearsal's commands, one per step of the protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RehearsalPlan {
+    /// Apply the candidate build (non-production).
+    pub apply: Check,
+    /// Simulate the rollback trigger.
+    pub trigger: Check,
+    /// Execute the rollback path; the recovery clock starts here.
+    pub rollback: Check,
+    /// Succeeds when the service has recovered; polled until it does.
+    pub check: Check,
+    /// Time between two runs of the check.
+    pub poll_interval: jiff::SignedDuration,
+    /// How long to keep polling before the rehearsal fails.
+    pub poll_limit: jiff::SignedDuration,
+    /// The longest acceptable recovery time; a slower rehearsal fails.
+    pub max_recovery: jiff::SignedDuration,
+}
+
+/// The drill items that can be checked by running something.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DrillChecks {
+    /// "confirm critical commands run cleanly in current branch"
+    pub critical_commands: Option<Check>,
+    /// "verify feature flags/defaults are as expected"
+    pub feature_flags: Option<Check>,
+    /// "verify rollback command/process still works"
+    pub rollback_command: Option<Check>,
+}
+
 /// A validated policy. Build it with [`Policy::default`] or [`Policy::from_toml`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
@@ -80,6 +123,11 @@ pub struct Policy {
     scopes: BTreeMap<String, Vec<String>>,
     /// Severity overrides by finding code; `None` turns the finding off.
     findings: BTreeMap<String, Option<Severity>>,
+    /// The code gate's checks, in order.
+    code_gates: Vec<Check>,
+    drill: DrillChecks,
+    rehearsal: Option<RehearsalPlan>,
+    freezes: Vec<FreezeWindow>,
 }
 
 impl Default for Policy {
@@ -118,6 +166,10 @@ impl Default for Policy {
             paths: PathRules::new(PathRules::protocol_default()).unwrap_or_else(|_| PathRules::empty()),
             scopes: BTreeMap::new(),
             findings: BTreeMap::new(),
+            code_gates: Vec::new(),
+            drill: DrillChecks::default(),
+            rehearsal: None,
+            freezes: Vec::new(),
         }
     }
 }
@@ -140,6 +192,26 @@ impl Policy {
     /// Release scope names and their path patterns (empty: scopes are not checked).
     pub fn scopes(&self) -> &BTreeMap<String, Vec<String>> {
         &self.scopes
+    }
+
+    /// The checks `release-gate gates run` runs for the code gate.
+    pub fn code_gates(&self) -> &[Check] {
+        &self.code_gates
+    }
+
+    /// The drill items that run a command.
+    pub fn drill(&self) -> &DrillChecks {
+        &self.drill
+    }
+
+    /// The rollback rehearsal's commands, if the policy names them.
+    pub fn rehearsal(&self) -> Option<&RehearsalPlan> {
+        self.rehearsal.as_ref()
+    }
+
+    /// Freeze windows.
+    pub fn freezes(&self) -> &[FreezeWindow] {
+        &self.freezes
     }
 
     fn class_mut(&mut self, class: RiskClass) -> &mut ClassRules {
@@ -222,6 +294,54 @@ pub struct UnvalidatedPolicy {
     paths: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
     #[serde(default)]
     scopes: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
+    #[serde(default)]
+    code_gates: Vec<Spanned<UnvalidatedCheck>>,
+    drill: Option<UnvalidatedDrill>,
+    rehearsal: Option<Spanned<UnvalidatedRehearsal>>,
+    #[serde(default)]
+    freeze: Vec<Spanned<UnvalidatedFreeze>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnvalidatedCheck {
+    name: Spanned<String>,
+    command: Spanned<Vec<String>>,
+    timeout: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnvalidatedDrill {
+    critical_commands: Option<Spanned<Vec<String>>>,
+    feature_flags: Option<Spanned<Vec<String>>>,
+    rollback_command: Option<Spanned<Vec<String>>>,
+    timeout: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnvalidatedRehearsal {
+    apply: Spanned<Vec<String>>,
+    trigger: Spanned<Vec<String>>,
+    rollback: Spanned<Vec<String>>,
+    check: Spanned<Vec<String>>,
+    timeout: Option<Spanned<String>>,
+    poll_interval: Option<Spanned<String>>,
+    poll_limit: Option<Spanned<String>>,
+    max_recovery: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnvalidatedFreeze {
+    name: Spanned<String>,
+    zone: Spanned<String>,
+    start: Option<Spanned<String>>,
+    end: Option<Spanned<String>>,
+    days: Option<Vec<Spanned<String>>>,
+    from: Option<Spanned<String>>,
+    to: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -371,6 +491,160 @@ impl UnvalidatedPolicy {
             }
             policy.scopes.insert(name.into_inner().trim().to_lowercase(), list);
         }
+        for (index, check) in self.code_gates.into_iter().enumerate() {
+            let key = format!("code_gates[{index}]");
+            let check = check.into_inner();
+            let name = check.name.get_ref().trim().to_owned();
+            if name.is_empty() {
+                return Err(PolicyError::at(
+                    text,
+                    &check.name,
+                    format!("{key}.name"),
+                    "a check needs a name".into(),
+                ));
+            }
+            let timeout =
+                duration(text, check.timeout.as_ref(), &format!("{key}.timeout"), DEFAULT_CHECK_TIMEOUT)?;
+            let command = command(text, &check.command, &format!("{key}.command"))?;
+            policy.code_gates.push(Check { name, command, timeout });
+        }
+        if let Some(drill) = self.drill {
+            let timeout = duration(text, drill.timeout.as_ref(), "drill.timeout", DEFAULT_CHECK_TIMEOUT)?;
+            let item =
+                |value: Option<Spanned<Vec<String>>>, name: &str| -> Result<Option<Check>, PolicyError> {
+                    value
+                        .map(|value| {
+                            Ok(Check {
+                                name: name.replace('_', " "),
+                                command: command(text, &value, &format!("drill.{name}"))?,
+                                timeout,
+                            })
+                        })
+                        .transpose()
+                };
+            policy.drill = DrillChecks {
+                critical_commands: item(drill.critical_commands, "critical_commands")?,
+                feature_flags: item(drill.feature_flags, "feature_flags")?,
+                rollback_command: item(drill.rollback_command, "rollback_command")?,
+            };
+        }
+        if let Some(plan) = self.rehearsal {
+            let plan = plan.into_inner();
+            let timeout = duration(text, plan.timeout.as_ref(), "rehearsal.timeout", DEFAULT_CHECK_TIMEOUT)?;
+            let step = |name: &str, value: &Spanned<Vec<String>>| -> Result<Check, PolicyError> {
+                Ok(Check {
+                    name: name.to_owned(),
+                    command: command(text, value, &format!("rehearsal.{name}"))?,
+                    timeout,
+                })
+            };
+            policy.rehearsal = Some(RehearsalPlan {
+                apply: step("apply", &plan.apply)?,
+                trigger: step("trigger", &plan.trigger)?,
+                rollback: step("rollback", &plan.rollback)?,
+                check: step("check", &plan.check)?,
+                poll_interval: duration(
+                    text,
+                    plan.poll_interval.as_ref(),
+                    "rehearsal.poll_interval",
+                    jiff::SignedDuration::from_secs(1),
+                )?,
+                poll_limit: duration(
+                    text,
+                    plan.poll_limit.as_ref(),
+                    "rehearsal.poll_limit",
+                    jiff::SignedDuration::from_mins(10),
+                )?,
+                max_recovery: duration(
+                    text,
+                    plan.max_recovery.as_ref(),
+                    "rehearsal.max_recovery",
+                    jiff::SignedDuration::from_mins(15),
+                )?,
+            });
+        }
+        for (index, window) in self.freeze.into_iter().enumerate() {
+            let key = format!("freeze[{index}]");
+            let window_span = window.span();
+            let window = window.into_inner();
+            let zone = crate::freeze::zone(window.zone.get_ref()).ok_or_else(|| {
+                PolicyError::at(
+                    text,
+                    &window.zone,
+                    format!("{key}.zone"),
+                    format!("`{}` is not an IANA time zone (e.g. `America/New_York`)", window.zone.get_ref()),
+                )
+            })?;
+            let civil = |value: &Spanned<String>,
+                         field: &str|
+             -> Result<jiff::civil::DateTime, PolicyError> {
+                value.get_ref().parse().map_err(|_| {
+                    PolicyError::at(
+                        text,
+                        value,
+                        format!("{key}.{field}"),
+                        format!("`{}` is not a local date-time such as `2026-12-24T00:00`", value.get_ref()),
+                    )
+                })
+            };
+            let clock = |value: &Spanned<String>, field: &str| -> Result<jiff::civil::Time, PolicyError> {
+                value.get_ref().parse().map_err(|_| {
+                    PolicyError::at(
+                        text,
+                        value,
+                        format!("{key}.{field}"),
+                        format!("`{}` is not a local time such as `18:00`", value.get_ref()),
+                    )
+                })
+            };
+            let schedule = match (&window.start, &window.end, &window.days, &window.from, &window.to) {
+                (Some(start), Some(end), None, None, None) => {
+                    let (start_at, end_at) = (civil(start, "start")?, civil(end, "end")?);
+                    if end_at <= start_at {
+                        return Err(PolicyError::at(
+                            text,
+                            end,
+                            format!("{key}.end"),
+                            "the end must come after the start".into(),
+                        ));
+                    }
+                    Schedule::Once { start: start_at, end: end_at }
+                }
+                (None, None, Some(days), Some(from), Some(to)) => {
+                    let mut parsed = Vec::new();
+                    for day in days {
+                        parsed.push(crate::freeze::weekday(day.get_ref()).ok_or_else(|| {
+                            PolicyError::at(
+                                text,
+                                day,
+                                format!("{key}.days"),
+                                format!(
+                                    "`{}` is not a weekday (mon, tue, wed, thu, fri, sat, sun)",
+                                    day.get_ref()
+                                ),
+                            )
+                        })?);
+                    }
+                    if parsed.is_empty() {
+                        return Err(PolicyError {
+                            line: Some(line_of(text, window_span.start)),
+                            key: Some(format!("{key}.days")),
+                            message: "name at least one weekday".into(),
+                        });
+                    }
+                    Schedule::Weekly { days: parsed, from: clock(from, "from")?, to: clock(to, "to")? }
+                }
+                _ => {
+                    return Err(PolicyError {
+                        line: Some(line_of(text, window_span.start)),
+                        key: Some(key),
+                        message: "a freeze window has either `start` and `end` (one-off), or `days`, `from` and `to` (weekly)".into(),
+                    });
+                }
+            };
+            let name = window.name.get_ref().trim().to_owned();
+            policy.freezes.push(FreezeWindow { name, zone_name: window.zone.into_inner(), zone, schedule });
+        }
         for (code, severity) in self.findings {
             let key = format!("findings.{}", code.get_ref());
             if Code::from_name(code.get_ref()).is_none() {
@@ -397,6 +671,39 @@ impl UnvalidatedPolicy {
             policy.findings.insert(code.into_inner(), level);
         }
         Ok(policy)
+    }
+}
+
+/// A command array: a program and its arguments, none empty.
+fn command(text: &str, value: &Spanned<Vec<String>>, key: &str) -> Result<Vec<String>, PolicyError> {
+    let words = value.get_ref();
+    if words.is_empty() || words.iter().any(|word| word.is_empty() || word.contains('\0')) {
+        return Err(PolicyError::at(
+            text,
+            value,
+            key.to_owned(),
+            "a command is a non-empty list of non-empty words, e.g. [\"cargo\", \"test\"]".into(),
+        ));
+    }
+    Ok(words.clone())
+}
+
+fn duration(
+    text: &str,
+    value: Option<&Spanned<String>>,
+    key: &str,
+    default: jiff::SignedDuration,
+) -> Result<jiff::SignedDuration, PolicyError> {
+    match value {
+        None => Ok(default),
+        Some(value) => parse_age(value.get_ref()).ok_or_else(|| {
+            PolicyError::at(
+                text,
+                value,
+                key.to_owned(),
+                format!("`{}` is not a duration such as `90s`, `10m` or `1h`", value.get_ref()),
+            )
+        }),
     }
 }
 
@@ -436,6 +743,97 @@ mod tests {
     fn written_out_default_is_the_default() {
         assert_eq!(Policy::from_toml(DEFAULT_POLICY_TOML), Ok(Policy::default()));
         assert_eq!(Policy::from_toml(""), Ok(Policy::default()));
+    }
+
+    #[test]
+    fn commands_drill_rehearsal_and_freezes() {
+        let policy = Policy::from_toml(
+            r#"
+[[code_gates]]
+name = "tests"
+command = ["cargo", "test"]
+timeout = "10m"
+
+[[code_gates]]
+name = "lint"
+command = ["cargo", "clippy"]
+
+[drill]
+critical_commands = ["make", "smoke"]
+
+[rehearsal]
+apply = ["./deploy", "candidate"]
+trigger = ["./break"]
+rollback = ["./rollback"]
+check = ["./healthy"]
+max_recovery = "2m"
+
+[[freeze]]
+name = "holidays"
+zone = "America/New_York"
+start = "2026-12-24T00:00"
+end = "2026-12-27T00:00"
+
+[[freeze]]
+name = "weekends"
+zone = "Europe/Berlin"
+days = ["sat", "sun"]
+from = "00:00"
+to = "23:59"
+"#,
+        )
+        .unwrap();
+        let names: Vec<&str> = policy.code_gates().iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["tests", "lint"]);
+        assert_eq!(policy.code_gates()[0].timeout, jiff::SignedDuration::from_mins(10));
+        assert_eq!(policy.code_gates()[1].timeout, DEFAULT_CHECK_TIMEOUT);
+        assert_eq!(policy.drill().critical_commands.as_ref().unwrap().command, ["make", "smoke"]);
+        assert!(policy.drill().rollback_command.is_none());
+        assert_eq!(policy.rehearsal().unwrap().max_recovery, jiff::SignedDuration::from_mins(2));
+        assert_eq!(policy.freezes().len(), 2);
+        assert!(policy.freezes()[0].contains("2026-12-25T12:00:00Z".parse().unwrap()));
+    }
+
+    #[test]
+    fn bad_commands_and_freezes_name_key_and_line() {
+        check_error(
+            "[[code_gates]]\nname = \"t\"\ncommand = []\n",
+            3,
+            Some("code_gates[0].command"),
+            "non-empty",
+        );
+        check_error("[[code_gates]]\nname = \"t\"\ncommand = \"cargo test\"\n", 3, None, "sequence");
+        check_error(
+            "[[code_gates]]\nname = \"\"\ncommand = [\"x\"]\n",
+            2,
+            Some("code_gates[0].name"),
+            "name",
+        );
+        check_error(
+            "[[freeze]]\nname = \"f\"\nzone = \"Mars/Base\"\nstart = \"2026-12-24T00:00\"\nend = \"2026-12-25T00:00\"\n",
+            3,
+            Some("freeze[0].zone"),
+            "IANA",
+        );
+        check_error(
+            "[[freeze]]\nname = \"f\"\nzone = \"UTC\"\nstart = \"2026-12-24T00:00\"\n",
+            1,
+            Some("freeze[0]"),
+            "either",
+        );
+        check_error(
+            "[[freeze]]\nname = \"f\"\nzone = \"UTC\"\ndays = [\"caturday\"]\nfrom = \"00:00\"\nto = \"01:00\"\n",
+            4,
+            Some("freeze[0].days"),
+            "weekday",
+        );
+        check_error(
+            "[[freeze]]\nname = \"f\"\nzone = \"UTC\"\nstart = \"2026-12-24T00:00\"\nend = \"2026-12-23T00:00\"\n",
+            5,
+            Some("freeze[0].end"),
+            "after",
+        );
+        check_error("[rehearsal]\napply = [\"a\"]\n", 1, None, "missing field");
     }
 
     #[test]

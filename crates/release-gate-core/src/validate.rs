@@ -108,6 +108,7 @@ pub fn validate_release(
     rules.decision();
     rules.timestamp();
     if is_go || is_draft {
+        rules.freeze_window(is_go);
         rules.gates_required();
         rules.residual_risks();
         rules.rollback_trigger();
@@ -606,7 +607,27 @@ impl<'a> Rules<'a> {
         self.emit(Code::DrillIncomplete, severity, message, line);
     }
 
+    fn freeze_window(&mut self, is_go: bool) {
+        let decided = value::meaningful(self.decision.decided_at.as_deref())
+            .and_then(|text| value::parse_timestamp(value::first_word(text)));
+        let (at, severity, what) = match (is_go, decided) {
+            (true, Some(at)) => (at, Severity::Error, "The decision time"),
+            (true, None) => return,
+            (false, _) => (self.now, Severity::Warning, "A GO made now"),
+        };
+        let Some(window) = self.policy.freezes().iter().find(|window| window.contains(at)) else { return };
+        let local = window.zone.to_datetime(at);
+        let message = format!(
+            "{what} ({at}, {local} in {}) falls inside the freeze window {}: wait until it ends, or record an approved exception in the policy.",
+            window.zone_name,
+            window.describe()
+        );
+        let line = self.field_line(Field::DecidedAt);
+        self.emit(Code::FreezeWindow, severity, message, line);
+    }
+
     fn rehearsal(&mut self) {
+        self.rehearsal_outcome();
         match &self.decision.rehearsal {
             None => {
                 let Some((class, severity)) = self.requirement(|rules| rules.rehearsal) else { return };
@@ -628,6 +649,48 @@ impl<'a> Rules<'a> {
                 }
             }
         }
+    }
+
+    /// A rehearsal that was run and failed, or whose recorded recovery time exceeds the policy's limit.
+    fn rehearsal_outcome(&mut self) {
+        let latest_run = self.decision.history.iter().rev().find_map(|event| match &event.change {
+            Change::RehearsalRun { passed, recovery_ms, max_recovery_ms, .. } => {
+                Some((*passed, *recovery_ms, *max_recovery_ms))
+            }
+            _ => None,
+        });
+        let message = match latest_run {
+            Some((true, _, _)) => return,
+            Some((false, Some(ms), max)) if ms > max => format!(
+                "The rollback rehearsal recovered in {}, over the {} the policy allows: a rollback this slow will be worse under incident pressure. Fix it and rehearse again.",
+                crate::history::format_ms(ms),
+                crate::history::format_ms(max)
+            ),
+            Some((false, _, _)) => "The last rollback rehearsal failed (a step failed or the service did not recover): fix the rollback path and rehearse again.".to_owned(),
+            None => {
+                let Some(plan) = self.policy.rehearsal() else { return };
+                let Some(recorded) = self
+                    .decision
+                    .rehearsal
+                    .as_ref()
+                    .and_then(|r| value::meaningful(r.recovery_time.as_deref()))
+                    .and_then(value::parse_human_duration)
+                else {
+                    return;
+                };
+                if recorded <= plan.max_recovery {
+                    return;
+                }
+                format!(
+                    "The rehearsal's recovery time ({recorded:#}) is over the {:#} the policy allows: fix the rollback path and rehearse again.",
+                    plan.max_recovery
+                )
+            }
+        };
+        let line = self
+            .lines
+            .map(|lines| lines.recovery_time.unwrap_or_else(|| lines.field_or_heading(Field::Rehearsal)));
+        self.emit(Code::RehearsalFailed, Severity::Error, message, line);
     }
 
     /// Checks the communication package; `severity` overrides the class's requirement (for the audit).
@@ -704,6 +767,7 @@ mod tests {
             evidence: vec![],
             commit: commit.into(),
             diff_digest: digest.map(str::to_owned),
+            checks: Vec::new(),
         }
     }
 

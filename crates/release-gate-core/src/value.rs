@@ -84,6 +84,57 @@ fn has_comparison(text: &str) -> bool {
     })
 }
 
+/// Reads a duration as people write it: `4m 10s`, `4.5s`, `250 ms`, `12 minutes`, `1h`, `00:04:10`.
+pub fn parse_human_duration(text: &str) -> Option<jiff::SignedDuration> {
+    let text = text.trim().to_lowercase();
+    let first = text.split_whitespace().next()?;
+    if first.contains(':') {
+        let parts: Vec<&str> = first.split(':').collect();
+        let numbers: Option<Vec<f64>> = parts.iter().map(|p| p.parse::<f64>().ok()).collect();
+        let seconds = match numbers?.as_slice() {
+            [m, s] => m * 60.0 + s,
+            [h, m, s] => h * 3600.0 + m * 60.0 + s,
+            _ => return None,
+        };
+        return jiff::SignedDuration::try_from_secs_f64(seconds).ok();
+    }
+    let mut total = 0.0;
+    let mut number: Option<f64> = None;
+    let mut found = false;
+    let mut chars = text.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_ascii_digit() || c == '.' {
+            let mut digits = String::new();
+            while let Some(&d) = chars.peek().filter(|d| d.is_ascii_digit() || **d == '.') {
+                digits.push(d);
+                chars.next();
+            }
+            number = Some(digits.parse().ok()?);
+        } else if c.is_alphabetic() {
+            let mut word = String::new();
+            while let Some(&w) = chars.peek().filter(|w| w.is_alphabetic()) {
+                word.push(w);
+                chars.next();
+            }
+            let Some(value) = number.take() else { break };
+            let unit = match word.as_str() {
+                "ms" | "msec" | "millisecond" | "milliseconds" => 0.001,
+                "s" | "sec" | "secs" | "second" | "seconds" => 1.0,
+                "m" | "min" | "mins" | "minute" | "minutes" => 60.0,
+                "h" | "hr" | "hrs" | "hour" | "hours" => 3600.0,
+                _ => return None,
+            };
+            total += value * unit;
+            found = true;
+        } else if c.is_whitespace() || c == ',' {
+            chars.next();
+        } else {
+            break;
+        }
+    }
+    (found && number.is_none()).then(|| jiff::SignedDuration::try_from_secs_f64(total).ok()).flatten()
+}
+
 /// Parses an RFC 3339 date-time with the `T` separator and an explicit offset.
 ///
 /// Stricter than most parsers on purpose: `2026-11-27 14:05Z` and `2026-11-27T14:05:00` are refused,
@@ -168,6 +219,20 @@ mod tests {
             ["if things look bad", "if customers complain", "when needed", "latency above normal", "v2"]
         {
             assert!(!is_concrete_trigger(text), "{text:?} should be vague");
+        }
+    }
+
+    #[test]
+    fn human_durations() {
+        let secs = |s: f64| jiff::SignedDuration::try_from_secs_f64(s).ok();
+        assert_eq!(parse_human_duration("4m 10s"), secs(250.0));
+        assert_eq!(parse_human_duration("4.5s"), secs(4.5));
+        assert_eq!(parse_human_duration("250 ms"), secs(0.25));
+        assert_eq!(parse_human_duration("12 minutes (slow DNS)"), secs(720.0));
+        assert_eq!(parse_human_duration("00:04:10"), secs(250.0));
+        assert_eq!(parse_human_duration("1h"), secs(3600.0));
+        for bad in ["", "quick", "4", "4 parsecs", "a:b"] {
+            assert_eq!(parse_human_duration(bad), None, "{bad}");
         }
     }
 

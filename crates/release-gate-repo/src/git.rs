@@ -126,6 +126,44 @@ impl Git {
             .collect())
     }
 
+    /// A file's bytes as committed at `commit`, or `None` when the commit has no such file.
+    pub fn committed_file(&self, commit: &str, path: &str) -> Result<Option<Vec<u8>>, GitError> {
+        let spec = format!("{commit}:{path}");
+        if self.run(&["cat-file", "-e", "--end-of-options", &spec]).is_err() {
+            return Ok(None);
+        }
+        self.run(&["cat-file", "blob", "--end-of-options", &spec]).map(Some)
+    }
+
+    /// Paths with uncommitted changes (untracked included), except under `.release/` where
+    /// release-gate keeps its own records.
+    pub fn dirty_paths(&self) -> Result<Vec<String>, GitError> {
+        let raw = self.run(&[
+            "status",
+            "--porcelain=v1",
+            "-z",
+            "--untracked-files=all",
+            "--",
+            ".",
+            ":(exclude).release/decisions",
+            ":(exclude).release/.locks",
+            ":(exclude).release/attestations",
+            ":(exclude).release/ledger.jsonl",
+        ])?;
+        Ok(raw
+            .split(|byte| *byte == 0)
+            .filter(|entry| entry.len() > 3)
+            .map(|entry| String::from_utf8_lossy(entry.get(3..).unwrap_or_default()).into_owned())
+            .collect())
+    }
+
+    /// The subjects of the commits in base..head, oldest first.
+    pub fn log_subjects(&self, base: &str, head: &str) -> Result<Vec<String>, GitError> {
+        let range = format!("{base}..{head}");
+        let text = self.run_text(&["log", "--reverse", "--no-merges", "--format=%s", &range, "--"])?;
+        Ok(text.lines().map(str::to_owned).filter(|line| !line.is_empty()).collect())
+    }
+
     /// The repository's name for records: the `origin` URL, else the work tree's folder name.
     pub fn repository_name(&self) -> String {
         match self.run_text(&["config", "--get", "remote.origin.url"]) {

@@ -1,7 +1,9 @@
 //! release-gate's contact with the world, shared by the CLI and the MCP server: files under `.release/`,
 //! git, file locks and atomic writes. Everything here does I/O; the decisions it makes stay in the core.
 
+pub mod evidence;
 pub mod fs;
 pub mod git;
+pub mod run;
 pub mod store;
 pub mod workspace;

@@ -309,7 +309,14 @@ impl Workspace {
             decision.record(Event {
                 at: now,
                 actor: actor.to_owned(),
-                change: Change::GateRecorded { layer, result, evidence, commit: commit.clone(), diff_digest },
+                change: Change::GateRecorded {
+                    layer,
+                    result,
+                    evidence,
+                    commit: commit.clone(),
+                    diff_digest,
+                    checks: Vec::new(),
+                },
             });
             Ok::<_, OpError>(decision.clone())
         })
@@ -388,6 +395,7 @@ impl Workspace {
                 evidence: vec![format!("{word} by {owner}")],
                 commit: commit.clone(),
                 diff_digest: facts.as_ref().map(|f| f.diff_digest.clone()),
+                checks: Vec::new(),
             }));
             candidate.record(event(Change::Decided { decision: call, owner: owner.clone() }));
             let report = self.judge(&candidate, facts.as_ref(), now);

@@ -1,0 +1,180 @@
+//! Freeze windows: times when no release may be decided, each judged in its own IANA time zone.
+//!
+//! A window is one-off (from a local date-time to another) or weekly (on some weekdays, between two
+//! local times). Local times are read in the window's zone with the time-zone database bundled into
+//! the binary, so daylight-saving changes are handled as the zone's own clocks do.
+
+use jiff::civil::{DateTime, Time, Weekday};
+use jiff::tz::{TimeZone, TimeZoneDatabase};
+
+/// When a freeze applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Schedule {
+    /// From `start` (inclusive) to `end` (exclusive), local date-times in the zone.
+    Once { start: DateTime, end: DateTime },
+    /// Every week on `days`, from `from` (inclusive) to `to` (exclusive) local time; `to` before `from`
+    /// runs past midnight into the next day.
+    Weekly { days: Vec<Weekday>, from: Time, to: Time },
+}
+
+/// A named freeze window in a time zone.
+#[derive(Debug, Clone)]
+pub struct FreezeWindow {
+    pub name: String,
+    pub zone_name: String,
+    pub zone: TimeZone,
+    pub schedule: Schedule,
+}
+
+impl PartialEq for FreezeWindow {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.zone_name == other.zone_name && self.schedule == other.schedule
+    }
+}
+
+impl Eq for FreezeWindow {}
+
+/// Looks a zone up in the bundled database; `None` for an unknown name.
+pub fn zone(name: &str) -> Option<TimeZone> {
+    TimeZoneDatabase::bundled().get(name).ok()
+}
+
+impl FreezeWindow {
+    /// Whether the instant falls inside the window.
+    pub fn contains(&self, at: jiff::Timestamp) -> bool {
+        match &self.schedule {
+            Schedule::Once { start, end } => {
+                let instant = |dt: DateTime| self.zone.to_ambiguous_timestamp(dt).compatible().ok();
+                match (instant(*start), instant(*end)) {
+                    (Some(start), Some(end)) => start <= at && at < end,
+                    _ => false,
+                }
+            }
+            Schedule::Weekly { days, from, to } => {
+                let local = self.zone.to_datetime(at);
+                let (day, time) = (local.weekday(), local.time());
+                if from <= to {
+                    days.contains(&day) && *from <= time && time < *to
+                } else {
+                    // Past midnight: the start day's evening, or the next morning.
+                    (days.contains(&day) && time >= *from) || (days.contains(&day.previous()) && time < *to)
+                }
+            }
+        }
+    }
+
+    /// The window in words, for messages.
+    pub fn describe(&self) -> String {
+        match &self.schedule {
+            Schedule::Once { start, end } => {
+                format!("{} from {start} to {end} ({})", self.name, self.zone_name)
+            }
+            Schedule::Weekly { days, from, to } => {
+                let days: Vec<String> = days.iter().map(|d| format!("{d:?}")).collect();
+                format!("{} every {} from {from} to {to} ({})", self.name, days.join(", "), self.zone_name)
+            }
+        }
+    }
+}
+
+/// Parses a weekday name (`mon`, `Monday`, any case).
+pub fn weekday(name: &str) -> Option<Weekday> {
+    let lower = name.to_ascii_lowercase();
+    let day = match lower.get(..3)? {
+        "mon" => Weekday::Monday,
+        "tue" => Weekday::Tuesday,
+        "wed" => Weekday::Wednesday,
+        "thu" => Weekday::Thursday,
+        "fri" => Weekday::Friday,
+        "sat" => Weekday::Saturday,
+        "sun" => Weekday::Sunday,
+        _ => return None,
+    };
+    Some(day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> jiff::Timestamp {
+        text.parse().unwrap()
+    }
+
+    fn window(zone_name: &str, schedule: Schedule) -> FreezeWindow {
+        FreezeWindow {
+            name: "freeze".into(),
+            zone_name: zone_name.into(),
+            zone: zone(zone_name).unwrap(),
+            schedule,
+        }
+    }
+
+    #[test]
+    fn one_off_window_is_judged_in_its_zone() {
+        // A holiday freeze in New York: Dec 24 00:00 to Dec 27 00:00 local (EST, UTC-5).
+        let freeze = window(
+            "America/New_York",
+            Schedule::Once {
+                start: "2026-12-24T00:00".parse().unwrap(),
+                end: "2026-12-27T00:00".parse().unwrap(),
+            },
+        );
+        // 02:00 UTC on the 24th is still the 23rd in New York: not frozen.
+        assert!(!freeze.contains(at("2026-12-24T02:00:00Z")));
+        assert!(freeze.contains(at("2026-12-24T05:00:00Z")));
+        assert!(freeze.contains(at("2026-12-27T04:59:59Z")));
+        assert!(!freeze.contains(at("2026-12-27T05:00:00Z")));
+    }
+
+    #[test]
+    fn weekly_window_across_a_daylight_saving_change() {
+        // Sundays 01:00-04:00 in New York. On 2026-11-01 clocks fall back from 02:00 EDT to 01:00 EST.
+        let freeze = window(
+            "America/New_York",
+            Schedule::Weekly {
+                days: vec![Weekday::Sunday],
+                from: "01:00".parse().unwrap(),
+                to: "04:00".parse().unwrap(),
+            },
+        );
+        assert!(freeze.contains(at("2026-11-01T05:30:00Z")), "01:30 EDT, first pass");
+        assert!(freeze.contains(at("2026-11-01T06:30:00Z")), "01:30 EST, second pass");
+        assert!(freeze.contains(at("2026-11-01T08:59:00Z")), "03:59 EST");
+        assert!(!freeze.contains(at("2026-11-01T09:00:00Z")), "04:00 EST");
+        assert!(!freeze.contains(at("2026-11-01T04:59:00Z")), "00:59 EDT");
+        // A week before, in summer time, the same local window is an hour earlier in UTC.
+        assert!(freeze.contains(at("2026-10-25T05:00:00Z")), "01:00 EDT");
+        assert!(!freeze.contains(at("2026-10-25T08:00:00Z")), "04:00 EDT");
+        // Spring forward (2026-03-08): 02:00-03:00 does not exist; the window still spans 01:00-04:00 local.
+        assert!(freeze.contains(at("2026-03-08T06:59:00Z")), "01:59 EST");
+        assert!(freeze.contains(at("2026-03-08T07:00:00Z")), "03:00 EDT");
+        assert!(!freeze.contains(at("2026-03-08T08:00:00Z")), "04:00 EDT");
+    }
+
+    #[test]
+    fn weekly_window_past_midnight() {
+        // Friday 18:00 to Monday-morning-like overnight: Fridays 18:00 to 06:00 next day, Berlin.
+        let freeze = window(
+            "Europe/Berlin",
+            Schedule::Weekly {
+                days: vec![Weekday::Friday],
+                from: "18:00".parse().unwrap(),
+                to: "06:00".parse().unwrap(),
+            },
+        );
+        assert!(freeze.contains(at("2026-11-27T17:30:00Z")), "Fri 18:30 CET");
+        assert!(freeze.contains(at("2026-11-28T04:00:00Z")), "Sat 05:00 CET");
+        assert!(!freeze.contains(at("2026-11-28T05:00:00Z")), "Sat 06:00 CET");
+        assert!(!freeze.contains(at("2026-11-27T16:00:00Z")), "Fri 17:00 CET");
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(weekday("FRI"), Some(Weekday::Friday));
+        assert_eq!(weekday("sunday"), Some(Weekday::Sunday));
+        assert_eq!(weekday("fr"), None);
+        assert!(zone("Mars/Olympus").is_none());
+        assert!(zone("Asia/Kolkata").is_some());
+    }
+}

@@ -1,0 +1,204 @@
+//! Structured rollback triggers: `error rate > 2% for 5 minutes` read as signal, comparison, threshold
+//! and window, so deployment tooling can watch the same condition the decision names.
+
+use serde::{Deserialize, Serialize};
+
+/// One rollback-trigger condition, structured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    /// The condition as written.
+    pub text: String,
+    /// What is measured, e.g. `error rate`.
+    pub signal: String,
+    /// `>`, `>=`, `<`, `<=` or `=`.
+    pub comparison: String,
+    /// The threshold's number as written, e.g. `2` or `99.5`.
+    pub threshold: String,
+    /// The threshold's unit, e.g. `%` or `ms`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// How long the condition must hold, e.g. `5 minutes`, if stated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<String>,
+    /// The window in seconds, when its unit is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_seconds: Option<u64>,
+}
+
+/// Comparison phrases and their operators, longest first so `drops below` wins over `below`.
+const PHRASES: &[(&str, &str)] = &[
+    (">=", ">="),
+    ("<=", "<="),
+    ("≥", ">="),
+    ("≤", "<="),
+    ("==", "="),
+    (">", ">"),
+    ("<", "<"),
+    ("=", "="),
+    ("drops below", "<"),
+    ("falls below", "<"),
+    ("rises above", ">"),
+    ("greater than", ">"),
+    ("higher than", ">"),
+    ("more than", ">"),
+    ("less than", "<"),
+    ("lower than", "<"),
+    ("fewer than", "<"),
+    ("at least", ">="),
+    ("at most", "<="),
+    ("exceeds", ">"),
+    ("exceed", ">"),
+    ("above", ">"),
+    ("over", ">"),
+    ("below", "<"),
+    ("under", "<"),
+];
+
+/// Reads a condition; `None` when it has no comparison followed by a number.
+pub fn parse(text: &str) -> Option<Condition> {
+    let lower = text.to_lowercase();
+    // The earliest comparison in the text, preferring the longest phrase at the same place.
+    let (at, phrase, operator) = PHRASES
+        .iter()
+        .filter_map(|(phrase, operator)| find_phrase(&lower, phrase).map(|at| (at, *phrase, *operator)))
+        .min_by_key(|(at, phrase, _)| (*at, std::cmp::Reverse(phrase.len())))?;
+    let signal = text.get(..at)?.trim();
+    let signal = strip_prefix_word(signal, &["if", "when", "rollback if", "roll back if"])
+        .trim_end_matches([':', ',']);
+    let rest = text.get(at + phrase.len()..)?.trim_start();
+    let number_len = rest.char_indices().take_while(|(_, c)| c.is_ascii_digit() || *c == '.').count();
+    let threshold = rest.get(..number_len)?.trim_end_matches('.');
+    if threshold.is_empty() || !threshold.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    let after = rest.get(number_len..)?;
+    if let Some(after_percent) = after.strip_prefix('%') {
+        let window = window(after_percent.trim_start());
+        return Some(Condition {
+            text: text.to_owned(),
+            signal: signal.to_owned(),
+            comparison: operator.to_owned(),
+            threshold: threshold.to_owned(),
+            unit: Some("%".to_owned()),
+            window_seconds: window.as_ref().and_then(|(_, seconds)| *seconds),
+            window: window.map(|(text, _)| text),
+        });
+    }
+    let after = after.trim_start();
+    let unit_word = after.split_whitespace().next().unwrap_or("");
+    let unit_word = unit_word.trim_end_matches([',', ';', '.']);
+    let is_window_word =
+        matches!(unit_word.to_lowercase().as_str(), "for" | "over" | "within" | "during" | "in");
+    let (unit, after_unit) = if unit_word.is_empty() || is_window_word {
+        (None, after)
+    } else {
+        (Some(unit_word.to_owned()), after.get(unit_word.len()..).unwrap_or("").trim_start())
+    };
+    let window = window(after_unit);
+    Some(Condition {
+        text: text.to_owned(),
+        signal: signal.to_owned(),
+        comparison: operator.to_owned(),
+        threshold: threshold.to_owned(),
+        unit,
+        window_seconds: window.as_ref().and_then(|(_, seconds)| *seconds),
+        window: window.map(|(text, _)| text),
+    })
+}
+
+fn strip_prefix_word<'t>(text: &'t str, words: &[&str]) -> &'t str {
+    for word in words {
+        if let Some(head) = text.get(..word.len())
+            && head.eq_ignore_ascii_case(word)
+            && text.get(word.len()..).is_some_and(|rest| rest.starts_with(' '))
+        {
+            return text.get(word.len()..).unwrap_or(text).trim_start();
+        }
+    }
+    text
+}
+
+/// Finds a phrase as whole words (symbols anywhere).
+fn find_phrase(lower: &str, phrase: &str) -> Option<usize> {
+    let wordy = phrase.chars().next().is_some_and(char::is_alphabetic);
+    let mut start = 0;
+    while let Some(found) = lower.get(start..)?.find(phrase) {
+        let at = start + found;
+        if !wordy {
+            return Some(at);
+        }
+        let before_ok =
+            lower.get(..at).and_then(|b| b.chars().next_back()).is_none_or(|c| !c.is_alphanumeric());
+        let after_ok = lower
+            .get(at + phrase.len()..)
+            .and_then(|a| a.chars().next())
+            .is_none_or(|c| !c.is_alphanumeric());
+        if before_ok && after_ok {
+            return Some(at);
+        }
+        start = at + phrase.len();
+    }
+    None
+}
+
+/// `for 5 minutes` -> (`5 minutes`, 300).
+fn window(text: &str) -> Option<(String, Option<u64>)> {
+    let mut words = text.split_whitespace();
+    let lead = words.next()?.to_lowercase();
+    if !matches!(lead.as_str(), "for" | "over" | "within" | "during" | "in") {
+        return None;
+    }
+    let number = words.next()?;
+    let count: u64 = number.parse().ok()?;
+    let unit = words.next().unwrap_or("").trim_end_matches([',', ';', '.', ')']);
+    let seconds = match unit.to_lowercase().as_str() {
+        "s" | "sec" | "secs" | "second" | "seconds" => Some(1),
+        "m" | "min" | "mins" | "minute" | "minutes" => Some(60),
+        "h" | "hr" | "hrs" | "hour" | "hours" => Some(3600),
+        _ => None,
+    };
+    let text = if unit.is_empty() { number.to_owned() } else { format!("{number} {unit}") };
+    Some((text, seconds.map(|s| s * count)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(
+        text: &str,
+        signal: &str,
+        comparison: &str,
+        threshold: &str,
+        unit: Option<&str>,
+        window: Option<u64>,
+    ) {
+        let condition = parse(text).unwrap_or_else(|| panic!("{text:?} should parse"));
+        assert_eq!(condition.signal, signal, "{text}");
+        assert_eq!(condition.comparison, comparison, "{text}");
+        assert_eq!(condition.threshold, threshold, "{text}");
+        assert_eq!(condition.unit.as_deref(), unit, "{text}");
+        assert_eq!(condition.window_seconds, window, "{text}");
+    }
+
+    #[test]
+    fn conditions() {
+        check("error rate > 2% for 5 minutes", "error rate", ">", "2", Some("%"), Some(300));
+        check("p99 latency above 800 ms", "p99 latency", ">", "800", Some("ms"), None);
+        check("checkout success drops below 99%", "checkout success", "<", "99", Some("%"), None);
+        check("if 5xx rate >= 1.5 % over 10 min", "5xx rate", ">=", "1.5", Some("%"), Some(600));
+        check("queue depth exceeds 10000 for 2 hours", "queue depth", ">", "10000", None, Some(7200));
+        check(
+            "invoice API error rate > 2% for 5 minutes",
+            "invoice API error rate",
+            ">",
+            "2",
+            Some("%"),
+            Some(300),
+        );
+        assert_eq!(parse("if things look bad"), None);
+        assert_eq!(parse("latency above normal"), None);
+    }
+}

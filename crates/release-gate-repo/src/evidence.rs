@@ -1,0 +1,411 @@
+//! Evidence that is run, not typed: the code gate's checks, the pre-release drill, the timed rollback
+//! rehearsal; and the facts people add beside them (communication package, operational facts).
+//!
+//! Commands come only from the policy as committed at the commit being checked, never from an argument,
+//! and run only in a clean work tree, so what ran is what was reviewed.
+
+use std::time::{Duration, Instant};
+
+use release_gate_core::decision::{Communication, Layer, Operations};
+use release_gate_core::history::{Change, CheckResult, DrillItem, Event, Mark};
+use release_gate_core::policy::Check;
+use release_gate_core::{Decision, Policy};
+
+use crate::run::run_check;
+use crate::store::Id;
+use crate::workspace::{OpError, Workspace};
+
+/// What a long run reports as it goes.
+#[derive(Debug, Clone, Copy)]
+pub enum Progress<'a> {
+    /// A check starts: its position, the total, its name.
+    Started { index: usize, total: usize, name: &'a str },
+    /// A check is still running.
+    Running { name: &'a str, elapsed: Duration },
+    /// A check finished.
+    Finished { result: &'a CheckResult },
+    /// The rehearsal polls its recovery check.
+    Polling { attempt: u32, since_rollback: Duration },
+}
+
+/// A clock for records: the given time, or the system clock when the record is written.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock(pub Option<jiff::Timestamp>);
+
+impl Clock {
+    pub fn now(self) -> jiff::Timestamp {
+        self.0.unwrap_or_else(|| {
+            jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
+                .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        })
+    }
+}
+
+/// The result of running the code gate.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct GateRun {
+    pub commit: String,
+    pub passed: bool,
+    pub checks: Vec<CheckResult>,
+}
+
+/// The result of a rehearsal.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct RehearsalOutcome {
+    pub commit: String,
+    pub passed: bool,
+    pub steps: Vec<CheckResult>,
+    pub recovery_ms: Option<u64>,
+    pub max_recovery_ms: u64,
+    pub polls: u32,
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Workspace {
+    /// The policy as committed at `commit`: the only source of commands.
+    pub fn committed_policy(&self, commit: &str) -> Result<Policy, OpError> {
+        let bytes = self.git.committed_file(commit, ".release/policy.toml")?.ok_or_else(|| {
+            OpError::Invalid(format!(
+                "commit {} has no .release/policy.toml: commands run only from the committed policy; commit it first",
+                short(commit)
+            ))
+        })?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| OpError::Invalid("the committed .release/policy.toml is not UTF-8".into()))?;
+        Policy::from_toml(text).map_err(|error| OpError::Policy {
+            path: format!("{}:.release/policy.toml", short(commit)),
+            error,
+        })
+    }
+
+    /// HEAD, refusing a work tree with uncommitted changes (outside release-gate's own records).
+    fn clean_head(&self) -> Result<String, OpError> {
+        let dirty = self.git.dirty_paths()?;
+        if !dirty.is_empty() {
+            let shown: Vec<&str> = dirty.iter().take(5).map(String::as_str).collect();
+            let more = if dirty.len() > 5 { format!(" and {} more", dirty.len() - 5) } else { String::new() };
+            return Err(OpError::Invalid(format!(
+                "the work tree has uncommitted changes ({}{more}): commit or stash them, so the evidence is for a commit",
+                shown.join(", ")
+            )));
+        }
+        Ok(self.git.resolve("HEAD")?)
+    }
+
+    fn run_all(&self, checks: &[Check], progress: &mut dyn FnMut(Progress<'_>)) -> Vec<CheckResult> {
+        let total = checks.len();
+        checks
+            .iter()
+            .enumerate()
+            .map(|(index, check)| {
+                progress(Progress::Started { index, total, name: &check.name });
+                let result = run_check(check, self.git.root(), &mut |elapsed| {
+                    progress(Progress::Running { name: &check.name, elapsed });
+                });
+                progress(Progress::Finished { result: &result });
+                result
+            })
+            .collect()
+    }
+
+    /// Runs the committed policy's code-gate checks on HEAD and records the code gate: pass only when
+    /// every check passes.
+    pub fn run_code_gates(
+        &self,
+        id: &Id,
+        actor: &str,
+        clock: Clock,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<GateRun, OpError> {
+        self.store.load(id)?;
+        let commit = self.clean_head()?;
+        let policy = self.committed_policy(&commit)?;
+        if policy.code_gates().is_empty() {
+            return Err(OpError::Invalid(
+                "the committed policy lists no [[code_gates]]: add the checks (name, command) to .release/policy.toml".into(),
+            ));
+        }
+        let checks = self.run_all(policy.code_gates(), progress);
+        let passed = checks.iter().all(|check| check.passed);
+        self.store.update(id, |decision| {
+            let diff_digest = self.diff_digest(decision, &commit)?;
+            decision.record(Event {
+                at: clock.now(),
+                actor: actor.to_owned(),
+                change: Change::GateRecorded {
+                    layer: Layer::Code,
+                    result: if passed { Mark::Pass } else { Mark::Fail },
+                    evidence: Vec::new(),
+                    commit: commit.clone(),
+                    diff_digest,
+                    checks: checks.clone(),
+                },
+            });
+            Ok::<_, OpError>(())
+        })?;
+        Ok(GateRun { commit, passed, checks })
+    }
+
+    fn diff_digest(&self, decision: &Decision, commit: &str) -> Result<Option<String>, OpError> {
+        Ok(match &decision.binding {
+            Some(binding) => Some(self.git.diff(&binding.base, commit)?.digest),
+            None => None,
+        })
+    }
+
+    /// Runs the drill items the committed policy has commands for, and records the confirmations a
+    /// person gives for the others. An item with a command cannot be confirmed by hand.
+    pub fn run_drill(
+        &self,
+        id: &Id,
+        confirmations: &[(DrillItem, Vec<String>)],
+        actor: &str,
+        clock: Clock,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<Decision, OpError> {
+        self.store.load(id)?;
+        let commit = self.clean_head()?;
+        let policy = self.committed_policy(&commit)?;
+        let drill = policy.drill();
+        let command_for = |item: DrillItem| match item {
+            DrillItem::CriticalCommands => drill.critical_commands.as_ref(),
+            DrillItem::FeatureFlags => drill.feature_flags.as_ref(),
+            DrillItem::RollbackCommand => drill.rollback_command.as_ref(),
+            DrillItem::Dashboards | DrillItem::Pager => None,
+        };
+        for (item, evidence) in confirmations {
+            if command_for(*item).is_some() {
+                return Err(OpError::Invalid(format!(
+                    "the drill item `{}` has a command in the policy: it is run, not confirmed by hand",
+                    item.as_str()
+                )));
+            }
+            if evidence.iter().all(|e| e.trim().is_empty()) {
+                return Err(OpError::Invalid(format!(
+                    "confirming `{}` needs evidence: what you checked, e.g. a dashboard link or the pager schedule",
+                    item.as_str()
+                )));
+            }
+        }
+        let runnable: Vec<(DrillItem, &Check)> = DrillItem::ALL
+            .into_iter()
+            .filter_map(|item| command_for(item).map(|check| (item, check)))
+            .collect();
+        let checks: Vec<Check> = runnable.iter().map(|(_, check)| (*check).clone()).collect();
+        let results = self.run_all(&checks, progress);
+        self.store.update(id, |decision| {
+            for ((item, _), result) in runnable.iter().zip(results) {
+                decision.record(Event {
+                    at: clock.now(),
+                    actor: actor.to_owned(),
+                    change: Change::DrillItemRecorded {
+                        item: *item,
+                        passed: result.passed,
+                        evidence: Vec::new(),
+                        check: Some(result),
+                        commit: commit.clone(),
+                    },
+                });
+            }
+            for (item, evidence) in confirmations {
+                decision.record(Event {
+                    at: clock.now(),
+                    actor: actor.to_owned(),
+                    change: Change::DrillItemRecorded {
+                        item: *item,
+                        passed: true,
+                        evidence: evidence
+                            .iter()
+                            .map(|e| e.trim().to_owned())
+                            .filter(|e| !e.is_empty())
+                            .collect(),
+                        check: None,
+                        commit: commit.clone(),
+                    },
+                });
+            }
+            Ok::<_, OpError>(decision.clone())
+        })
+    }
+
+    /// Runs the rollback rehearsal: apply, trigger, rollback, then polls the recovery check. Recovery
+    /// time runs from the rollback's start to the check's first success.
+    pub fn rehearse(
+        &self,
+        id: &Id,
+        friction: &[String],
+        actor: &str,
+        clock: Clock,
+        progress: &mut dyn FnMut(Progress<'_>),
+    ) -> Result<RehearsalOutcome, OpError> {
+        self.store.load(id)?;
+        let commit = self.clean_head()?;
+        let policy = self.committed_policy(&commit)?;
+        let plan = policy.rehearsal().ok_or_else(|| {
+            OpError::Invalid(
+                "the committed policy has no [rehearsal]: name the apply, trigger, rollback and check commands".into(),
+            )
+        })?;
+        let max_recovery_ms = u64::try_from(plan.max_recovery.as_millis()).unwrap_or(u64::MAX);
+        let mut steps = Vec::new();
+        let mut recovery_ms = None;
+        let mut polls = 0;
+        let steps_ok = 'steps: {
+            for (index, check) in [&plan.apply, &plan.trigger].into_iter().enumerate() {
+                progress(Progress::Started { index, total: 4, name: &check.name });
+                let result = run_check(check, self.git.root(), &mut |elapsed| {
+                    progress(Progress::Running { name: &check.name, elapsed });
+                });
+                progress(Progress::Finished { result: &result });
+                let ok = result.passed;
+                steps.push(result);
+                if !ok {
+                    break 'steps false;
+                }
+            }
+            progress(Progress::Started { index: 2, total: 4, name: &plan.rollback.name });
+            let rollback_started = Instant::now();
+            let result = run_check(&plan.rollback, self.git.root(), &mut |elapsed| {
+                progress(Progress::Running { name: &plan.rollback.name, elapsed });
+            });
+            progress(Progress::Finished { result: &result });
+            let ok = result.passed;
+            steps.push(result);
+            if !ok {
+                break 'steps false;
+            }
+            progress(Progress::Started { index: 3, total: 4, name: &plan.check.name });
+            let limit = plan.poll_limit.unsigned_abs();
+            let interval = plan.poll_interval.unsigned_abs();
+            let last = loop {
+                polls += 1;
+                progress(Progress::Polling { attempt: polls, since_rollback: rollback_started.elapsed() });
+                let result = run_check(&plan.check, self.git.root(), &mut |_| {});
+                if result.passed {
+                    recovery_ms = Some(millis(rollback_started.elapsed()));
+                    break result;
+                }
+                if rollback_started.elapsed() + interval > limit {
+                    break result;
+                }
+                std::thread::sleep(interval);
+            };
+            progress(Progress::Finished { result: &last });
+            steps.push(last);
+            true
+        };
+        let passed = steps_ok && recovery_ms.is_some_and(|ms| ms <= max_recovery_ms);
+        self.store.update(id, |decision| {
+            let at = clock.now();
+            decision.record(Event {
+                at,
+                actor: actor.to_owned(),
+                change: Change::RehearsalRun {
+                    steps: steps.clone(),
+                    recovery_ms,
+                    max_recovery_ms,
+                    passed,
+                    commit: commit.clone(),
+                },
+            });
+            for note in friction.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+                decision.record(Event {
+                    at,
+                    actor: actor.to_owned(),
+                    change: Change::FrictionNoted { note: note.to_owned() },
+                });
+            }
+            Ok::<_, OpError>(())
+        })?;
+        Ok(RehearsalOutcome { commit, passed, steps, recovery_ms, max_recovery_ms, polls })
+    }
+
+    /// Adds friction notes to the rehearsal without running it.
+    pub fn note_friction(
+        &self,
+        id: &Id,
+        notes: &[String],
+        actor: &str,
+        clock: Clock,
+    ) -> Result<Decision, OpError> {
+        self.store.update(id, |decision| {
+            for note in notes.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+                decision.record(Event {
+                    at: clock.now(),
+                    actor: actor.to_owned(),
+                    change: Change::FrictionNoted { note: note.to_owned() },
+                });
+            }
+            Ok::<_, OpError>(decision.clone())
+        })
+    }
+
+    /// Sets elements of the communication package. With `prefill`, "what changed" comes from the commit
+    /// subjects of base..head and "rollback trigger conditions" from the decision, when not given and not
+    /// already set.
+    pub fn set_communication(
+        &self,
+        id: &Id,
+        mut package: Communication,
+        prefill: bool,
+        actor: &str,
+        clock: Clock,
+    ) -> Result<Decision, OpError> {
+        self.store.update(id, |decision| {
+            let current = decision.communication.clone().unwrap_or_default();
+            if prefill {
+                if package.what_changed.is_none() && current.what_changed.is_none() {
+                    if let Some(binding) = &decision.binding {
+                        let subjects = self.git.log_subjects(&binding.base, &binding.head)?;
+                        package.what_changed = (!subjects.is_empty()).then(|| subjects.join("\n"));
+                    }
+                }
+                if package.rollback_trigger_conditions.is_none()
+                    && current.rollback_trigger_conditions.is_none()
+                    && !decision.rollback_trigger.is_empty()
+                {
+                    package.rollback_trigger_conditions = Some(decision.rollback_trigger.join("\n"));
+                }
+            }
+            let package = Decision { communication: Some(package), ..Decision::default() }
+                .normalized()
+                .communication
+                .unwrap_or_default();
+            decision.record(Event {
+                at: clock.now(),
+                actor: actor.to_owned(),
+                change: Change::CommunicationSet { package },
+            });
+            Ok::<_, OpError>(decision.clone())
+        })
+    }
+
+    /// Sets operational facts: rollback path, on-call and backup owners, release window.
+    pub fn set_operations(
+        &self,
+        id: &Id,
+        operations: Operations,
+        actor: &str,
+        clock: Clock,
+    ) -> Result<Decision, OpError> {
+        let operations = Decision { operations: Some(operations), ..Decision::default() }
+            .normalized()
+            .operations
+            .unwrap_or_default();
+        self.store.update(id, |decision| {
+            decision.record(Event {
+                at: clock.now(),
+                actor: actor.to_owned(),
+                change: Change::OperationsSet { operations },
+            });
+            Ok::<_, OpError>(decision.clone())
+        })
+    }
+}
+
+fn short(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
+}
