@@ -34,6 +34,8 @@ pub enum Command {
     Init(InitArgs),
     /// List every finding code with its meaning and fix.
     Rules(RulesArgs),
+    /// Run the MCP server for coding agents (stdio by default, or Streamable HTTP with `--http`).
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -124,4 +126,16 @@ pub struct InitArgs {
 pub struct RulesArgs {
     #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
     pub format: PlainFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The repository the server works on; `path` arguments cannot leave it (default: the enclosing
+    /// repository's root, else the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Serve Streamable HTTP at `http://ADDR/mcp` instead of stdio. An address other than loopback needs a
+    /// bearer token in `RELEASE_GATE_HTTP_TOKEN`.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub http: Option<std::net::SocketAddr>,
 }

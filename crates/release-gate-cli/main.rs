@@ -11,6 +11,7 @@ mod output;
 mod render;
 mod rules;
 mod schema;
+mod serve;
 mod validate;
 
 use std::process::ExitCode;
@@ -47,5 +48,6 @@ fn run(args: cli::Cli) -> anyhow::Result<Outcome> {
         cli::Command::Schema(args) => schema::run(&args),
         cli::Command::Init(args) => init::run(&args),
         cli::Command::Rules(args) => rules::run(&args),
+        cli::Command::Serve(args) => serve::run(&args),
     }
 }
