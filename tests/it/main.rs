@@ -12,5 +12,7 @@
 )]
 
 mod cli;
+mod mcp;
+mod mcp_clients;
 mod support;
 mod tidy;
