@@ -50,14 +50,17 @@ pub struct ValidateArgs {
     /// The decision's text: a Markdown document containing a `Release Decision` section (e.g. a pull-request
     /// description), or the canonical JSON record. Give this or `path`, not both.
     #[serde(default)]
+    #[schemars(with = "String")]
     pub content: Option<String>,
     /// A decision file, relative to the repository root (e.g. `docs/release.md`). It must stay inside the
     /// repository. Give this or `content`, not both.
     #[serde(default)]
+    #[schemars(with = "String")]
     pub path: Option<String>,
     /// Validate as of this time, RFC 3339 with an offset (e.g. `2026-11-27T14:05:00Z`). Omit to use the
     /// current time.
     #[serde(default)]
+    #[schemars(with = "String")]
     pub now: Option<String>,
 }
 
@@ -68,9 +71,11 @@ pub struct AuditArgs {
     /// The decision's text: a Markdown document containing a `Release Decision` section, or the canonical
     /// JSON record. Give this or `path`, not both.
     #[serde(default)]
+    #[schemars(with = "String")]
     pub content: Option<String>,
     /// A decision file, relative to the repository root. Give this or `content`, not both.
     #[serde(default)]
+    #[schemars(with = "String")]
     pub path: Option<String>,
 }
 
@@ -91,9 +96,11 @@ pub struct RenderArgs {
     /// The decision's text: a Markdown document containing a `Release Decision` section, or the canonical
     /// JSON record. Give this or `path`, not both.
     #[serde(default)]
+    #[schemars(with = "String")]
     pub content: Option<String>,
     /// A decision file, relative to the repository root. Give this or `content`, not both.
     #[serde(default)]
+    #[schemars(with = "String")]
     pub path: Option<String>,
     /// `markdown` for the filled-in template, `json` for the canonical record.
     pub to: RenderTarget,
@@ -111,9 +118,11 @@ pub struct Rendered {
 pub struct ReviewArgs {
     /// The decision file to review, relative to the repository root (optional).
     #[serde(default)]
+    #[schemars(with = "String")]
     pub path: Option<String>,
     /// What is being released, e.g. `billing-api, invoice-worker` (optional).
     #[serde(default)]
+    #[schemars(with = "String")]
     pub scope: Option<String>,
 }
 
@@ -124,9 +133,11 @@ pub struct RehearsalArgs {
     pub service: String,
     /// The command or procedure that rolls the service back (optional).
     #[serde(default)]
+    #[schemars(with = "String")]
     pub rollback_command: Option<String>,
     /// The non-production environment to rehearse in, e.g. `staging` (optional).
     #[serde(default)]
+    #[schemars(with = "String")]
     pub environment: Option<String>,
 }
 
