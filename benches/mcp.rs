@@ -4,7 +4,13 @@
 //! The floor is this same binary started with `RELEASE_GATE_BENCH_FLOOR=<file>`: a loop that reads a line
 //! from stdin and writes the canned answer from the file, over the same kind of pipes.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, clippy::print_stdout)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::print_stdout
+)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -30,6 +36,7 @@ fn main() {
     let answer = server.round_trip(&request);
     assert!(answer.contains("\"verdict\""), "{answer}");
     let server_p50 = p50(&mut server, &request);
+    let ping_p50 = p50(&mut server, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"ping\"}\n");
     std::thread::sleep(Duration::from_millis(300));
     let rss_kib = server.rss_kib();
     drop(server);
@@ -43,10 +50,17 @@ fn main() {
     let mut starts: Vec<Duration> = (0..STARTS).map(|_| start_up(binary, &root)).collect();
     starts.sort();
 
-    println!("MCP stdio benchmark ({ROUND_TRIPS} round trips, {STARTS} starts, request {} bytes)", request.len());
+    println!(
+        "MCP stdio benchmark ({ROUND_TRIPS} round trips, {STARTS} starts, request {} bytes)",
+        request.len()
+    );
     println!("  tools/call validate_decision p50   {:>9.1} us", micros(server_p50));
+    println!("  ping p50 (transport and dispatch)  {:>9.1} us", micros(ping_p50));
     println!("  floor (canned bytes) p50          {:>9.1} us", micros(floor_p50));
-    println!("  ratio                             {:>9.2} x   (target <= 3)", micros(server_p50) / micros(floor_p50));
+    println!(
+        "  ratio                             {:>9.2} x   (target <= 3)",
+        micros(server_p50) / micros(floor_p50)
+    );
     println!("  start-up to tools/list, median    {:>9.2} ms  (target <= 5)", millis(starts[STARTS / 2]));
     println!("  idle RSS                          {:>9.1} MB  (target < 8)", rss_kib as f64 / 1024.0);
     let _ = std::fs::remove_dir_all(&root);
@@ -70,7 +84,8 @@ fn call_request() -> String {
     let example = include_str!("../examples/release-decision.md");
     let mut content = String::from("## Summary\n\n");
     while content.len() + example.len() < 3000 {
-        content.push_str("Moves invoice totals to the new rounding service and adds retries to the worker.\n");
+        content
+            .push_str("Moves invoice totals to the new rounding service and adds retries to the worker.\n");
     }
     content.push('\n');
     content.push_str(example);

@@ -72,8 +72,15 @@ fn documented_tools(doc: &str, heading: &str) -> Vec<String> {
 
 #[test]
 fn documented_mcp_tools_are_the_registered_ones() {
-    let registered: Vec<String> = release_gate_mcp::TOOL_NAMES.iter().map(|name| (*name).to_owned()).collect();
-    for (doc, heading) in [("README.md", "## MCP server"), ("skills/release-readiness/SKILL.md", "## MCP tools")] {
-        assert_eq!(documented_tools(doc, heading), registered, "the tool table in {doc} differs from the server's tools");
+    let registered: Vec<String> =
+        release_gate_mcp::TOOL_NAMES.iter().map(|name| (*name).to_owned()).collect();
+    for (doc, heading) in
+        [("README.md", "## MCP server"), ("skills/release-readiness/SKILL.md", "## MCP tools")]
+    {
+        assert_eq!(
+            documented_tools(doc, heading),
+            registered,
+            "the tool table in {doc} differs from the server's tools"
+        );
     }
 }
