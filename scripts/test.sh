@@ -14,6 +14,14 @@ for component in rustfmt clippy; do
   fi
 done
 
+step "MCP test clients (pinned)"
+# The end-to-end tests run real MCP clients against the real server; install them exactly as pinned.
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+(cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
+export RELEASE_GATE_PYTHON="$PWD/.venv/bin/python"
+export RELEASE_GATE_NODE_DIR="$PWD/tests/node"
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -62,6 +62,8 @@ pub enum Command {
     Ops(OpsArgs),
     /// Show the protocol's quick checklist with each item's state.
     Checklist(ChecklistArgs),
+    /// Run the MCP server for coding agents (stdio by default, or Streamable HTTP with `--http`).
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -464,4 +466,16 @@ impl From<FieldArg> for release_gate_core::history::SettableField {
             FieldArg::Panel => Self::Panel,
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The repository the server works on; `path` arguments cannot leave it (default: the enclosing
+    /// repository's root, else the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Serve Streamable HTTP at `http://ADDR/mcp` instead of stdio. An address other than loopback needs a
+    /// bearer token in `RELEASE_GATE_HTTP_TOKEN`.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub http: Option<std::net::SocketAddr>,
 }

@@ -24,6 +24,7 @@ mod render;
 mod risk;
 mod rules;
 mod schema;
+mod serve;
 mod set;
 mod status;
 mod validate;
@@ -76,5 +77,6 @@ fn run(args: cli::Cli) -> anyhow::Result<Outcome> {
         cli::Command::Comms(args) => comms::run(&args),
         cli::Command::Ops(args) => ops::run(&args),
         cli::Command::Checklist(args) => checklist::run(&args),
+        cli::Command::Serve(args) => serve::run(&args),
     }
 }

@@ -12,6 +12,8 @@
 )]
 
 mod cli;
+mod mcp;
+mod mcp_clients;
 mod repo;
 mod support;
 mod tidy;

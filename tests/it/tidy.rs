@@ -53,3 +53,34 @@ fn every_finding_code_is_documented() {
         }
     }
 }
+
+/// The tool names in the table of a document's section that starts with `heading`.
+fn documented_tools(doc: &str, heading: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(repo_root().join(doc)).unwrap();
+    let start = text.find(heading).unwrap_or_else(|| panic!("{doc} has no `{heading}` section"));
+    let section = &text[start + heading.len()..];
+    let section = &section[..section.find("\n#").unwrap_or(section.len())];
+    let mut tools: Vec<String> = section
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split_once('`'))
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    tools.sort();
+    tools
+}
+
+#[test]
+fn documented_mcp_tools_are_the_registered_ones() {
+    let registered: Vec<String> =
+        release_gate_mcp::TOOL_NAMES.iter().map(|name| (*name).to_owned()).collect();
+    for (doc, heading) in
+        [("README.md", "## MCP server"), ("skills/release-readiness/SKILL.md", "## MCP tools")]
+    {
+        assert_eq!(
+            documented_tools(doc, heading),
+            registered,
+            "the tool table in {doc} differs from the server's tools"
+        );
+    }
+}

@@ -357,11 +357,12 @@ impl Workspace {
         self.store.update(id, |decision| {
             let current = decision.communication.clone().unwrap_or_default();
             if prefill {
-                if package.what_changed.is_none() && current.what_changed.is_none() {
-                    if let Some(binding) = &decision.binding {
-                        let subjects = self.git.log_subjects(&binding.base, &binding.head)?;
-                        package.what_changed = (!subjects.is_empty()).then(|| subjects.join("\n"));
-                    }
+                if package.what_changed.is_none()
+                    && current.what_changed.is_none()
+                    && let Some(binding) = &decision.binding
+                {
+                    let subjects = self.git.log_subjects(&binding.base, &binding.head)?;
+                    package.what_changed = (!subjects.is_empty()).then(|| subjects.join("\n"));
                 }
                 if package.rollback_trigger_conditions.is_none()
                     && current.rollback_trigger_conditions.is_none()

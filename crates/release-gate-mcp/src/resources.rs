@@ -1,0 +1,33 @@
+//! The server's fixed resources: the effective policy, the rule catalog and the Markdown template.
+
+use release_gate_core::Code;
+use serde::Serialize;
+
+pub const POLICY_URI: &str = "release-gate://policy";
+pub const RULES_URI: &str = "release-gate://rules";
+pub const TEMPLATE_URI: &str = "release-gate://template";
+
+/// The protocol's Release Decision template, with every optional part.
+pub const TEMPLATE: &str = include_str!("template.md");
+
+#[derive(Serialize)]
+struct Rule {
+    code: &'static str,
+    severity: &'static str,
+    meaning: &'static str,
+    fix: &'static str,
+}
+
+/// The rule catalog as JSON, the same shape as `release-gate rules --format json`.
+pub fn rules_json(codes: &[Code]) -> String {
+    let rules: Vec<Rule> = codes
+        .iter()
+        .map(|code| Rule {
+            code: code.as_str(),
+            severity: code.default_severity().as_str(),
+            meaning: code.meaning(),
+            fix: code.fix(),
+        })
+        .collect();
+    serde_json::to_string_pretty(&rules).unwrap_or_else(|_| "[]".to_owned())
+}

@@ -1,0 +1,205 @@
+//! The real `release-gate serve` over stdio: hostile input gets an error and the session goes on.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::{TempDir, release_gate, repo_root};
+
+/// A temporary repository root with two decisions and a symbolic link that leads out of it.
+pub fn fixture_root(name: &str) -> TempDir {
+    let root = TempDir::new(name);
+    std::fs::create_dir_all(root.path().join("docs")).unwrap();
+    std::fs::copy(repo_root().join("examples/release-decision.md"), root.path().join("docs/release.md"))
+        .unwrap();
+    std::fs::copy(repo_root().join("examples/draft.md"), root.path().join("docs/draft.md")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", root.path().join("docs/escape.md")).unwrap();
+    root
+}
+
+/// One `release-gate serve` process spoken to line by line.
+struct Session {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<String>,
+}
+
+impl Session {
+    fn start(root: &Path) -> Session {
+        let mut child = release_gate()
+            .args(["serve", "--root"])
+            .arg(root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let (sender, lines) = channel();
+        std::thread::spawn(move || {
+            for line in stdout.lines() {
+                if sender.send(line.unwrap()).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut session = Session { child, stdin, lines };
+        let init = session.request(&json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "it", "version": "1"}}}));
+        assert_eq!(init["result"]["serverInfo"]["name"], "release-gate", "{init}");
+        session.send_line(
+            json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string().as_bytes(),
+        );
+        session
+    }
+
+    fn send_line(&mut self, line: &[u8]) {
+        self.stdin.write_all(line).unwrap();
+        self.stdin.write_all(b"\n").unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn receive(&mut self) -> Value {
+        let line = self.lines.recv_timeout(Duration::from_secs(30)).expect("the server answers within 30 s");
+        serde_json::from_str(&line)
+            .unwrap_or_else(|error| panic!("stdout carried a non-JSON line ({error}): {line}"))
+    }
+
+    fn request(&mut self, message: &Value) -> Value {
+        self.send_line(message.to_string().as_bytes());
+        self.receive()
+    }
+
+    fn call(&mut self, id: u64, tool: &str, arguments: Value) -> Value {
+        self.request(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": tool, "arguments": arguments}}))
+    }
+
+    /// The session still works: a real tool call gets its real answer.
+    fn still_works(&mut self, id: u64) {
+        let answer = self.call(
+            id,
+            "validate_decision",
+            json!({"path": "docs/release.md", "now": "2026-11-28T12:00:00Z"}),
+        );
+        assert_eq!(answer["id"], id, "{answer}");
+        assert_eq!(answer["result"]["structuredContent"]["verdict"], "pass", "{answer}");
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn assert_error(answer: &Value, id: Value, code: i64) {
+    assert_eq!(answer["id"], id, "{answer}");
+    assert_eq!(answer["error"]["code"], code, "{answer}");
+}
+
+#[test]
+fn hostile_input_gets_errors_and_the_session_goes_on() {
+    let root = fixture_root("mcp-hostile");
+    let mut session = Session::start(root.path());
+    session.still_works(1);
+
+    session.send_line(b"{\"jsonrpc\": \"2.0\", \"id\": 2, \"method\": ");
+    assert_error(&session.receive(), Value::Null, -32700);
+    session.still_works(3);
+
+    session.send_line(b"[1, 2, 3]");
+    assert_error(&session.receive(), Value::Null, -32600);
+    session.still_works(4);
+
+    assert_error(
+        &session.request(&json!({"jsonrpc": "2.0", "id": 5, "method": "no/such/method"})),
+        json!(5),
+        -32601,
+    );
+    session.still_works(6);
+
+    assert_error(
+        &session.call(7, "validate_decision", json!({"content": ["not", "text"]})),
+        json!(7),
+        -32602,
+    );
+    assert_error(
+        &session.call(8, "render_decision", json!({"path": "docs/release.md", "to": 3})),
+        json!(8),
+        -32602,
+    );
+    session.still_works(9);
+
+    for (id, path) in [(10, "../x"), (11, "/etc/passwd"), (12, "docs/escape.md"), (13, "docs/../../x")] {
+        let answer = session.call(id, "validate_decision", json!({"path": path}));
+        assert_error(&answer, json!(id), -32602);
+        assert!(
+            answer["error"]["message"].as_str().unwrap().contains("outside the repository root"),
+            "{answer}"
+        );
+    }
+    session.still_works(14);
+
+    // 20 MB in one argument: over the line limit, refused with an error that names the request.
+    let huge = session.call(15, "validate_decision", json!({"content": "x".repeat(20_000_000)}));
+    assert_error(&huge, json!(15), -32600);
+    assert!(huge["error"]["message"].as_str().unwrap().contains("10 MiB"), "{huge}");
+    session.still_works(16);
+
+    // Between the content limit and the line limit: the tool runs and says what to do.
+    let big = session.call(17, "validate_decision", json!({"content": "x".repeat(11 * 1024 * 1024)}));
+    assert_eq!(big["result"]["isError"], true, "{big}");
+    session.still_works(18);
+}
+
+#[test]
+fn stdout_carries_only_the_protocol() {
+    let root = fixture_root("mcp-stdout");
+    let mut child = release_gate()
+        .args(["serve", "--root"])
+        .arg(root.path())
+        .env("RELEASE_GATE_LOG", "trace")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for message in [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18",
+            "capabilities": {}, "clientInfo": {"name": "it", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
+        json!({"jsonrpc": "2.0", "id": 3, "method": "no/such/method"}),
+    ] {
+        writeln!(stdin, "{message}").unwrap();
+    }
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let ids: Vec<Value> =
+        stdout.lines().map(|line| serde_json::from_str::<Value>(line).unwrap()["id"].clone()).collect();
+    assert_eq!(ids, [json!(1), json!(2), json!(3)], "{stdout}");
+    assert!(!output.stderr.is_empty(), "trace logs go to stderr");
+}
+
+#[test]
+fn http_refuses_a_public_address_without_a_token() {
+    let out = Command::new(env!("CARGO_BIN_EXE_release-gate"))
+        .args(["serve", "--http", "0.0.0.0:0"])
+        .env_remove(release_gate_mcp::TOKEN_ENV)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("RELEASE_GATE_HTTP_TOKEN"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
