@@ -12,6 +12,7 @@
 )]
 
 mod cli;
+mod evidence;
 mod mcp;
 mod mcp_clients;
 mod repo;
