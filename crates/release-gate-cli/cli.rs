@@ -412,6 +412,17 @@ pub struct SchemaArgs {
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
+    /// Also set up Codex: the release-readiness skill under `.agents/skills/`, the MCP server in the
+    /// project's `.codex/config.toml`, and a release-readiness section in AGENTS.md.
+    #[arg(long)]
+    pub codex: bool,
+    /// With --codex: leave `.codex/config.toml` alone and print the `codex mcp add` command for your
+    /// user configuration instead.
+    #[arg(long, requires = "codex")]
+    pub user_config: bool,
+    /// With --codex: the command Codex starts for the MCP server (default: `release-gate`, from PATH).
+    #[arg(long, requires = "codex", value_name = "PATH", default_value = "release-gate")]
+    pub server_command: String,
     /// Directory to set up (default: the enclosing repository's root, else the current directory).
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,

@@ -1,6 +1,12 @@
-//! `release-gate init`: sets up `.release/` in a repository with the default policy written out.
+//! `release-gate init`: sets up a repository in one step, and again without changing anything.
+//!
+//! Always: `.release/policy.toml` (the default policy written out) and `.release/allowed_signers`.
+//! With `--codex`: the release-readiness skill (carried in the binary) under `.agents/skills/`, the MCP
+//! server in `.codex/config.toml`, and a section of AGENTS.md between markers. Existing files keep
+//! everything else they hold.
 
 use std::io::Write;
+use std::path::Path;
 
 use anyhow::Context;
 use release_gate_core::policy::DEFAULT_POLICY_TOML;
@@ -8,30 +14,201 @@ use release_gate_core::policy::DEFAULT_POLICY_TOML;
 use crate::Outcome;
 use crate::cli::InitArgs;
 use crate::input;
-use crate::output::{self, GOOD};
+use crate::output::{self, DIM, GOOD};
+
+/// The skill's files, as shipped in this repository's `skills/release-readiness/`.
+const SKILL_FILES: [(&str, &str); 2] = [
+    ("SKILL.md", include_str!("../../skills/release-readiness/SKILL.md")),
+    ("reference/findings.md", include_str!("../../skills/release-readiness/reference/findings.md")),
+];
+
+const ALLOWED_SIGNERS: &str = "# Trusted signers of release decisions, in OpenSSH's allowed_signers format:\n\
+# principal[,principal] [namespaces=\"release-gate\"] [valid-after=...] [valid-before=...] ssh-ed25519 KEY [comment]\n\
+# `release-gate keygen` prints a line to add here. The same file works with `ssh-keygen -Y verify`.\n";
+
+/// The name Codex knows the server by; its tools appear as `mcp__release_gate`.
+pub const SERVER_NAME: &str = "release_gate";
+
+pub const AGENTS_BEGIN: &str = "<!-- release-gate:begin -->";
+pub const AGENTS_END: &str = "<!-- release-gate:end -->";
+
+/// The AGENTS.md section for repositories that use release-gate.
+pub const AGENTS_SECTION: &str = "## Release readiness (release-gate)
+
+This repository decides releases with release-gate. When you review a change or prepare a release:
+
+1. Classify the risk from the diff (`classify_risk`, or `release-gate classify --base <last release>`) and
+   say which files set the class. A declared class below the suggestion needs a recorded justification.
+2. Validate the release decision (`validate_decision`, or `release-gate validate <file or id> --format json`).
+3. Report the findings by code, errors first, each with its fix. A release with any error is not ready;
+   a passing test suite alone never makes it ready.
+4. Never record GO, sign, name an owner or lower a risk class on someone's behalf: ask the person.
+";
+
+/// What `init` did to one file.
+enum Change {
+    Created,
+    Updated,
+    Kept,
+}
+
+fn report(out: &mut impl Write, change: Change, path: &Path) -> std::io::Result<()> {
+    match change {
+        Change::Created => writeln!(out, "{GOOD}created{GOOD:#} {}", path.display()),
+        Change::Updated => writeln!(out, "{GOOD}updated{GOOD:#} {}", path.display()),
+        Change::Kept => writeln!(out, "{DIM}kept{DIM:#} {} {DIM}(already there){DIM:#}", path.display()),
+    }
+}
+
+/// Creates a file that is missing; never overwrites one someone may have edited.
+fn create_once(path: &Path, content: &str) -> anyhow::Result<Change> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    match std::fs::OpenOptions::new().write(true).create_new(true).open(path) {
+        Ok(mut file) => {
+            file.write_all(content.as_bytes())
+                .and_then(|()| file.sync_all())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            Ok(Change::Created)
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(Change::Kept),
+        Err(error) => Err(error).with_context(|| format!("cannot create {}", path.display())),
+    }
+}
+
+/// Writes a file release-gate owns when its content differs.
+fn write_owned(path: &Path, content: &str) -> anyhow::Result<Change> {
+    match std::fs::read_to_string(path) {
+        Ok(existing) if existing == content => return Ok(Change::Kept),
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return create_once(path, content);
+        }
+        Err(error) => return Err(error).with_context(|| format!("cannot read {}", path.display())),
+    }
+    release_gate_repo::fs::write_atomic(path, content.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(Change::Updated)
+}
 
 pub fn run(args: &InitArgs) -> anyhow::Result<Outcome> {
     let root = match &args.root {
         Some(root) => root.clone(),
         None => input::repo_root_or_cwd()?,
     };
-    let dir = root.join(".release");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let policy = dir.join("policy.toml");
     let mut out = output::stdout();
-    // `create_new` never overwrites a policy someone already edited.
-    match std::fs::OpenOptions::new().write(true).create_new(true).open(&policy) {
-        Ok(mut file) => {
-            file.write_all(DEFAULT_POLICY_TOML.as_bytes())
-                .and_then(|()| file.sync_all())
-                .with_context(|| format!("cannot write {}", policy.display()))?;
-            writeln!(out, "{GOOD}created{GOOD:#} {}", policy.display())?;
+    let policy = root.join(".release/policy.toml");
+    report(&mut out, create_once(&policy, DEFAULT_POLICY_TOML)?, &policy)?;
+    let signers = root.join(".release/allowed_signers");
+    report(&mut out, create_once(&signers, ALLOWED_SIGNERS)?, &signers)?;
+    if args.codex {
+        for (name, content) in SKILL_FILES {
+            let path = root.join(".agents/skills/release-readiness").join(name);
+            report(&mut out, write_owned(&path, content)?, &path)?;
         }
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-            writeln!(out, "kept {} (already there)", policy.display())?;
+        let agents = root.join("AGENTS.md");
+        report(&mut out, agents_section(&agents)?, &agents)?;
+        if args.user_config {
+            writeln!(
+                out,
+                "\nAdd the server to your Codex user configuration with:\n\n  codex mcp add {SERVER_NAME} -- {} serve\n",
+                shell_word(&args.server_command)
+            )?;
+        } else {
+            let config = root.join(".codex/config.toml");
+            report(&mut out, codex_config(&config, &args.server_command)?, &config)?;
+            writeln!(
+                out,
+                "\nCodex reads a project's .codex/config.toml once you trust the project. `codex mcp list` shows the server."
+            )?;
         }
-        Err(error) => return Err(error).with_context(|| format!("cannot create {}", policy.display())),
     }
     out.flush()?;
     Ok(Outcome::Success)
+}
+
+/// Puts the release-readiness section between its markers, keeping the rest of AGENTS.md.
+fn agents_section(path: &Path) -> anyhow::Result<Change> {
+    let block = format!("{AGENTS_BEGIN}\n{AGENTS_SECTION}{AGENTS_END}\n");
+    let existing = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return create_once(path, &format!("# AGENTS.md\n\n{block}"));
+        }
+        Err(error) => return Err(error).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let updated = match (existing.find(AGENTS_BEGIN), existing.find(AGENTS_END)) {
+        (Some(begin), Some(end)) if begin < end => {
+            let after = end + AGENTS_END.len();
+            let rest = existing.get(after..).unwrap_or("");
+            let rest = rest.strip_prefix('\n').unwrap_or(rest);
+            format!("{}{block}{rest}", existing.get(..begin).unwrap_or(""))
+        }
+        (None, None) => {
+            let separator = if existing.is_empty() || existing.ends_with("\n\n") {
+                ""
+            } else if existing.ends_with('\n') {
+                "\n"
+            } else {
+                "\n\n"
+            };
+            format!("{existing}{separator}{block}")
+        }
+        _ => anyhow::bail!(
+            "{} has only one of the markers {AGENTS_BEGIN} / {AGENTS_END}: fix or remove it, then run init again",
+            path.display()
+        ),
+    };
+    if updated == existing {
+        return Ok(Change::Kept);
+    }
+    release_gate_repo::fs::write_atomic(path, updated.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(Change::Updated)
+}
+
+/// Adds the MCP server to the project's Codex configuration unless it is there already.
+fn codex_config(path: &Path, command: &str) -> anyhow::Result<Change> {
+    let entry = format!(
+        "# release-gate's MCP server: release-readiness tools for Codex (`release-gate serve`).\n\
+         [mcp_servers.{SERVER_NAME}]\ncommand = {}\nargs = [\"serve\"]\n",
+        toml_string(command)
+    );
+    let existing = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return create_once(path, &entry),
+        Err(error) => return Err(error).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let parsed: toml::Table = toml::from_str(&existing)
+        .with_context(|| format!("{} is not valid TOML; fix it, then run init again", path.display()))?;
+    let present = parsed
+        .get("mcp_servers")
+        .and_then(toml::Value::as_table)
+        .is_some_and(|servers| servers.contains_key(SERVER_NAME));
+    if present {
+        return Ok(Change::Kept);
+    }
+    let separator = if existing.is_empty() || existing.ends_with("\n\n") {
+        ""
+    } else if existing.ends_with('\n') {
+        "\n"
+    } else {
+        "\n\n"
+    };
+    release_gate_repo::fs::write_atomic(path, format!("{existing}{separator}{entry}").as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(Change::Updated)
+}
+
+fn toml_string(text: &str) -> String {
+    toml::Value::String(text.to_owned()).to_string()
+}
+
+fn shell_word(text: &str) -> String {
+    if text.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c)) {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
 }

@@ -12,6 +12,7 @@
 )]
 
 mod cli;
+mod codex;
 mod evidence;
 mod mcp;
 mod mcp_clients;
