@@ -177,7 +177,7 @@ trust_level = "trusted"
 }
 
 fn codex(home: &Path, dir: &Path, args: &[&str]) -> std::process::Output {
-    let output = Command::new(codex_bin())
+    Command::new(codex_bin())
         .args(args)
         .current_dir(dir)
         .env("CODEX_HOME", home)
@@ -185,8 +185,7 @@ fn codex(home: &Path, dir: &Path, args: &[&str]) -> std::process::Output {
         .env_remove("OPENAI_API_KEY")
         .stdin(Stdio::null())
         .output()
-        .expect("the Codex CLI starts");
-    output
+        .expect("the Codex CLI starts")
 }
 
 /// A repository set up with `release-gate init --codex`, the server being the binary under test.
