@@ -23,8 +23,10 @@
 pub mod audit;
 pub mod decision;
 pub mod finding;
+pub mod ledger;
 pub mod markdown;
 pub mod policy;
+pub mod signing;
 pub mod validate;
 pub mod value;
 

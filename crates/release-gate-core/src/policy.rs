@@ -63,6 +63,8 @@ pub struct ClassRules {
     pub communication: Requirement,
     /// Minimum number of distinct names on the go/no-go panel for a GO (0: no panel needed).
     pub panel: u32,
+    /// Minimum number of distinct panel members whose signatures a signed GO needs (`release-gate verify`).
+    pub signatures: u32,
 }
 
 /// A validated policy. Build it with [`Policy::default`] or [`Policy::from_toml`].
@@ -88,6 +90,7 @@ impl Default for Policy {
                 drill: Optional,
                 communication: Recommended,
                 panel: 0,
+                signatures: 0,
             },
             medium: ClassRules {
                 gates: BTreeSet::from([Layer::Code, Layer::Review]),
@@ -96,6 +99,7 @@ impl Default for Policy {
                 drill: Optional,
                 communication: Recommended,
                 panel: 0,
+                signatures: 0,
             },
             high: ClassRules {
                 gates: Layer::ALL.into_iter().collect(),
@@ -104,6 +108,7 @@ impl Default for Policy {
                 drill: Required,
                 communication: Required,
                 panel: 2,
+                signatures: 2,
             },
             findings: BTreeMap::new(),
         }
@@ -207,6 +212,7 @@ struct UnvalidatedClass {
     drill: Option<Spanned<String>>,
     communication: Option<Spanned<String>>,
     panel: Option<Spanned<i64>>,
+    signatures: Option<Spanned<i64>>,
 }
 
 /// The policy file format this release-gate reads.
@@ -272,6 +278,20 @@ impl UnvalidatedPolicy {
                         format!("`{}` is not one of `required`, `recommended`, `optional`", value.get_ref()),
                     )
                 })?;
+            }
+            if let Some(signatures) = class.signatures {
+                rules.signatures =
+                    u32::try_from(*signatures.get_ref()).ok().filter(|n| *n <= 100).ok_or_else(|| {
+                        PolicyError::at(
+                            text,
+                            &signatures,
+                            format!("{key}.signatures"),
+                            format!(
+                                "signatures must be a whole number from 0 to 100, not {}",
+                                signatures.get_ref()
+                            ),
+                        )
+                    })?;
             }
             if let Some(panel) = class.panel {
                 rules.panel =
@@ -370,6 +390,7 @@ mod tests {
             Some("findings.scope-missing"),
             "`fatal`",
         );
+        check_error("[classes.high]\nsignatures = 101\n", 2, Some("classes.high.signatures"), "0 to 100");
         check_error("version = 2\n", 1, Some("version"), "version 1");
         check_error("[classes.high]\npannel = 3\n", 2, None, "pannel");
         check_error("[classes.high\n", 1, None, "");
