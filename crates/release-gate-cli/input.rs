@@ -55,7 +55,7 @@ pub fn load_policy(explicit: Option<&Path>) -> anyhow::Result<Policy> {
 }
 
 /// `.release/policy.toml` in the current directory or an ancestor, stopping at the repository root.
-fn find_repo_policy() -> anyhow::Result<Option<PathBuf>> {
+pub fn find_repo_policy() -> anyhow::Result<Option<PathBuf>> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     for dir in cwd.ancestors() {
         let candidate = dir.join(".release").join("policy.toml");

@@ -3,15 +3,20 @@
 //! `main` parses arguments, calls one `run`, and maps the outcome to the exit-code contract:
 //! 0 pass / ready, 1 fail / not ready, 2 usage or input error.
 
+mod attest;
 mod audit;
 mod cli;
 mod init;
 mod input;
+mod keygen;
+mod log;
 mod output;
 mod render;
 mod rules;
 mod schema;
+mod sign;
 mod validate;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -47,5 +52,9 @@ fn run(args: cli::Cli) -> anyhow::Result<Outcome> {
         cli::Command::Schema(args) => schema::run(&args),
         cli::Command::Init(args) => init::run(&args),
         cli::Command::Rules(args) => rules::run(&args),
+        cli::Command::Keygen(args) => keygen::run(&args),
+        cli::Command::Sign(args) => sign::run(&args),
+        cli::Command::Verify(args) => verify::run(&args),
+        cli::Command::Log(args) => log::run(&args),
     }
 }
