@@ -14,6 +14,15 @@ for component in rustfmt clippy; do
   fi
 done
 
+step "test tools: ssh-keygen, git, jq, sha256sum, Python with tests/requirements.txt in .venv"
+for tool in ssh-keygen git jq sha256sum python3; do
+  command -v "$tool" >/dev/null || { echo "error: $tool is required by the tests and is not installed" >&2; exit 1; }
+done
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

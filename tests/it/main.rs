@@ -12,5 +12,6 @@
 )]
 
 mod cli;
+mod signing;
 mod support;
 mod tidy;
