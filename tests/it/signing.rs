@@ -520,12 +520,12 @@ fn killed_signers_never_corrupt_the_log_or_lose_a_reported_entry() {
     let fx = Fixture::new("killed");
     let names = copies(&fx, 40);
     let mut reported = Vec::new();
-    // A fixed pseudo-random sequence of kill delays, 0 to 29 ms (a signature takes about 10 ms), so kills
+    // A fixed pseudo-random sequence of kill delays, 0 to 13 ms (a signature takes about 10 ms), so kills
     // land before, during and after the append; every fifth run gets time to finish even on a busy machine.
     let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     for (i, name) in names.iter().enumerate() {
         state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
-        let delay = if i % 5 == 4 { 2_000 } else { (state >> 33) % 30 };
+        let delay = if i % 5 == 4 { 2_000 } else { (state >> 33) % 14 };
         let mut child = release_gate()
             .args(["sign", name, "--key", &fx.key(PRIYA), "--commit", "HEAD"])
             .current_dir(&fx.repo)
