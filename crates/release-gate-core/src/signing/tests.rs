@@ -371,3 +371,39 @@ fn urlsafe_base64_is_accepted() {
     assert_eq!(codes(&result), [FailureCode::LogEntryMissing], "{:#?}", result.failures);
     assert_eq!(result.signers.len(), 2);
 }
+
+#[test]
+fn other_statement_types_and_no_go_fail_with_reasons() {
+    let statement = read("expected.statement.json");
+    let text = String::from_utf8(statement).unwrap();
+    let other = text.replace(PREDICATE_TYPE, "https://release-gate.dev/decision/v2");
+    assert_eq!(verify::read_statement(other.as_bytes()).unwrap_err().0, FailureCode::PredicateType);
+    let not_in_toto = text.replace(STATEMENT_TYPE, "https://in-toto.io/Statement/v0.1");
+    assert_eq!(verify::read_statement(not_in_toto.as_bytes()).unwrap_err().0, FailureCode::StatementInvalid);
+    assert_eq!(verify::read_statement(b"[]").unwrap_err().0, FailureCode::StatementInvalid);
+
+    // A NO-GO, properly signed and logged, still does not verify as a release.
+    let mut decision = decision();
+    decision.decision = Some("NO-GO".into());
+    let commit = GitCommit::parse(COMMIT).unwrap();
+    let input = StatementInput {
+        id: "golden",
+        decision: &decision,
+        commit: &commit,
+        policy_text: DEFAULT_POLICY_TOML.as_bytes(),
+    };
+    let statement = statement_bytes(input).unwrap();
+    let mut envelope = Envelope::sign(&statement, &key("test-only-priya-ed25519"));
+    envelope.cosign(&statement, &key("test-only-lee-ed25519")).unwrap();
+    let mut nogo = signed();
+    nogo.envelope = envelope.to_bytes();
+    nogo.statement = statement;
+    nogo.sshsigs.clear();
+    let result = run(&nogo, &allowed(""), Some(COMMIT), "golden");
+    assert!(codes(&result).contains(&FailureCode::NotGo), "{:#?}", result.failures);
+    // An envelope over other bytes is never co-signed.
+    assert!(matches!(
+        envelope.cosign(b"other", &key("test-only-lee-ed25519")),
+        Err(SigningError::EnvelopeMismatch)
+    ));
+}
