@@ -66,18 +66,31 @@ pub fn run(args: &LogArgs) -> anyhow::Result<Outcome> {
             let root = attest::repo_root()?;
             let key = key.as_deref().map(|path| keys::load_signing_key(path, root.as_deref())).transpose()?;
             let mut locked = log.lock()?;
-            let repaired = locked.repair(jiff::Timestamp::now())?;
-            if let (Some(key), Some(_)) = (&key, &repaired) {
-                locked.write_checkpoint(key)?;
-            }
+            let now = jiff::Timestamp::now();
+            let repaired = locked.repair(now)?;
             let mut out = output::stdout();
-            match repaired {
+            match &repaired {
                 Some(entry) => writeln!(
                     out,
                     "{GOOD}repaired{GOOD:#}: cut the torn last line; logged as entry {}",
                     entry.seq
                 )?,
-                None => writeln!(out, "nothing to repair: the log ends in a complete line")?,
+                None => writeln!(out, "the log ends in a complete line; nothing to cut")?,
+            }
+            if let Some(key) = &key {
+                let allowed = attest::allowed_signers(None, &release_dir)?;
+                if repaired.is_some() {
+                    locked.write_checkpoint(key)?;
+                    writeln!(out, "re-signed the checkpoint")?;
+                } else if let Err(reason) = log.check_checkpoint(locked.chain(), &allowed) {
+                    let entry = locked.resign_checkpoint(key, now)?;
+                    writeln!(
+                        out,
+                        "{GOOD}repaired{GOOD:#}: the checkpoint did not verify ({reason}); re-signed it over the \
+                         intact chain, logged as entry {}",
+                        entry.seq
+                    )?;
+                }
             }
             out.flush()?;
             Ok(Outcome::Success)

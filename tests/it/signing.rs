@@ -568,3 +568,33 @@ fn killed_signers_never_corrupt_the_log_or_lose_a_reported_entry() {
         "the delays should both kill and spare: {reported:?}"
     );
 }
+
+#[test]
+fn a_checkpoint_left_half_written_is_reported_and_resigned_by_an_explicit_repair() {
+    let fx = Fixture::signed_by_both("checkpoint");
+    // A crash between the checkpoint's two files: the signature is new, the text still the old one.
+    let checkpoint = fx.repo.join(".release/ledger.checkpoint");
+    let text = std::fs::read_to_string(&checkpoint).unwrap();
+    let log = std::fs::read_to_string(fx.repo.join(".release/ledger.jsonl")).unwrap();
+    let first_line = log.lines().next().unwrap();
+    let old = format!(
+        "release-gate.dev/ledger/v1\n1\n{}\n",
+        sh(&fx.repo, "bash", &["-c", &format!("printf '%s' '{first_line}' | sha256sum | cut -d' ' -f1")])
+            .stdout
+            .trim()
+    );
+    assert_ne!(text, old);
+    std::fs::write(&checkpoint, old).unwrap();
+    let out = fx.run(&["log", "verify"]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("checkpoint"), "{out:?}");
+    assert_eq!(fx.run(&["log", "repair"]).code, 0, "without a key nothing is re-signed");
+    assert_eq!(fx.run(&["log", "verify"]).code, 1);
+    let out = fx.run(&["log", "repair", "--key", &fx.key(PRIYA)]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("re-signed it over the intact chain, logged as entry 3"), "{out:?}");
+    assert_eq!(fx.run(&["log", "verify"]).code, 0);
+    let logged = entries(&fx);
+    assert_eq!(logged[2]["reason"], "checkpoint");
+    assert_eq!(fx.verify(&[]).code, 0);
+}

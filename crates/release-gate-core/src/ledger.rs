@@ -67,6 +67,9 @@ pub struct Signer {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RepairEvent {
+    /// `torn-tail`: a torn last line was cut. `checkpoint`: an unverifiable checkpoint (a crash between
+    /// writing its two files, or tampering) was re-signed over the intact chain by the person repairing.
+    pub reason: String,
     /// How many bytes were cut from the end of the file.
     pub truncated_bytes: u64,
     /// SHA-256 of the bytes that were cut.

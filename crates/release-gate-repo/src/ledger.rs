@@ -199,10 +199,29 @@ impl Locked {
         self.file.set_len(offset).map_err(|e| self.ledger.io(e))?;
         self.file.sync_all().map_err(|e| self.ledger.io(e))?;
         let event = Event::Repair(RepairEvent {
+            reason: "torn-tail".into(),
             truncated_bytes: u64::try_from(torn.bytes.len()).unwrap_or(u64::MAX),
             truncated_sha256: sha256_hex(&torn.bytes),
         });
         self.append(event, time).map(Some)
+    }
+}
+
+impl Locked {
+    /// Logs a `checkpoint` repair and re-signs the checkpoint over the intact chain.
+    pub fn resign_checkpoint(
+        &mut self,
+        key: &SigningKey,
+        time: jiff::Timestamp,
+    ) -> Result<Entry, LedgerError> {
+        let event = Event::Repair(RepairEvent {
+            reason: "checkpoint".into(),
+            truncated_bytes: 0,
+            truncated_sha256: sha256_hex(b""),
+        });
+        let entry = self.append(event, time)?;
+        self.write_checkpoint(key)?;
+        Ok(entry)
     }
 }
 
@@ -242,7 +261,7 @@ pub fn export_csv(chain: &Chain) -> String {
                 String::new(),
                 String::new(),
                 String::new(),
-                format!("cut {} bytes", repair.truncated_bytes),
+                format!("{}: cut {} bytes", repair.reason, repair.truncated_bytes),
                 String::new(),
             ),
         };
