@@ -225,6 +225,26 @@ fn golden_vectors_verify_with_ssh_keygen_and_securesystemslib() {
             .into();
         assert_eq!(out.code, 0, "{sig}: {out:?}");
     }
+    // ssh-keygen itself, signing the golden statement with the same key, writes the same bytes.
+    let key = temp.path().join(PRIYA);
+    std::fs::copy(dir.join(PRIYA), &key).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let statement = temp.path().join("statement.json");
+    std::fs::copy(dir.join("expected.statement.json"), &statement).unwrap();
+    let out: Run = Command::new("ssh-keygen")
+        .args(["-q", "-Y", "sign", "-n", "release-gate", "-f"])
+        .arg(&key)
+        .arg(&statement)
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        std::fs::read(temp.path().join("statement.json.sig")).unwrap(),
+        std::fs::read(dir.join("expected.statement.json.sig")).unwrap(),
+        "release-gate's SSH signature differs from ssh-keygen's for the same key and bytes"
+    );
+
     let python = python().display().to_string();
     let args = [
         tool("verify_dsse.py").display().to_string(),
@@ -597,4 +617,16 @@ fn a_checkpoint_left_half_written_is_reported_and_resigned_by_an_explicit_repair
     let logged = entries(&fx);
     assert_eq!(logged[2]["reason"], "checkpoint");
     assert_eq!(fx.verify(&[]).code, 0);
+}
+
+#[test]
+fn every_verify_failure_code_is_documented() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    for code in release_gate_core::signing::verify::FailureCode::ALL {
+        assert!(
+            readme.contains(&format!("| `{}` |", code.as_str())),
+            "README.md does not document `{}`",
+            code.as_str()
+        );
+    }
 }

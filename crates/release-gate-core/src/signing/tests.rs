@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use super::verify::{Context, FailureCode, Files, Verification, verify};
 use super::*;
 use crate::ledger::{self, Entry, Event, SignEvent, Signer};
-use crate::policy::{DEFAULT_POLICY_TOML, Policy};
+use crate::policy::Policy;
 
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/signing").join(name)
@@ -24,6 +24,11 @@ fn key(name: &str) -> SigningKey {
 const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 const TIME: &str = "2026-11-27T14:10:00Z";
 
+/// The golden vectors' policy: the defaults, in a fixed file.
+fn policy_text() -> Vec<u8> {
+    read("policy.toml")
+}
+
 fn decision() -> crate::Decision {
     crate::read_document(&read("decision.md")).unwrap().decision
 }
@@ -35,7 +40,7 @@ fn golden_statement() -> Vec<u8> {
         id: "golden",
         decision: &decision,
         commit: &commit,
-        policy_text: DEFAULT_POLICY_TOML.as_bytes(),
+        policy_text: &policy_text(),
     })
     .unwrap()
 }
@@ -83,7 +88,7 @@ fn golden_vectors_are_byte_identical_across_runs() {
     assert_eq!(parsed.predicate.decided_at, "2026-11-27T14:05:00Z");
     assert_eq!(parsed.predicate.gates.len(), 5);
     assert_eq!(parsed.predicate.gates[0].evidence.sha256, sha256_hex(b"pass (CI #4411)"));
-    assert_eq!(parsed.predicate.policy.sha256, sha256_hex(DEFAULT_POLICY_TOML.as_bytes()));
+    assert_eq!(parsed.predicate.policy.sha256, sha256_hex(&policy_text()));
     assert_eq!(parsed.predicate.risk_class.as_deref(), Some("high"));
     assert_eq!(parsed.predicate.decision.as_deref(), Some("GO"));
 }
@@ -259,8 +264,8 @@ fn run(signed: &Signed, signers: &AllowedSigners, commit: Option<&str>, id: &str
         Context {
             allowed_signers: signers,
             commit: commit.as_ref(),
-            policy: &Policy::default(),
-            policy_text: DEFAULT_POLICY_TOML.as_bytes(),
+            policy: &Policy::from_toml(std::str::from_utf8(&policy_text()).unwrap()).unwrap(),
+            policy_text: &policy_text(),
             ledger: &chain,
             checkpoint: checkpoint.as_ref().map(|_| ()).map_err(String::as_str),
         },
@@ -390,7 +395,7 @@ fn other_statement_types_and_no_go_fail_with_reasons() {
         id: "golden",
         decision: &decision,
         commit: &commit,
-        policy_text: DEFAULT_POLICY_TOML.as_bytes(),
+        policy_text: &policy_text(),
     };
     let statement = statement_bytes(input).unwrap();
     let mut envelope = Envelope::sign(&statement, &key("test-only-priya-ed25519"));
