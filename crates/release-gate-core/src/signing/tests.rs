@@ -391,12 +391,8 @@ fn other_statement_types_and_no_go_fail_with_reasons() {
     let mut decision = decision();
     decision.decision = Some("NO-GO".into());
     let commit = GitCommit::parse(COMMIT).unwrap();
-    let input = StatementInput {
-        id: "golden",
-        decision: &decision,
-        commit: &commit,
-        policy_text: &policy_text(),
-    };
+    let input =
+        StatementInput { id: "golden", decision: &decision, commit: &commit, policy_text: &policy_text() };
     let statement = statement_bytes(input).unwrap();
     let mut envelope = Envelope::sign(&statement, &key("test-only-priya-ed25519"));
     envelope.cosign(&statement, &key("test-only-lee-ed25519")).unwrap();
