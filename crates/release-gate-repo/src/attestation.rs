@@ -27,6 +27,8 @@ pub enum AttestError {
          move the old attestation files away to start a new signature round"
     )]
     Mismatch { path: PathBuf },
+    #[error("the signature just made does not verify with the key's own public key; nothing was written")]
+    SelfCheck,
     #[error("{path}: {source}")]
     Envelope { path: PathBuf, source: SigningError },
 }
@@ -163,6 +165,15 @@ pub fn sign(request: &SignRequest<'_>) -> Result<Signed, AttestError> {
     match sshsigs.iter_mut().find(|(existing, _)| *existing == name) {
         Some(slot) => slot.1 = armored.clone().into_bytes(),
         None => sshsigs.push((name.clone(), armored.clone().into_bytes())),
+    }
+    // Re-verify what was just made before anything is written (a bad key or a bug stops here).
+    let pae = release_gate_core::signing::pae(&envelope.payload_type, request.statement);
+    let ours_verify = envelope.signatures.iter().any(|signature| {
+        release_gate_core::signing::decode_base64(&signature.sig)
+            .is_some_and(|sig| public.verify_raw(&pae, &sig))
+    });
+    if !ours_verify || public.verify_sshsig(NAMESPACE, request.statement, armored.as_bytes()).is_err() {
+        return Err(AttestError::SelfCheck);
     }
     let statement_path = files.statement();
     write_atomic(&statement_path, request.statement).map_err(io(&statement_path))?;
