@@ -14,9 +14,15 @@ for component in rustfmt clippy; do
   fi
 done
 
-step "MCP test clients (pinned)"
-# The end-to-end tests run real MCP clients against the real server; install them exactly as pinned.
-python3 -m venv .venv
+step "test tools: ssh-keygen, git, jq, sha256sum, Python, npm; pinned clients"
+for tool in ssh-keygen git jq sha256sum python3 npm; do
+  command -v "$tool" >/dev/null || { echo "error: $tool is required by the tests and is not installed" >&2; exit 1; }
+done
+# The end-to-end tests run real clients and verifiers (MCP SDK, securesystemslib, Inspector, the
+# conformance suite, Codex) against the real binary; install them exactly as pinned.
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
 export RELEASE_GATE_PYTHON="$PWD/.venv/bin/python"

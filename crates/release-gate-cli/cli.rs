@@ -64,6 +64,14 @@ pub enum Command {
     Checklist(ChecklistArgs),
     /// Run the MCP server for coding agents (stdio by default, or Streamable HTTP with `--http`).
     Serve(ServeArgs),
+    /// Generate an OpenSSH Ed25519 signing key pair and print its allowed_signers line.
+    Keygen(KeygenArgs),
+    /// Sign a validated decision for a commit: in-toto statement, DSSE envelope, SSH signature, log entry.
+    Sign(SignArgs),
+    /// Verify a signed decision: signatures, trust, commit, GO, signer rules, thresholds and the log.
+    Verify(VerifyArgs),
+    /// The decision log: verify its chain and checkpoint, repair a torn tail, export it.
+    Log(LogArgs),
 }
 
 #[derive(Debug, Args)]
@@ -489,4 +497,88 @@ pub struct ServeArgs {
     /// bearer token in `RELEASE_GATE_HTTP_TOKEN`.
     #[arg(long, value_name = "ADDR:PORT")]
     pub http: Option<std::net::SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Where to write the private key (mode 0600); the public key goes to `PATH.pub`. Must be outside the repository.
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+    /// The principal (the person's name as the decision writes it) for the allowed_signers line.
+    #[arg(long, value_name = "NAME")]
+    pub principal: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The decision: a Markdown document with a `Release Decision` section or a JSON record. Its file
+    /// name (without extension) is the decision id.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The signer's OpenSSH Ed25519 private key (outside the repository, mode 0600). A passphrase comes
+    /// from RELEASE_GATE_KEY_PASSPHRASE.
+    #[arg(long, value_name = "PATH")]
+    pub key: PathBuf,
+    /// The commit being released: a full commit id or anything `git rev-parse` resolves.
+    #[arg(long, value_name = "REV")]
+    pub commit: String,
+    /// Which of the key's allowed_signers principals signs (default: any that names the owner or a panel member).
+    #[arg(long, value_name = "NAME")]
+    pub principal: Option<String>,
+    /// Policy file (default: `.release/policy.toml` of the enclosing repository, else the built-in policy).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The DSSE envelope, `.release/attestations/<id>.dsse.json`.
+    #[arg(value_name = "ENVELOPE")]
+    pub envelope: PathBuf,
+    /// The commit being released; the signed subject must be this commit.
+    #[arg(long, value_name = "REV")]
+    pub commit: Option<String>,
+    /// Trusted keys (default: `.release/allowed_signers` of the repository).
+    #[arg(long, value_name = "FILE")]
+    pub allowed_signers: Option<PathBuf>,
+    /// Policy file (default: `.release/policy.toml` of the repository, else the built-in policy).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
+    pub format: PlainFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    #[command(subcommand)]
+    pub action: LogAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogAction {
+    /// Recompute the hash chain and check the signed checkpoint.
+    Verify {
+        /// Trusted keys (default: `.release/allowed_signers` of the repository).
+        #[arg(long, value_name = "FILE")]
+        allowed_signers: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
+        format: PlainFormat,
+    },
+    /// Cut a torn last line left by an interrupted write, and log the repair.
+    Repair {
+        /// Re-sign the checkpoint with this key after the repair.
+        #[arg(long, value_name = "PATH")]
+        key: Option<PathBuf>,
+    },
+    /// Write the history for an audit.
+    Export {
+        #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+        format: ExportFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Json,
+    Csv,
 }

@@ -3,6 +3,7 @@
 //! `main` parses arguments, calls one `run`, and maps the outcome to the exit-code contract:
 //! 0 pass / ready, 1 fail / not ready, 2 usage or input error.
 
+mod attest;
 mod audit;
 mod checklist;
 mod classify;
@@ -15,7 +16,9 @@ mod gate;
 mod gates;
 mod init;
 mod input;
+mod keygen;
 mod list;
+mod log;
 mod ops;
 mod output;
 mod progress;
@@ -26,8 +29,10 @@ mod rules;
 mod schema;
 mod serve;
 mod set;
+mod sign;
 mod status;
 mod validate;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -78,5 +83,9 @@ fn run(args: cli::Cli) -> anyhow::Result<Outcome> {
         cli::Command::Ops(args) => ops::run(&args),
         cli::Command::Checklist(args) => checklist::run(&args),
         cli::Command::Serve(args) => serve::run(&args),
+        cli::Command::Keygen(args) => keygen::run(&args),
+        cli::Command::Sign(args) => sign::run(&args),
+        cli::Command::Verify(args) => verify::run(&args),
+        cli::Command::Log(args) => log::run(&args),
     }
 }

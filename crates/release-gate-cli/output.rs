@@ -38,6 +38,12 @@ pub fn error(error: &anyhow::Error) {
     let _ = writeln!(err, "{ERROR}error{ERROR:#}: {message}");
 }
 
+/// A note for people on stderr (stdout stays for results).
+pub fn note(message: &str) {
+    let mut err = anstream::stderr().lock();
+    let _ = writeln!(err, "{WARNING}note{WARNING:#}: {message}");
+}
+
 pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
         cause.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)

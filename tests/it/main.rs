@@ -17,5 +17,6 @@ mod evidence;
 mod mcp;
 mod mcp_clients;
 mod repo;
+mod signing;
 mod support;
 mod tidy;

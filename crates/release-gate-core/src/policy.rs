@@ -67,6 +67,8 @@ pub struct ClassRules {
     pub panel: u32,
     /// How old a gate's evidence may be before it no longer counts.
     pub evidence_max_age: jiff::SignedDuration,
+    /// Minimum number of distinct panel members whose signatures a signed GO needs (`release-gate verify`).
+    pub signatures: u32,
 }
 
 /// A command the policy allows release-gate to run: a program and its arguments, never a shell line.
@@ -144,6 +146,7 @@ impl Default for Policy {
                 communication: Recommended,
                 panel: 0,
                 evidence_max_age: jiff::SignedDuration::from_hours(30 * 24),
+                signatures: 0,
             },
             medium: ClassRules {
                 gates: BTreeSet::from([Layer::Code, Layer::Review]),
@@ -153,6 +156,7 @@ impl Default for Policy {
                 communication: Recommended,
                 panel: 0,
                 evidence_max_age: jiff::SignedDuration::from_hours(7 * 24),
+                signatures: 0,
             },
             high: ClassRules {
                 gates: Layer::ALL.into_iter().collect(),
@@ -162,6 +166,7 @@ impl Default for Policy {
                 communication: Required,
                 panel: 2,
                 evidence_max_age: jiff::SignedDuration::from_hours(3 * 24),
+                signatures: 2,
             },
             paths: PathRules::new(PathRules::protocol_default()).unwrap_or_else(|_| PathRules::empty()),
             scopes: BTreeMap::new(),
@@ -354,6 +359,7 @@ struct UnvalidatedClass {
     communication: Option<Spanned<String>>,
     panel: Option<Spanned<i64>>,
     evidence_max_age: Option<Spanned<String>>,
+    signatures: Option<Spanned<i64>>,
 }
 
 /// The policy file format this release-gate reads.
@@ -429,6 +435,20 @@ impl UnvalidatedPolicy {
                         format!("`{}` is not a duration such as `72h`, `3d` or `1w`", age.get_ref()),
                     )
                 })?;
+            }
+            if let Some(signatures) = class.signatures {
+                rules.signatures =
+                    u32::try_from(*signatures.get_ref()).ok().filter(|n| *n <= 100).ok_or_else(|| {
+                        PolicyError::at(
+                            text,
+                            &signatures,
+                            format!("{key}.signatures"),
+                            format!(
+                                "signatures must be a whole number from 0 to 100, not {}",
+                                signatures.get_ref()
+                            ),
+                        )
+                    })?;
             }
             if let Some(panel) = class.panel {
                 rules.panel =
@@ -899,6 +919,7 @@ to = "23:59"
             Some("findings.scope-missing"),
             "`fatal`",
         );
+        check_error("[classes.high]\nsignatures = 101\n", 2, Some("classes.high.signatures"), "0 to 100");
         check_error("version = 2\n", 1, Some("version"), "version 1");
         check_error("[classes.high]\npannel = 3\n", 2, None, "pannel");
         check_error("[classes.high\n", 1, None, "");

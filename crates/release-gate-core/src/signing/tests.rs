@@ -1,0 +1,410 @@
+//! Tests of the signing formats: the DSSE spec vector, golden vectors, allowed_signers, verification.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+
+use super::verify::{Context, FailureCode, Files, Verification, verify};
+use super::*;
+use crate::ledger::{self, Entry, Event, SignEvent, Signer};
+use crate::policy::Policy;
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/signing").join(name)
+}
+
+fn read(name: &str) -> Vec<u8> {
+    std::fs::read(data(name)).unwrap()
+}
+
+fn key(name: &str) -> SigningKey {
+    SigningKey::from_openssh(&read(name), None).unwrap()
+}
+
+const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
+const TIME: &str = "2026-11-27T14:10:00Z";
+
+/// The golden vectors' policy: the defaults, in a fixed file.
+fn policy_text() -> Vec<u8> {
+    read("policy.toml")
+}
+
+fn decision() -> crate::Decision {
+    crate::read_document(&read("decision.md")).unwrap().decision
+}
+
+fn golden_statement() -> Vec<u8> {
+    let decision = decision();
+    let commit = GitCommit::parse(COMMIT).unwrap();
+    statement_bytes(StatementInput {
+        id: "golden",
+        decision: &decision,
+        commit: &commit,
+        policy_text: &policy_text(),
+    })
+    .unwrap()
+}
+
+/// Compares with the committed expectation; `UPDATE_EXPECT=1` rewrites it so the diff can be read.
+#[track_caller]
+fn check_golden(name: &str, actual: &[u8]) {
+    let path = data(name);
+    if std::env::var_os("UPDATE_EXPECT").is_some() {
+        std::fs::write(&path, actual).unwrap();
+    }
+    let expected = std::fs::read(&path).unwrap_or_default();
+    assert!(
+        expected == actual,
+        "{name} differs from the golden file; run with UPDATE_EXPECT=1 and read the diff"
+    );
+}
+
+#[test]
+fn pae_matches_the_dsse_spec_vector() {
+    assert_eq!(
+        pae("http://example.com/HelloWorld", b"hello world"),
+        b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
+    );
+    assert_eq!(pae("", b""), b"DSSEv1 0  0 ");
+}
+
+#[test]
+fn golden_vectors_are_byte_identical_across_runs() {
+    let statement = golden_statement();
+    assert_eq!(statement, golden_statement());
+    let priya = key("test-only-priya-ed25519");
+    let lee = key("test-only-lee-ed25519");
+    let mut envelope = Envelope::sign(&statement, &priya);
+    check_golden("expected.dsse.1.json", &envelope.to_bytes());
+    assert!(envelope.cosign(&statement, &lee).unwrap());
+    assert!(!envelope.cosign(&statement, &lee).unwrap(), "the same key signs once");
+    check_golden("expected.statement.json", &statement);
+    check_golden("expected.dsse.json", &envelope.to_bytes());
+    check_golden("expected.statement.json.sig", priya.sshsig(NAMESPACE, &statement).unwrap().as_bytes());
+    check_golden("expected.statement.json.2.sig", lee.sshsig(NAMESPACE, &statement).unwrap().as_bytes());
+    // The statement carries what the format promises.
+    let parsed = verify::read_statement(&statement).unwrap();
+    assert_eq!(parsed.subject[0].digest.git_commit, COMMIT);
+    assert_eq!(parsed.predicate.decided_at, "2026-11-27T14:05:00Z");
+    assert_eq!(parsed.predicate.gates.len(), 5);
+    assert_eq!(parsed.predicate.gates[0].evidence.sha256, sha256_hex(b"pass (CI #4411)"));
+    assert_eq!(parsed.predicate.policy.sha256, sha256_hex(&policy_text()));
+    assert_eq!(parsed.predicate.risk_class.as_deref(), Some("high"));
+    assert_eq!(parsed.predicate.decision.as_deref(), Some("GO"));
+}
+
+#[test]
+fn keyid_follows_securesystemslib() {
+    // The canonical key dict of an all-zero public key, hashed by hand with `sha256sum`.
+    let key = PublicKey::from_raw([0; 32]);
+    let expected = sha256_hex(
+        b"{\"keytype\":\"ed25519\",\"keyval\":{\"public\":\"0000000000000000000000000000000000000000000000000000000000000000\"},\"scheme\":\"ed25519\"}",
+    );
+    assert_eq!(key.keyid(), expected);
+}
+
+#[test]
+fn secrets_stay_out_of_debug_and_errors() {
+    let text = read("test-only-priya-ed25519");
+    let priya = key("test-only-priya-ed25519");
+    let debug = format!("{priya:?}");
+    assert!(debug.starts_with("SigningKey { public: \"SHA256:"), "{debug}");
+    let pem_body: String = String::from_utf8(text.clone()).unwrap().lines().nth(1).unwrap().to_owned();
+    assert!(!debug.contains(&pem_body[..20]));
+    let mut broken = text.clone();
+    broken[60] ^= 1;
+    let error = SigningKey::from_openssh(&broken, None).unwrap_err().to_string();
+    assert!(!error.contains(&pem_body[..20]), "{error}");
+}
+
+#[test]
+fn commits_and_ids_are_checked() {
+    assert!(GitCommit::parse(&"A".repeat(40)).is_ok());
+    assert_eq!(GitCommit::parse(&"A".repeat(64)).unwrap().as_str(), "a".repeat(64));
+    assert!(GitCommit::parse("HEAD").is_err());
+    assert!(GitCommit::parse(&"g".repeat(40)).is_err());
+    assert!(check_id("release-2026.11.3_a").is_ok());
+    for bad in ["", "../x", ".hidden", "a/b", "a b"] {
+        assert!(check_id(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn names_match_principals_case_insensitively() {
+    assert!(principal_matches("priya shah", "Priya Shah"));
+    assert!(principal_matches("Dana Ruiz", "Dana Ruiz (billing on-call)"));
+    assert!(!principal_matches("Priya", "Priya Shah"));
+    assert!(!principal_matches("", ""));
+}
+
+fn allowed(priya_options: &str) -> AllowedSigners {
+    let priya = key("test-only-priya-ed25519").public().to_openssh();
+    let lee = key("test-only-lee-ed25519").public().to_openssh();
+    AllowedSigners::parse(&format!(
+        "# trusted signers\n\n\"Priya Shah\" {priya_options} {priya} priya\n\"Lee Park,lee@example.com\" namespaces=\"release-gate,release-gate-checkpoint\" {lee}\n"
+    ))
+}
+
+fn at(text: &str) -> jiff::Timestamp {
+    text.parse().unwrap()
+}
+
+#[test]
+fn allowed_signers_options_and_times() {
+    let signers =
+        allowed("namespaces=\"git,release-gate\",valid-after=\"20260101Z\",valid-before=\"202612010000Z\"");
+    assert!(signers.ignored.is_empty(), "{:?}", signers.ignored);
+    assert_eq!(signers.signers.len(), 2);
+    assert_eq!(signers.signers[1].principals, ["Lee Park", "lee@example.com"]);
+    let priya = key("test-only-priya-ed25519").public();
+    let ok = signers.principals(&priya, NAMESPACE, at("2026-11-27T14:05:00Z")).unwrap();
+    assert_eq!(ok.into_iter().collect::<Vec<_>>(), ["Priya Shah"]);
+    assert_eq!(signers.principals(&priya, "file", at("2026-11-27T14:05:00Z")), Err(Untrusted::Namespace));
+    assert_eq!(signers.principals(&priya, NAMESPACE, at("2026-12-01T00:00:00Z")), Err(Untrusted::Expired));
+    assert_eq!(
+        signers.principals(&priya, NAMESPACE, at("2025-12-31T23:59:59Z")),
+        Err(Untrusted::NotYetValid)
+    );
+    let stranger = PublicKey::from_raw([7; 32]);
+    assert_eq!(signers.principals(&stranger, NAMESPACE, at(TIME)), Err(Untrusted::UnknownKey));
+}
+
+#[test]
+fn allowed_signers_lines_that_cannot_be_used_say_why() {
+    let lee = key("test-only-lee-ed25519").public().to_openssh();
+    let signers = AllowedSigners::parse(&format!(
+        "ca@example.com cert-authority {lee}\nx ssh-rsa AAAAB3NzaC1yc2E\ny valid-before=\"tomorrow\" {lee}\nz frobnicate {lee}\nw ssh-ed25519 !!!\nonly-a-name\n"
+    ));
+    assert!(signers.signers.is_empty());
+    let reasons: Vec<&str> = signers.ignored.iter().map(|i| i.reason.as_str()).collect();
+    assert_eq!(reasons.len(), 6, "{reasons:?}");
+    assert!(reasons[0].contains("cert-authority"));
+    assert!(reasons[1].contains("Ed25519"));
+    assert!(reasons[2].contains("tomorrow"));
+    assert!(reasons[3].contains("frobnicate"));
+    assert!(reasons[4].contains("decode"));
+    assert!(reasons[5].contains("no key"));
+}
+
+#[test]
+fn sshsig_round_trip_and_namespace() {
+    let priya = key("test-only-priya-ed25519");
+    let sig = priya.sshsig(NAMESPACE, b"statement").unwrap();
+    assert!(sig.starts_with("-----BEGIN SSH SIGNATURE-----\n"));
+    assert_eq!(priya.public().verify_sshsig(NAMESPACE, b"statement", sig.as_bytes()), Ok(()));
+    assert!(priya.public().verify_sshsig(NAMESPACE, b"statemenT", sig.as_bytes()).is_err());
+    let other = priya.sshsig("git", b"statement").unwrap();
+    assert!(
+        priya
+            .public()
+            .verify_sshsig(NAMESPACE, b"statement", other.as_bytes())
+            .unwrap_err()
+            .contains("namespace")
+    );
+    let lee = key("test-only-lee-ed25519");
+    assert!(lee.public().verify_sshsig(NAMESPACE, b"statement", sig.as_bytes()).is_err());
+}
+
+/// A fully signed golden decision with its log, as `release-gate sign` would leave it.
+struct Signed {
+    envelope: Vec<u8>,
+    statement: Vec<u8>,
+    sshsigs: Vec<(String, Vec<u8>)>,
+    ledger: Vec<u8>,
+}
+
+fn signed() -> Signed {
+    let statement = read("expected.statement.json");
+    let envelope = read("expected.dsse.json");
+    let sshsigs = vec![
+        ("golden.statement.json.sig".to_owned(), read("expected.statement.json.sig")),
+        ("golden.statement.json.2.sig".to_owned(), read("expected.statement.json.2.sig")),
+    ];
+    let signers = sshsigs
+        .iter()
+        .map(|(name, bytes)| Signer {
+            principals: vec![],
+            key: String::new(),
+            sshsig: name.clone(),
+            sshsig_sha256: sha256_hex(bytes),
+        })
+        .collect();
+    let entry = Entry {
+        seq: 1,
+        prev: ledger::GENESIS.into(),
+        event: Event::Sign(SignEvent {
+            decision: "golden".into(),
+            source: "decision.md".into(),
+            commit: COMMIT.into(),
+            statement: sha256_hex(&statement),
+            envelope: sha256_hex(&envelope),
+            signers,
+        }),
+        time: TIME.into(),
+    };
+    let mut ledger = entry.to_line();
+    ledger.push(b'\n');
+    Signed { envelope, statement, sshsigs, ledger }
+}
+
+fn run(signed: &Signed, signers: &AllowedSigners, commit: Option<&str>, id: &str) -> Verification {
+    let commit = commit.map(|c| GitCommit::parse(c).unwrap());
+    let chain = ledger::read_chain(&signed.ledger);
+    // The checkpoint pins the log as signing left it.
+    let pinned = ledger::read_chain(&self::signed().ledger);
+    let checkpoint = ledger::parse_checkpoint(&ledger::checkpoint_text(1, &pinned.head())).unwrap();
+    let checkpoint = ledger::check_checkpoint(&chain, &checkpoint);
+    verify(
+        Files {
+            id,
+            envelope: &signed.envelope,
+            statement: Some(&signed.statement),
+            sshsigs: &signed.sshsigs,
+        },
+        Context {
+            allowed_signers: signers,
+            commit: commit.as_ref(),
+            policy: &Policy::from_toml(std::str::from_utf8(&policy_text()).unwrap()).unwrap(),
+            policy_text: &policy_text(),
+            ledger: &chain,
+            checkpoint: checkpoint.as_ref().map(|_| ()).map_err(String::as_str),
+        },
+    )
+}
+
+fn codes(verification: &Verification) -> Vec<FailureCode> {
+    verification.failures.iter().map(|f| f.code).collect()
+}
+
+#[test]
+fn a_signed_golden_decision_verifies() {
+    let result = run(&signed(), &allowed(""), Some(COMMIT), "golden");
+    assert!(result.ok(), "{:#?}", result.failures);
+    assert_eq!(result.signers.len(), 2);
+    assert_eq!(result.signers[0].roles, ["Priya Shah"]);
+    assert_eq!(result.signers[1].roles, ["Lee Park"]);
+}
+
+#[test]
+fn every_single_byte_change_fails_verification() {
+    let original = signed();
+    let signers = allowed("");
+    let check = |mutate: &dyn Fn(&mut Signed, usize), len: usize, what: &str| {
+        for at in 0..len {
+            let mut copy = signed();
+            mutate(&mut copy, at);
+            let result = run(&copy, &signers, Some(COMMIT), "golden");
+            assert!(!result.ok(), "changing byte {at} of the {what} went unnoticed");
+        }
+    };
+    check(&|s, at| s.envelope[at] ^= 0x01, original.envelope.len(), "envelope");
+    check(&|s, at| s.statement[at] ^= 0x01, original.statement.len(), "statement");
+    check(&|s, at| s.sshsigs[1].1[at] ^= 0x01, original.sshsigs[1].1.len(), "SSH signature");
+    check(&|s, at| s.ledger[at] ^= 0x01, original.ledger.len(), "log");
+}
+
+#[test]
+fn swapped_commit_replay_and_removed_signature_fail_with_reasons() {
+    let other = "fedcba9876543210fedcba9876543210fedcba98";
+    assert_eq!(codes(&run(&signed(), &allowed(""), Some(other), "golden")), [FailureCode::CommitMismatch]);
+    let replay = codes(&run(&signed(), &allowed(""), Some(COMMIT), "other-decision"));
+    assert!(
+        replay.contains(&FailureCode::SubjectMismatch) && replay.contains(&FailureCode::LogEntryMissing),
+        "{replay:?}"
+    );
+
+    // Drop Lee's signature (envelope and SSH signature) and re-record it in the log: the threshold fails.
+    let mut one = signed();
+    let mut envelope = Envelope::from_json(&one.envelope).unwrap();
+    envelope.signatures.pop();
+    one.envelope = envelope.to_bytes();
+    assert_eq!(one.envelope, read("expected.dsse.1.json"));
+    one.sshsigs.pop();
+    let chain = ledger::read_chain(&one.ledger);
+    let mut entry = chain.entries[0].clone();
+    if let Event::Sign(sign) = &mut entry.event {
+        sign.envelope = sha256_hex(&one.envelope);
+        sign.signers.pop();
+    }
+    one.ledger = [entry.to_line(), b"\n".to_vec()].concat();
+    let result = run(&one, &allowed(""), Some(COMMIT), "golden");
+    // Rewriting the log to match is caught by the checkpoint; the threshold fails on its own.
+    assert_eq!(
+        codes(&result),
+        [FailureCode::SignaturesMissing, FailureCode::LogBroken],
+        "{:#?}",
+        result.failures
+    );
+    assert!(result.failures[0].message.contains("2 distinct panel signatures"));
+}
+
+#[test]
+fn untrusted_keys_fail_with_reasons() {
+    let expired = run(&signed(), &allowed("valid-before=\"20261101Z\""), Some(COMMIT), "golden");
+    let codes_expired = codes(&expired);
+    assert!(codes_expired.contains(&FailureCode::SignerUntrusted), "{codes_expired:?}");
+    assert!(expired.failures.iter().any(|f| f.message.contains("valid-before")));
+    let namespace = codes(&run(&signed(), &allowed("namespaces=\"git\""), Some(COMMIT), "golden"));
+    assert!(
+        namespace.contains(&FailureCode::SignerUntrusted)
+            && namespace.contains(&FailureCode::SignaturesMissing)
+    );
+    // Priya's key is not in this file: her signature verifies with no trusted key.
+    let lee = key("test-only-lee-ed25519").public().to_openssh();
+    let only_lee = AllowedSigners::parse(&format!("\"Lee Park\" {lee}\n"));
+    let unknown = codes(&run(&signed(), &only_lee, Some(COMMIT), "golden"));
+    assert!(unknown.contains(&FailureCode::SignatureInvalid), "{unknown:?}");
+    // A key that is trusted but names nobody in the decision.
+    let priya = key("test-only-priya-ed25519").public().to_openssh();
+    let stranger = AllowedSigners::parse(&format!("mallory {priya}\n\"Lee Park\" {lee}\n"));
+    let unauthorized = codes(&run(&signed(), &stranger, Some(COMMIT), "golden"));
+    assert!(unauthorized.contains(&FailureCode::SignerNotAuthorized), "{unauthorized:?}");
+}
+
+#[test]
+fn urlsafe_base64_is_accepted() {
+    let mut copy = signed();
+    let mut envelope = Envelope::from_json(&copy.envelope).unwrap();
+    for signature in &mut envelope.signatures {
+        signature.sig = signature.sig.replace('+', "-").replace('/', "_").trim_end_matches('=').to_owned();
+        signature.keyid = "not-trusted-anyway".into();
+    }
+    envelope.payload = envelope.payload.replace('+', "-").replace('/', "_");
+    copy.envelope = envelope.to_bytes();
+    let result = run(&copy, &allowed(""), Some(COMMIT), "golden");
+    // Only the log's envelope digest differs: the signatures themselves verify.
+    assert_eq!(codes(&result), [FailureCode::LogEntryMissing], "{:#?}", result.failures);
+    assert_eq!(result.signers.len(), 2);
+}
+
+#[test]
+fn other_statement_types_and_no_go_fail_with_reasons() {
+    let statement = read("expected.statement.json");
+    let text = String::from_utf8(statement).unwrap();
+    let other = text.replace(PREDICATE_TYPE, "https://release-gate.dev/decision/v2");
+    assert_eq!(verify::read_statement(other.as_bytes()).unwrap_err().0, FailureCode::PredicateType);
+    let not_in_toto = text.replace(STATEMENT_TYPE, "https://in-toto.io/Statement/v0.1");
+    assert_eq!(verify::read_statement(not_in_toto.as_bytes()).unwrap_err().0, FailureCode::StatementInvalid);
+    assert_eq!(verify::read_statement(b"[]").unwrap_err().0, FailureCode::StatementInvalid);
+
+    // A NO-GO, properly signed and logged, still does not verify as a release.
+    let mut decision = decision();
+    decision.decision = Some("NO-GO".into());
+    let commit = GitCommit::parse(COMMIT).unwrap();
+    let input =
+        StatementInput { id: "golden", decision: &decision, commit: &commit, policy_text: &policy_text() };
+    let statement = statement_bytes(input).unwrap();
+    let mut envelope = Envelope::sign(&statement, &key("test-only-priya-ed25519"));
+    envelope.cosign(&statement, &key("test-only-lee-ed25519")).unwrap();
+    let mut nogo = signed();
+    nogo.envelope = envelope.to_bytes();
+    nogo.statement = statement;
+    nogo.sshsigs.clear();
+    let result = run(&nogo, &allowed(""), Some(COMMIT), "golden");
+    assert!(codes(&result).contains(&FailureCode::NotGo), "{:#?}", result.failures);
+    // An envelope over other bytes is never co-signed.
+    assert!(matches!(
+        envelope.cosign(b"other", &key("test-only-lee-ed25519")),
+        Err(SigningError::EnvelopeMismatch)
+    ));
+}

@@ -1,0 +1,211 @@
+//! Attestation files under `.release/attestations/`: writing a signature (statement, DSSE envelope, SSH
+//! signature, log entry, checkpoint) as one locked step, and reading them back for verification.
+//!
+//! Files for decision `<id>`: `<id>.statement.json` (the in-toto statement), `<id>.dsse.json` (the DSSE
+//! envelope, one signature per signer), and one SSH signature per signer: `<id>.statement.json.sig` for
+//! the first, `<id>.statement.json.<n>.sig` for the n-th (n = 2, 3, ...).
+
+use std::path::{Path, PathBuf};
+
+use release_gate_core::ledger::{Entry, Event, SignEvent, Signer};
+use release_gate_core::signing::{
+    AllowedSigners, Envelope, NAMESPACE, SigningError, SigningKey, sha256_hex, sshsig_claims,
+};
+
+use crate::fs::write_atomic;
+use crate::ledger::{Ledger, LedgerError};
+
+/// Why signing could not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum AttestError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error(
+        "{path} signs a different statement (the decision, its commit or the policy changed since it was signed); \
+         move the old attestation files away to start a new signature round"
+    )]
+    Mismatch { path: PathBuf },
+    #[error("the signature just made does not verify with the key's own public key; nothing was written")]
+    SelfCheck,
+    #[error("{path}: {source}")]
+    Envelope { path: PathBuf, source: SigningError },
+}
+
+/// The files of one decision's attestation.
+#[derive(Debug, Clone)]
+pub struct Files {
+    pub dir: PathBuf,
+    pub id: String,
+}
+
+impl Files {
+    pub fn new(attestations_dir: &Path, id: &str) -> Files {
+        Files { dir: attestations_dir.to_path_buf(), id: id.to_owned() }
+    }
+
+    /// The files of an envelope path `<dir>/<id>.dsse.json`, if it is named that way.
+    pub fn from_envelope_path(path: &Path) -> Option<Files> {
+        let name = path.file_name()?.to_str()?;
+        let id = name.strip_suffix(".dsse.json")?;
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Some(Files { dir, id: id.to_owned() })
+    }
+
+    pub fn statement(&self) -> PathBuf {
+        self.dir.join(format!("{}.statement.json", self.id))
+    }
+
+    pub fn envelope(&self) -> PathBuf {
+        self.dir.join(format!("{}.dsse.json", self.id))
+    }
+
+    /// The SSH signature file name of the n-th signer (1-based).
+    pub fn sshsig_name(&self, n: usize) -> String {
+        if n <= 1 {
+            format!("{}.statement.json.sig", self.id)
+        } else {
+            format!("{}.statement.json.{n}.sig", self.id)
+        }
+    }
+
+    /// The SSH signature files present, in signer order: (file name, bytes). Stops at the first gap.
+    pub fn read_sshsigs(&self) -> Result<Vec<(String, Vec<u8>)>, AttestError> {
+        let mut out = Vec::new();
+        for n in 1.. {
+            let name = self.sshsig_name(n);
+            let path = self.dir.join(&name);
+            match std::fs::read(&path) {
+                Ok(bytes) => out.push((name, bytes)),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => break,
+                Err(source) => return Err(AttestError::Io { path, source }),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One signing request.
+#[derive(Debug)]
+pub struct SignRequest<'a> {
+    pub files: &'a Files,
+    pub ledger: &'a Ledger,
+    /// Where the decision came from, for the log (a path relative to the repository root, or a store id).
+    pub source: &'a str,
+    pub commit: &'a str,
+    pub statement: &'a [u8],
+    pub key: &'a SigningKey,
+    pub allowed: &'a AllowedSigners,
+    /// When the signers' principals are looked up (the decision's `decidedAt`).
+    pub decided_at: jiff::Timestamp,
+    pub now: jiff::Timestamp,
+}
+
+/// What signing did.
+#[derive(Debug)]
+pub struct Signed {
+    pub envelope: Envelope,
+    /// Whether this key's signature is new (false: it had signed before; the log still records the step).
+    pub added: bool,
+    pub sshsig: String,
+    pub entry: Entry,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AttestError + '_ {
+    move |source| AttestError::Io { path: path.to_path_buf(), source }
+}
+
+/// Signs under the log's lock: envelope and signature files first, then the log line, then the checkpoint.
+pub fn sign(request: &SignRequest<'_>) -> Result<Signed, AttestError> {
+    let files = request.files;
+    let mut locked = request.ledger.lock()?;
+    std::fs::create_dir_all(&files.dir).map_err(io(&files.dir))?;
+    let envelope_path = files.envelope();
+    let existing = match std::fs::read(&envelope_path) {
+        Ok(bytes) => Some(
+            Envelope::from_json(&bytes)
+                .map_err(|source| AttestError::Envelope { path: envelope_path.clone(), source })?,
+        ),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+        Err(source) => return Err(AttestError::Io { path: envelope_path, source }),
+    };
+    let mut sshsigs = files.read_sshsigs()?;
+    let (envelope, added) = match existing {
+        Some(mut envelope) => {
+            let added = envelope
+                .cosign(request.statement, request.key)
+                .map_err(|_| AttestError::Mismatch { path: envelope_path.clone() })?;
+            (envelope, added)
+        }
+        None => {
+            // SSH signatures left by an interrupted first signature belong to no envelope.
+            for (name, _) in sshsigs.drain(..) {
+                let path = files.dir.join(name);
+                std::fs::remove_file(&path).map_err(io(&path))?;
+            }
+            (Envelope::sign(request.statement, request.key), true)
+        }
+    };
+    // This key's SSH signature file: the one it wrote before, else the next free number.
+    let public = request.key.public();
+    let position =
+        sshsigs.iter().position(|(_, bytes)| sshsig_claims(bytes).is_ok_and(|(key, _)| key == public));
+    let armored = request
+        .key
+        .sshsig(NAMESPACE, request.statement)
+        .map_err(|source| AttestError::Envelope { path: envelope_path.clone(), source })?;
+    let name = match position {
+        Some(index) => sshsigs.get(index).map(|(name, _)| name.clone()).unwrap_or_default(),
+        None => files.sshsig_name(sshsigs.len() + 1),
+    };
+    match sshsigs.iter_mut().find(|(existing, _)| *existing == name) {
+        Some(slot) => slot.1 = armored.clone().into_bytes(),
+        None => sshsigs.push((name.clone(), armored.clone().into_bytes())),
+    }
+    // Re-verify what was just made before anything is written (a bad key or a bug stops here).
+    let pae = release_gate_core::signing::pae(&envelope.payload_type, request.statement);
+    let ours_verify = envelope.signatures.iter().any(|signature| {
+        release_gate_core::signing::decode_base64(&signature.sig)
+            .is_some_and(|sig| public.verify_raw(&pae, &sig))
+    });
+    if !ours_verify || public.verify_sshsig(NAMESPACE, request.statement, armored.as_bytes()).is_err() {
+        return Err(AttestError::SelfCheck);
+    }
+    let statement_path = files.statement();
+    write_atomic(&statement_path, request.statement).map_err(io(&statement_path))?;
+    let sig_path = files.dir.join(&name);
+    write_atomic(&sig_path, armored.as_bytes()).map_err(io(&sig_path))?;
+    let envelope_bytes = envelope.to_bytes();
+    write_atomic(&envelope_path, &envelope_bytes).map_err(io(&envelope_path))?;
+
+    let signers = sshsigs
+        .iter()
+        .map(|(name, bytes)| {
+            let key = sshsig_claims(bytes).ok().map(|(key, _)| key);
+            Signer {
+                principals: key
+                    .and_then(|key| request.allowed.principals(&key, NAMESPACE, request.decided_at).ok())
+                    .map(|set| set.into_iter().collect())
+                    .unwrap_or_default(),
+                key: key.map(|key| key.fingerprint()).unwrap_or_default(),
+                sshsig: name.clone(),
+                sshsig_sha256: sha256_hex(bytes),
+            }
+        })
+        .collect();
+    let event = Event::Sign(SignEvent {
+        decision: files.id.clone(),
+        source: request.source.to_owned(),
+        commit: request.commit.to_owned(),
+        statement: sha256_hex(request.statement),
+        envelope: sha256_hex(&envelope_bytes),
+        signers,
+    });
+    let entry = locked.append(event, request.now)?;
+    locked.write_checkpoint(request.key)?;
+    Ok(Signed { envelope, added, sshsig: name, entry })
+}
