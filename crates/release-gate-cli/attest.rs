@@ -1,13 +1,9 @@
-//! What `sign`, `verify` and `log` share: the repository's `.release/` paths, trusted keys, the policy
-//! with its bytes (for its digest), and resolving a commit.
+//! What `log` needs: the repository's `.release/` paths and trusted keys (with notes on unusable lines).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use anyhow::{Context, bail};
-use release_gate_core::Policy;
-use release_gate_core::policy::DEFAULT_POLICY_TOML;
-use release_gate_core::signing::{AllowedSigners, GitCommit};
+use anyhow::Context;
+use release_gate_core::signing::AllowedSigners;
 
 use crate::input;
 
@@ -40,41 +36,4 @@ pub fn allowed_signers(explicit: Option<&Path>, release_dir: &Path) -> anyhow::R
         ));
     }
     Ok(allowed)
-}
-
-/// The policy in force and its exact bytes (the default policy's text when there is no file).
-pub fn policy(explicit: Option<&Path>) -> anyhow::Result<(Policy, Vec<u8>)> {
-    let path = match explicit {
-        Some(path) => Some(path.to_path_buf()),
-        None => input::find_repo_policy()?,
-    };
-    let Some(path) = path else {
-        return Ok((Policy::default(), DEFAULT_POLICY_TOML.as_bytes().to_vec()));
-    };
-    let bytes = input::read_bytes(&path)?;
-    let text = std::str::from_utf8(&bytes)
-        .with_context(|| format!("policy {} is not valid UTF-8", path.display()))?;
-    let policy =
-        Policy::from_toml(text).map_err(|error| anyhow::anyhow!("policy {}: {error}", path.display()))?;
-    Ok((policy, bytes))
-}
-
-/// A full commit id as given, else what `git rev-parse --verify REV^{commit}` says.
-pub fn resolve_commit(rev: &str) -> anyhow::Result<GitCommit> {
-    if let Ok(commit) = GitCommit::parse(rev) {
-        return Ok(commit);
-    }
-    if rev.starts_with('-') {
-        bail!("`{rev}` is not a revision");
-    }
-    let output = Command::new("git")
-        .args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
-        .arg(format!("{rev}^{{commit}}"))
-        .output()
-        .context("cannot run git to resolve --commit")?;
-    if !output.status.success() {
-        bail!("`{rev}` does not name a commit in this repository (git rev-parse failed)");
-    }
-    let text = String::from_utf8_lossy(&output.stdout);
-    Ok(GitCommit::parse(text.trim())?)
 }

@@ -511,16 +511,16 @@ pub struct KeygenArgs {
 
 #[derive(Debug, Args)]
 pub struct SignArgs {
-    /// The decision: a Markdown document with a `Release Decision` section or a JSON record. Its file
-    /// name (without extension) is the decision id.
-    #[arg(value_name = "FILE")]
-    pub file: PathBuf,
+    /// The decision: the id of a stored decision, or a Markdown / JSON file whose name (without the
+    /// extension) is the decision id.
+    #[arg(value_name = "ID|FILE")]
+    pub decision: String,
     /// The signer's OpenSSH Ed25519 private key (outside the repository, mode 0600). A passphrase comes
     /// from RELEASE_GATE_KEY_PASSPHRASE.
     #[arg(long, value_name = "PATH")]
     pub key: PathBuf,
     /// The commit being released: a full commit id or anything `git rev-parse` resolves.
-    #[arg(long, value_name = "REV")]
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
     pub commit: String,
     /// Which of the key's allowed_signers principals signs (default: any that names the owner or a panel member).
     #[arg(long, value_name = "NAME")]
@@ -532,10 +532,11 @@ pub struct SignArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The DSSE envelope, `.release/attestations/<id>.dsse.json`.
-    #[arg(value_name = "ENVELOPE")]
-    pub envelope: PathBuf,
-    /// The commit being released; the signed subject must be this commit.
+    /// The decision's id, or its DSSE envelope (`.release/attestations/<id>.dsse.json`).
+    #[arg(value_name = "ID|ENVELOPE")]
+    pub decision: String,
+    /// The commit being released; the signed subject must be this commit. Default: HEAD, where a HEAD
+    /// that differs from the signed commit only under `.release/` counts as the signed commit.
     #[arg(long, value_name = "REV")]
     pub commit: Option<String>,
     /// Trusted keys (default: `.release/allowed_signers` of the repository).

@@ -58,21 +58,6 @@ pub fn workspace(policy: Option<&Path>) -> anyhow::Result<Workspace> {
     Ok(Workspace::open(&cwd, policy)?)
 }
 
-/// `.release/policy.toml` in the current directory or an ancestor, stopping at the repository root.
-pub fn find_repo_policy() -> anyhow::Result<Option<PathBuf>> {
-    let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    for dir in cwd.ancestors() {
-        let candidate = dir.join(".release").join("policy.toml");
-        if candidate.is_file() {
-            return Ok(Some(candidate));
-        }
-        if dir.join(".git").exists() {
-            break;
-        }
-    }
-    Ok(None)
-}
-
 /// A stored decision's id, refusing unsafe ones.
 pub fn id(text: &str) -> anyhow::Result<Id> {
     Ok(Id::parse(text)?)

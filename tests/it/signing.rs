@@ -630,3 +630,76 @@ fn every_verify_failure_code_is_documented() {
         );
     }
 }
+
+#[test]
+fn a_stored_decision_is_signed_by_id_and_verifies_until_the_code_moves() {
+    let fx = Fixture::new("stored");
+    git(&fx.repo, &["tag", "v0"]);
+    std::fs::create_dir_all(fx.repo.join("src")).unwrap();
+    std::fs::write(fx.repo.join("src/search.rs"), "fn search() {}\n").unwrap();
+    git(&fx.repo, &["add", "-A"]);
+    git(&fx.repo, &["commit", "-q", "-m", "search"]);
+    let signed_commit = git(&fx.repo, &["rev-parse", "HEAD"]);
+    for args in [
+        vec!["draft", "--scope", "search", "--risk", "medium", "--id", "rel-7", "--base", "v0"],
+        vec!["gate", "rel-7", "code", "pass", "--evidence", "CI #7"],
+        vec!["gate", "rel-7", "review", "pass", "--evidence", "PR #3 approved by Lee Park"],
+        vec!["gate", "rel-7", "operational", "n/a"],
+        vec!["gate", "rel-7", "communication", "n/a"],
+        vec!["set", "rel-7", "residual-risks", "none"],
+        vec!["set", "rel-7", "rollback-trigger", "search error rate > 1% for 5 minutes"],
+        vec!["set", "rel-7", "rollback-owner", "Lee Park"],
+    ] {
+        let out = fx.run(&args);
+        assert_eq!(out.code, 0, "{args:?}: {out:?}");
+    }
+    // Not decided yet: refused, nothing written.
+    let out = fx.run(&["sign", "rel-7", "--key", &fx.key(PRIYA)]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("does not validate"), "{}", out.stdout);
+    assert!(!fx.attestation("rel-7.dsse.json").exists());
+
+    assert_eq!(fx.run(&["decide", "rel-7", "--go", "--owner", "Priya Shah"]).code, 0);
+    // Lee is the rollback owner, not the decision owner or on a panel: refused.
+    let out = fx.run(&["sign", "rel-7", "--key", &fx.key(LEE)]);
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stdout.contains("neither the final decision owner nor a go/no-go panel member"),
+        "{}",
+        out.stdout
+    );
+    let out = fx.run(&["sign", "rel-7", "--key", &fx.key(PRIYA)]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let statement: Value =
+        serde_json::from_slice(&std::fs::read(fx.attestation("rel-7.statement.json")).unwrap()).unwrap();
+    assert_eq!(statement["subject"][0]["digest"]["gitCommit"], signed_commit.as_str());
+    assert_eq!(statement["predicate"]["decisionId"], "rel-7");
+    // Gate evidence digests come from the recorded evidence events, not from the result text.
+    let code_gate =
+        statement["predicate"]["gates"].as_array().unwrap().iter().find(|g| g["layer"] == "code").unwrap();
+    let text_digest = {
+        use std::io::Write;
+        let mut child =
+            Command::new("sha256sum").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+        child.stdin.take().unwrap().write_all(code_gate["result"].as_str().unwrap().as_bytes()).unwrap();
+        String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
+    };
+    assert!(!text_digest.starts_with(code_gate["evidence"]["sha256"].as_str().unwrap()));
+
+    // Verify by id on HEAD; committing the attestation changes only .release/, which still counts.
+    let out = fx.run(&["verify", "rel-7", "--format", "json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    git(&fx.repo, &["add", "-A"]);
+    git(&fx.repo, &["commit", "-q", "-m", "release decision rel-7"]);
+    let out = fx.run(&["verify", "rel-7", "--format", "json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("differs from the signed commit only under .release/"), "{}", out.stdout);
+
+    // New code on top: the GO no longer verifies for HEAD, but does for the commit it was signed for.
+    std::fs::write(fx.repo.join("src/search.rs"), "fn search() { changed() }\n").unwrap();
+    git(&fx.repo, &["commit", "-q", "-am", "late change"]);
+    let out = fx.run(&["verify", "rel-7", "--format", "json"]);
+    assert!(failure_codes(&out).contains(&"commit-mismatch".to_owned()), "{}", out.stdout);
+    let out = fx.run(&["verify", "rel-7", "--commit", &signed_commit, "--format", "json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+}

@@ -168,7 +168,9 @@ pub struct GateEntry {
     pub layer: String,
     /// The recorded result as written, e.g. `pass (CI #4411)`.
     pub result: String,
-    /// The evidence digest: for now SHA-256 of the recorded result text (UTF-8).
+    /// The evidence digest: for a decision kept in a repository, SHA-256 of the JSON of the gate's latest
+    /// `gate-recorded` event (who, when, which commit and diff, the checks run with their output digests);
+    /// otherwise SHA-256 of the recorded result text (UTF-8).
     pub evidence: Sha256Digest,
 }
 
@@ -197,12 +199,22 @@ fn keyword(raw: Option<&str>) -> Option<String> {
     })
 }
 
+/// SHA-256 of the JSON of the gate's latest `gate-recorded` event, for decisions with a history.
+fn gate_evidence_digest(decision: &Decision, layer: Layer) -> Option<Sha256Digest> {
+    decision.history.iter().rev().find_map(|event| match &event.change {
+        crate::history::Change::GateRecorded { layer: recorded, .. } if *recorded == layer => {
+            serde_json::to_vec(event).ok().map(|bytes| Sha256Digest::of(&bytes))
+        }
+        _ => None,
+    })
+}
+
 /// Builds the predicate of a decision.
 pub fn predicate(input: StatementInput<'_>) -> Result<DecisionPredicate, SigningError> {
     check_id(input.id)?;
     let decision = input.decision;
     let decided_at = value::meaningful(decision.decided_at.as_deref())
-        .and_then(value::parse_timestamp)
+        .and_then(|text| value::parse_timestamp(value::first_word(text)))
         .ok_or(SigningError::NoTimestamp)?;
     let gates = Layer::ALL
         .into_iter()
@@ -210,7 +222,8 @@ pub fn predicate(input: StatementInput<'_>) -> Result<DecisionPredicate, Signing
             decision.gates.get(layer).map(|result| GateEntry {
                 layer: layer.as_str().to_owned(),
                 result: result.to_owned(),
-                evidence: Sha256Digest::of(result.as_bytes()),
+                evidence: gate_evidence_digest(decision, layer)
+                    .unwrap_or_else(|| Sha256Digest::of(result.as_bytes())),
             })
         })
         .collect();

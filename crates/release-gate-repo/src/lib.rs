@@ -8,5 +8,6 @@ pub mod git;
 pub mod keys;
 pub mod ledger;
 pub mod run;
+pub mod signoff;
 pub mod store;
 pub mod workspace;

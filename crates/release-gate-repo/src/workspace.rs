@@ -32,12 +32,25 @@ pub enum OpError {
 
 /// Where the policy comes from: the given file, else `<root>/.release/policy.toml`, else the default.
 pub fn load_policy(explicit: Option<&Path>, root: Option<&Path>) -> Result<Policy, OpError> {
+    load_policy_with_bytes(explicit, root).map(|(policy, _)| policy)
+}
+
+/// The policy and its exact bytes (the built-in default's text when there is no file).
+pub fn load_policy_with_bytes(
+    explicit: Option<&Path>,
+    root: Option<&Path>,
+) -> Result<(Policy, Vec<u8>), OpError> {
     let path: PathBuf = match (explicit, root) {
         (Some(path), _) => path.to_path_buf(),
         (None, Some(root)) if root.join(".release/policy.toml").is_file() => {
             root.join(".release/policy.toml")
         }
-        _ => return Ok(Policy::default()),
+        _ => {
+            return Ok((
+                Policy::default(),
+                release_gate_core::policy::DEFAULT_POLICY_TOML.as_bytes().to_vec(),
+            ));
+        }
     };
     let error = |message: String| OpError::Policy {
         path: path.display().to_string(),
@@ -48,7 +61,9 @@ pub fn load_policy(explicit: Option<&Path>, root: Option<&Path>) -> Result<Polic
         return Err(error("larger than 10 MiB".into()));
     }
     let text = std::str::from_utf8(&bytes).map_err(|_| error("not valid UTF-8".into()))?;
-    Policy::from_toml(text).map_err(|error| OpError::Policy { path: path.display().to_string(), error })
+    let policy = Policy::from_toml(text)
+        .map_err(|error| OpError::Policy { path: path.display().to_string(), error })?;
+    Ok((policy, bytes))
 }
 
 /// A repository with its store and policy.
@@ -57,6 +72,8 @@ pub struct Workspace {
     pub git: Git,
     pub store: Store,
     pub policy: Policy,
+    /// The policy file's exact bytes (the built-in default's text when there is none), for its digest.
+    pub policy_bytes: Vec<u8>,
 }
 
 /// What `draft` needs.
@@ -133,9 +150,9 @@ impl Workspace {
     /// The repository enclosing `dir`, with its policy (or the explicit one).
     pub fn open(dir: &Path, policy: Option<&Path>) -> Result<Workspace, OpError> {
         let git = Git::discover(dir)?;
-        let policy = load_policy(policy, Some(git.root()))?;
+        let (policy, policy_bytes) = load_policy_with_bytes(policy, Some(git.root()))?;
         let store = Store::open(git.root());
-        Ok(Workspace { git, store, policy })
+        Ok(Workspace { git, store, policy, policy_bytes })
     }
 
     /// Who is acting when nobody says: git's `user.name`, else `$USER`.

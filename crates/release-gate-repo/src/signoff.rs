@@ -1,0 +1,338 @@
+//! Signing a decision and verifying a signed one, as operations both shells call: the decision from a
+//! file or the store, the policy and its bytes, trusted keys, the commit, then the attestation step.
+//!
+//! A decision that does not validate, or a signer who is neither its final owner nor on its panel, is a
+//! refusal (a value, with reasons), not an error.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use release_gate_core::signing::verify::{self, Verification, required_panel_signatures, roles_of};
+use release_gate_core::signing::{
+    AllowedSigners, GitCommit, NAMESPACE, StatementInput, check_id, person_name, predicate, statement_bytes,
+};
+use release_gate_core::{Finding, Severity, Verdict};
+use serde::Serialize;
+
+use crate::attestation::{self, Files, SignRequest};
+use crate::keys;
+use crate::ledger::Ledger;
+use crate::store::Id;
+use crate::workspace::{OpError, Workspace};
+
+/// Which decision to sign.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A Markdown or JSON file; its name without the extension is the decision id.
+    File(PathBuf),
+    /// A decision in the store; validated with its history and evidence against the commit.
+    Stored(Id),
+}
+
+/// A signing request.
+#[derive(Debug, Clone)]
+pub struct SignDecision<'a> {
+    pub target: Target,
+    /// The signer's OpenSSH Ed25519 private key.
+    pub key: &'a Path,
+    /// The commit being released.
+    pub commit: &'a str,
+    /// Which of the key's principals signs, when it has several.
+    pub principal: Option<&'a str>,
+    pub now: jiff::Timestamp,
+}
+
+/// What a signature did.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct SignedDecision {
+    pub id: String,
+    pub commit: String,
+    /// The roles the signer signed in: the final decision owner's and panel members' names.
+    pub roles: Vec<String>,
+    pub envelope: String,
+    pub ssh_signature: String,
+    pub log_entry: u64,
+    /// False when this key had signed the same statement before (the log records the step again).
+    pub added: bool,
+    pub signatures: usize,
+    pub panel_signatures: usize,
+    pub required_panel_signatures: u32,
+}
+
+/// The answer to a signing request.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum SignOutcome {
+    Signed(SignedDecision),
+    /// Nothing was written.
+    Refused {
+        reason: String,
+        findings: Vec<Finding>,
+    },
+}
+
+fn refused(reason: String) -> SignOutcome {
+    SignOutcome::Refused { reason, findings: Vec::new() }
+}
+
+impl Workspace {
+    fn release_dir(&self) -> PathBuf {
+        self.git.root().join(".release")
+    }
+
+    /// The trusted keys in `.release/allowed_signers` (or the given file).
+    pub fn allowed_signers(&self, explicit: Option<&Path>) -> Result<AllowedSigners, OpError> {
+        let path = explicit.map_or_else(|| self.release_dir().join("allowed_signers"), Path::to_path_buf);
+        let text = std::fs::read_to_string(&path).map_err(|error| {
+            OpError::Invalid(format!(
+                "cannot read {}: {error}. release-gate trusts the keys in .release/allowed_signers (ssh-keygen's format); add a line per signer, as `release-gate keygen` prints",
+                path.display()
+            ))
+        })?;
+        Ok(AllowedSigners::parse(&text))
+    }
+
+    fn full_commit(&self, rev: &str) -> Result<GitCommit, OpError> {
+        let sha = self.git.resolve(rev)?;
+        GitCommit::parse(&sha).map_err(|error| OpError::Invalid(error.to_string()))
+    }
+
+    /// Signs a decision that validates, for a commit, as its final owner or a panel member.
+    pub fn sign(&self, request: &SignDecision<'_>) -> Result<SignOutcome, OpError> {
+        let commit = self.full_commit(request.commit)?;
+        let (id, decision, report, source) = match &request.target {
+            Target::File(path) => {
+                let bytes = read_limited(path)?;
+                let document = release_gate_core::read_document(&bytes)
+                    .map_err(|error| OpError::Invalid(format!("{}: {error}", path.display())))?;
+                let id = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
+                check_id(&id).map_err(|error| {
+                    OpError::Invalid(format!(
+                        "{} cannot name a decision ({error}); rename the file",
+                        path.display()
+                    ))
+                })?;
+                let report = release_gate_core::validate(&document, &self.policy, request.now);
+                let source = path.strip_prefix(self.git.root()).unwrap_or(path).display().to_string();
+                (id, document.decision, report, source)
+            }
+            Target::Stored(id) => {
+                let (decision, report) = self.validate(id, commit.as_str(), request.now)?;
+                let source = format!(".release/decisions/{id}.json");
+                (id.to_string(), decision, report, source)
+            }
+        };
+        if report.verdict == Verdict::Fail {
+            let findings: Vec<Finding> =
+                report.findings.into_iter().filter(|f| f.severity == Severity::Error).collect();
+            return Ok(SignOutcome::Refused {
+                reason: format!("{source} does not validate; a decision is signed only when it passes"),
+                findings,
+            });
+        }
+        let allowed = self.allowed_signers(None)?;
+        let key = keys::load_signing_key(request.key, Some(self.git.root()))
+            .map_err(|error| OpError::Invalid(error.to_string()))?;
+        let input =
+            StatementInput { id: &id, decision: &decision, commit: &commit, policy_text: &self.policy_bytes };
+        let predicate = predicate(input).map_err(|error| OpError::Invalid(error.to_string()))?;
+        let decided_at: jiff::Timestamp = predicate
+            .decided_at
+            .parse()
+            .map_err(|_| OpError::Invalid("the decision timestamp does not read back".into()))?;
+        let public = key.public();
+        let mut principals = match allowed.principals(&public, NAMESPACE, decided_at) {
+            Ok(principals) => principals,
+            Err(why) => {
+                return Ok(refused(format!(
+                    "the key {} cannot sign: {why} (namespace `{NAMESPACE}`, at the decision time {decided_at})",
+                    public.fingerprint()
+                )));
+            }
+        };
+        if let Some(wanted) = request.principal {
+            principals.retain(|p| p.eq_ignore_ascii_case(wanted));
+            if principals.is_empty() {
+                return Ok(refused(format!(
+                    "allowed_signers does not give the key {} the principal `{wanted}`",
+                    public.fingerprint()
+                )));
+            }
+        }
+        let roles = roles_of(&principals, &predicate);
+        if roles.is_empty() {
+            let names: Vec<&str> = predicate
+                .owners
+                .decision
+                .iter()
+                .chain(&predicate.owners.panel)
+                .map(|n| person_name(n))
+                .collect();
+            return Ok(refused(format!(
+                "the signer ({}) is neither the final decision owner nor a go/no-go panel member ({}); only they may sign this decision",
+                principals.iter().cloned().collect::<Vec<_>>().join(", "),
+                names.join(", ")
+            )));
+        }
+        let statement = statement_bytes(input).map_err(|error| OpError::Invalid(error.to_string()))?;
+        let files = Files::new(&self.release_dir().join("attestations"), &id);
+        let ledger = Ledger::new(&self.release_dir());
+        let signed = attestation::sign(&SignRequest {
+            files: &files,
+            ledger: &ledger,
+            source: &source,
+            commit: commit.as_str(),
+            statement: &statement,
+            key: &key,
+            allowed: &allowed,
+            decided_at,
+            now: request.now,
+        })
+        .map_err(|error| OpError::Invalid(error.to_string()))?;
+        let panel: BTreeSet<String> = match &signed.entry.event {
+            release_gate_core::ledger::Event::Sign(sign) => sign
+                .signers
+                .iter()
+                .flat_map(|s| roles_of(&s.principals.iter().cloned().collect(), &predicate))
+                .filter(|role| {
+                    predicate.owners.panel.iter().any(|n| person_name(n).eq_ignore_ascii_case(role))
+                })
+                .map(|role| role.to_ascii_lowercase())
+                .collect(),
+            release_gate_core::ledger::Event::Repair(_) => BTreeSet::new(),
+        };
+        let shown = |path: PathBuf| path.strip_prefix(self.git.root()).unwrap_or(&path).display().to_string();
+        Ok(SignOutcome::Signed(SignedDecision {
+            id,
+            commit: commit.as_str().to_owned(),
+            roles,
+            envelope: shown(files.envelope()),
+            ssh_signature: shown(files.dir.join(&signed.sshsig)),
+            log_entry: signed.entry.seq,
+            added: signed.added,
+            signatures: signed.envelope.signatures.len(),
+            panel_signatures: panel.len(),
+            required_panel_signatures: required_panel_signatures(&predicate, &self.policy),
+        }))
+    }
+
+    /// The envelope of a stored or signed decision: an id names `.release/attestations/<id>.dsse.json`.
+    pub fn envelope_path(&self, id_or_path: &str) -> Result<PathBuf, OpError> {
+        let path = Path::new(id_or_path);
+        if id_or_path.ends_with(".dsse.json") || path.components().count() > 1 {
+            return Ok(path.to_path_buf());
+        }
+        let id = Id::parse(id_or_path)?;
+        Ok(self.release_dir().join("attestations").join(format!("{id}.dsse.json")))
+    }
+
+    /// Verifies a signed decision. `commit`: the commit being released; `None` means HEAD, where a HEAD
+    /// that differs from the signed commit only under `.release/` (the attestation's own commit) counts
+    /// as the signed commit.
+    pub fn verify(
+        &self,
+        envelope_path: &Path,
+        commit: Option<&str>,
+        allowed_signers: Option<&Path>,
+    ) -> Result<Verification, OpError> {
+        let files = Files::from_envelope_path(envelope_path).ok_or_else(|| {
+            OpError::Invalid(format!(
+                "{} is not named `<id>.dsse.json`; pass the envelope `release-gate sign` wrote, or the decision id",
+                envelope_path.display()
+            ))
+        })?;
+        let release_dir = match files.dir.parent() {
+            Some(parent) if files.dir.ends_with("attestations") && parent.ends_with(".release") => {
+                parent.to_path_buf()
+            }
+            _ => self.release_dir(),
+        };
+        let allowed = self.allowed_signers(allowed_signers)?;
+        let envelope = read_limited(envelope_path)?;
+        let statement = match std::fs::read(files.statement()) {
+            Ok(bytes) => Some(bytes),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+            Err(error) => {
+                return Err(OpError::Invalid(format!(
+                    "cannot read {}: {error}",
+                    files.statement().display()
+                )));
+            }
+        };
+        let sshsigs = files.read_sshsigs().map_err(|error| OpError::Invalid(error.to_string()))?;
+        let ledger = Ledger::new(&release_dir);
+        let chain = ledger.read().map_err(|error| OpError::Invalid(error.to_string()))?;
+        let checkpoint = ledger.check_checkpoint(&chain, &allowed);
+        let mut notes = Vec::new();
+        let released = match commit {
+            Some(rev) => self.full_commit(rev)?,
+            None => {
+                let head = self.full_commit("HEAD")?;
+                match statement.as_deref().and_then(signed_commit) {
+                    Some(signed)
+                        if signed != head.as_str()
+                            && self.only_release_files_differ(&signed, head.as_str()) =>
+                    {
+                        notes.push(format!(
+                            "HEAD ({}) differs from the signed commit only under .release/; judged as the signed commit",
+                            short(head.as_str())
+                        ));
+                        GitCommit::parse(&signed).unwrap_or(head)
+                    }
+                    _ => head,
+                }
+            }
+        };
+        let mut result = verify::verify(
+            verify::Files {
+                id: &files.id,
+                envelope: &envelope,
+                statement: statement.as_deref(),
+                sshsigs: &sshsigs,
+            },
+            verify::Context {
+                allowed_signers: &allowed,
+                commit: Some(&released),
+                policy: &self.policy,
+                policy_text: &self.policy_bytes,
+                ledger: &chain,
+                checkpoint: checkpoint.as_ref().map(|_| ()).map_err(String::as_str),
+            },
+        );
+        result.notes.extend(notes);
+        Ok(result)
+    }
+
+    fn only_release_files_differ(&self, signed: &str, head: &str) -> bool {
+        let (Ok(signed), Ok(head)) = (self.git.resolve(signed), self.git.resolve(head)) else { return false };
+        match self.git.changed_paths(&signed, &head) {
+            Ok(paths) => paths.iter().all(|path| path.starts_with(".release/")),
+            Err(_) => false,
+        }
+    }
+}
+
+/// The commit a statement's subject names, read without trusting it (verification checks it after).
+fn signed_commit(statement: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(statement).ok()?;
+    value.pointer("/subject/0/digest/gitCommit")?.as_str().map(str::to_owned)
+}
+
+fn short(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
+}
+
+fn read_limited(path: &Path) -> Result<Vec<u8>, OpError> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)
+        .map_err(|error| OpError::Invalid(format!("cannot open {}: {error}", path.display())))?;
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(release_gate_core::MAX_INPUT_BYTES).unwrap_or(u64::MAX) + 1;
+    file.take(limit)
+        .read_to_end(&mut bytes)
+        .map_err(|error| OpError::Invalid(format!("cannot read {}: {error}", path.display())))?;
+    if bytes.len() > release_gate_core::MAX_INPUT_BYTES {
+        return Err(OpError::Invalid(format!("{} is larger than 10 MiB", path.display())));
+    }
+    Ok(bytes)
+}
