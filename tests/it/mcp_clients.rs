@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use serde_json::Value;
 
 use crate::mcp::fixture_root;
-use crate::support::repo_root;
+use crate::support::{GitRepo, repo_root};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_release-gate");
 
@@ -138,10 +138,13 @@ fn python_sdk_client_uses_every_tool() {
         .map_or_else(|| repo_root().join(".venv/bin/python"), PathBuf::from);
     let python = installed(python, "Python with the `mcp` package (.venv)");
     let root = fixture_root("python");
+    let git_repo = GitRepo::new("python-mcp");
+    git_repo.commit(&[("docs/guide.md", "# Guide\n")], "Document the export");
     let out = ran(Command::new(python)
         .arg(repo_root().join("tests/python/mcp_client.py"))
         .arg(BINARY)
         .arg(root.path())
+        .arg(git_repo.path())
         .stdin(Stdio::null()));
     assert_eq!(out.code, Some(0), "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("python mcp client: ok"), "{}", out.stdout);

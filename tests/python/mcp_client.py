@@ -1,6 +1,8 @@
 """The Python MCP SDK's client against the real `release-gate serve`: every tool, a prompt, a resource, errors.
 
-Usage: mcp_client.py SERVER_BINARY ROOT. Exits non-zero, saying why, when the server does not behave.
+Usage: mcp_client.py SERVER_BINARY ROOT GIT_REPO. ROOT holds decision files; GIT_REPO is a git repository
+(tagged `v1`, with a change after it) where a decision is drafted and its status read. Exits non-zero, saying
+why, when the server does not behave.
 """
 
 import asyncio
@@ -12,13 +14,32 @@ from mcp import Client, MCPError, StdioServerParameters
 NOW = "2026-11-28T12:00:00Z"
 
 
-async def main(binary: str, root: str) -> None:
+TOOLS = [
+    "audit_decision",
+    "classify_risk",
+    "decide",
+    "decision_status",
+    "declare_risk",
+    "draft_decision",
+    "list_decisions",
+    "record_gate",
+    "render_decision",
+    "run_code_gates",
+    "run_drill",
+    "run_rehearsal",
+    "set_communication",
+    "set_decision_field",
+    "validate_decision",
+]
+
+
+async def main(binary: str, root: str, git_repo: str) -> None:
     params = StdioServerParameters(command=binary, args=["serve", "--root", root])
     async with Client(params, read_timeout_seconds=30) as client:
         assert client.server_info.name == "release-gate", client.server_info
         tools = await client.list_tools()
         names = sorted(tool.name for tool in tools.tools)
-        assert names == ["audit_decision", "render_decision", "validate_decision"], names
+        assert names == TOOLS, names
 
         ready = await client.call_tool("validate_decision", {"path": "docs/release.md", "now": NOW})
         assert not ready.is_error, ready
@@ -50,8 +71,35 @@ async def main(binary: str, root: str) -> None:
         rules = await client.read_resource("release-gate://rules")
         assert any(rule["code"] == "panel-missing" for rule in json.loads(rules.contents[0].text)), rules
 
+    params = StdioServerParameters(command=binary, args=["serve", "--root", git_repo])
+    async with Client(params, read_timeout_seconds=30) as client:
+        drafted = await client.call_tool(
+            "draft_decision",
+            {"scope": "docs site", "risk_class": "low", "actor": "python client for Dana Lee"},
+        )
+        assert not drafted.is_error, drafted
+        decision_id = drafted.structured_content["id"]
+        assert drafted.structured_content["file"] == f".release/decisions/{decision_id}.json", drafted
+
+        status = await client.call_tool("decision_status", {"id": decision_id})
+        assert not status.is_error, status
+        assert status.structured_content["id"] == decision_id, status.structured_content
+        assert status.structured_content["risk_class"] == "low", status.structured_content
+        assert status.structured_content["report"]["verdict"] == "fail", status.structured_content
+        assert status.structured_content["next"], status.structured_content
+
+        unknown = await client.call_tool("decision_status", {"id": "no-such-decision"})
+        assert unknown.is_error, unknown
+
+        try:
+            await client.call_tool("decision_status", {"id": "../escape"})
+        except MCPError as error:
+            assert "not a valid decision id" in str(error), error
+        else:
+            raise AssertionError("an unsafe id was accepted")
+
     print("python mcp client: ok")
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3]))

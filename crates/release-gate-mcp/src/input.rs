@@ -1,7 +1,10 @@
 //! Tool inputs: a decision given as text or as a path confined to the server's root, the policy, `now`.
 
 use std::io::Read;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use release_gate_core::{Document, MAX_INPUT_BYTES, Policy};
 use rmcp::ErrorData;
@@ -20,6 +23,14 @@ impl ToolError {
     pub fn invalid(message: impl Into<String>) -> ToolError {
         ToolError::Invalid(ErrorData::invalid_params(message.into(), None))
     }
+
+    /// As a JSON-RPC error, for requests other than tool calls (a failure becomes an internal error).
+    pub fn into_error_data(self) -> ErrorData {
+        match self {
+            ToolError::Invalid(error) => error,
+            ToolError::Failed(message) => ErrorData::internal_error(message, None),
+        }
+    }
 }
 
 impl rmcp::handler::server::tool::IntoCallToolResult for ToolError {
@@ -34,9 +45,41 @@ impl rmcp::handler::server::tool::IntoCallToolResult for ToolError {
 }
 
 /// The server's root: every `path` argument must stay inside it. Canonical, so prefix checks are sound.
+///
+/// It keeps the parsed policy: compiling the policy's path rules costs more than validating a decision,
+/// so the policy is parsed once and again only when `.release/policy.toml` changes (its modification
+/// time, size, inode or change time) or appears or goes away. Clones share the cache.
 #[derive(Debug, Clone)]
 pub struct Root {
     dir: PathBuf,
+    policy: Arc<Mutex<Option<CachedPolicy>>>,
+}
+
+/// The policy parsed for one state of the policy file.
+#[derive(Debug)]
+struct CachedPolicy {
+    stamp: Option<Stamp>,
+    policy: Arc<Policy>,
+}
+
+/// What tells one state of a file from another without reading it; `None` is "no policy file".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    modified: Option<SystemTime>,
+    len: u64,
+    inode: u64,
+    changed: (i64, i64),
+}
+
+impl Stamp {
+    fn of(metadata: &std::fs::Metadata) -> Stamp {
+        Stamp {
+            modified: metadata.modified().ok(),
+            len: metadata.len(),
+            inode: metadata.ino(),
+            changed: (metadata.ctime(), metadata.ctime_nsec()),
+        }
+    }
 }
 
 impl Root {
@@ -49,7 +92,7 @@ impl Root {
                 format!("{} is not a directory", dir.display()),
             ));
         }
-        Ok(Root { dir })
+        Ok(Root { dir, policy: Arc::new(Mutex::new(None)) })
     }
 
     pub fn dir(&self) -> &Path {
@@ -111,22 +154,43 @@ impl Root {
         read_limited(&path).map_err(|message| ToolError::Failed(format!("`{raw}` {message}")))
     }
 
-    /// The root's policy: `.release/policy.toml` when present, else the default policy.
-    pub fn policy(&self) -> Result<Policy, ToolError> {
-        match self.policy_text()? {
-            None => Ok(Policy::default()),
+    fn policy_path(&self) -> PathBuf {
+        self.dir.join(".release").join("policy.toml")
+    }
+
+    /// The state of the policy file: `None` when there is no regular file.
+    fn policy_stamp(&self) -> Option<Stamp> {
+        std::fs::metadata(self.policy_path()).ok().filter(std::fs::Metadata::is_file).map(|m| Stamp::of(&m))
+    }
+
+    /// The root's policy: `.release/policy.toml` when present, else the default policy. Parsed again only
+    /// when the file changed since the last call.
+    pub fn policy(&self) -> Result<Arc<Policy>, ToolError> {
+        let stamp = self.policy_stamp();
+        // A poisoned lock only means another call panicked mid-update; the cache is then just refilled.
+        let mut cache = self.policy.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(cached) = cache.as_ref()
+            && cached.stamp == stamp
+        {
+            return Ok(Arc::clone(&cached.policy));
+        }
+        let policy = Arc::new(match self.policy_text()? {
+            None => Policy::default(),
             Some(text) => Policy::from_toml(&text).map_err(|error| {
                 ToolError::Failed(format!(
                     ".release/policy.toml is not a valid policy: {error}. Fix the policy file (the \
                      `release-gate://policy` resource shows the effective policy), then call again."
                 ))
-            }),
-        }
+            })?,
+        });
+        // The stamp taken before reading: a change during the read makes the next call parse again.
+        *cache = Some(CachedPolicy { stamp, policy: Arc::clone(&policy) });
+        Ok(policy)
     }
 
     /// The text of `.release/policy.toml`, if the root has one.
     pub fn policy_text(&self) -> Result<Option<String>, ToolError> {
-        let path = self.dir.join(".release").join("policy.toml");
+        let path = self.policy_path();
         if !path.is_file() {
             return Ok(None);
         }
@@ -154,10 +218,24 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-/// The decision source a tool was given: exactly one of `content` and `path`.
-pub fn decision_bytes(root: &Root, content: Option<&str>, path: Option<&str>) -> Result<Vec<u8>, ToolError> {
-    match (content, path) {
-        (Some(content), None) => {
+/// Where a tool's decision comes from: text it was given (`content` or `path`), or a stored decision.
+#[derive(Debug)]
+pub enum Source {
+    Text(Box<Document>),
+    Stored(release_gate_repo::store::Id),
+}
+
+/// The decision source a tool was given: exactly one of `content`, `path` and `id`. Text is read and
+/// parsed here; a stored decision is loaded by the caller (that needs the repository).
+pub fn source(
+    root: &Root,
+    content: Option<&str>,
+    path: Option<&str>,
+    id: Option<&str>,
+) -> Result<Source, ToolError> {
+    match (content, path, id) {
+        (_, _, Some(id)) if content.is_none() && path.is_none() => Ok(Source::Stored(crate::repo::id(id)?)),
+        (Some(content), None, None) => {
             if content.len() > MAX_INPUT_BYTES {
                 return Err(ToolError::Failed(format!(
                     "`content` is {} bytes; release-gate reads decisions of at most 10 MiB. Pass only the \
@@ -165,21 +243,22 @@ pub fn decision_bytes(root: &Root, content: Option<&str>, path: Option<&str>) ->
                     content.len()
                 )));
             }
-            Ok(content.as_bytes().to_vec())
+            parse(content.as_bytes(), "`content`").map(|d| Source::Text(Box::new(d)))
         }
-        (None, Some(path)) => root.read(path),
-        (Some(_), Some(_)) => Err(ToolError::invalid("pass either `content` or `path`, not both")),
-        (None, None) => Err(ToolError::invalid(
-            "pass the decision as `content` (Markdown or JSON text) or as `path` (a file relative to the repository root)",
+        (None, Some(path), None) => {
+            parse(&root.read(path)?, &format!("`{path}`")).map(|d| Source::Text(Box::new(d)))
+        }
+        (None, None, None) => Err(ToolError::invalid(
+            "pass the decision as `content` (Markdown or JSON text), as `path` (a file relative to the \
+             repository root) or as `id` (a stored decision)",
         )),
+        _ => Err(ToolError::invalid("pass only one of `content`, `path` and `id`, not several")),
     }
 }
 
 /// Reads a decision document, turning an unreadable one into a tool failure that says what to do.
-pub fn document(root: &Root, content: Option<&str>, path: Option<&str>) -> Result<Document, ToolError> {
-    let bytes = decision_bytes(root, content, path)?;
-    let source = path.map_or_else(|| "`content`".to_owned(), |path| format!("`{path}`"));
-    release_gate_core::read_document(&bytes).map_err(|error| {
+fn parse(bytes: &[u8], source: &str) -> Result<Document, ToolError> {
+    release_gate_core::read_document(bytes).map_err(|error| {
         ToolError::Failed(format!(
             "cannot read a decision from {source}: {error}. Give a Markdown document with a \
              `### Release Decision` section (the `release-gate://template` resource has the template) or \

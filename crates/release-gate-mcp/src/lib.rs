@@ -1,5 +1,6 @@
-//! release-gate's MCP server: the core's validate, audit and render as tools for coding agents, the
-//! protocol's review and rehearsal as prompts, and the policy, rule catalog and template as resources.
+//! release-gate's MCP server: the core's validate, audit and render and the repository's operations
+//! (draft, gates, evidence, decide) as tools for coding agents, the protocol's review and rehearsal as
+//! prompts, and the policy, rule catalog, template and stored decisions as resources.
 //!
 //! The only crate that depends on rmcp. The CLI stays synchronous: [`serve_stdio`] and [`serve_http`]
 //! build their own current-thread tokio runtime (one thread answers fastest for one client on a pipe).
@@ -7,6 +8,8 @@
 mod http;
 mod input;
 mod prompts;
+mod repo;
+mod repo_tools;
 mod resources;
 mod server;
 mod transport;
@@ -16,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 pub use http::{ENDPOINT, config as http_config};
 pub use input::Root;
-pub use resources::{POLICY_URI, RULES_URI, TEMPLATE, TEMPLATE_URI};
+pub use resources::{DECISION_URI_TEMPLATE, POLICY_URI, RULES_URI, TEMPLATE, TEMPLATE_URI};
 pub use server::{INSTRUCTIONS, ReleaseGateServer, TOOL_NAMES};
 pub use transport::{LineTransport, MAX_LINE_BYTES, leading_id};
 

@@ -1,14 +1,16 @@
-//! The MCP server: tools over the core's validate / audit / render, the protocol's prompts, and resources.
+//! The MCP server: tools over the core's validate / audit / render (the repository tools are in
+//! `repo_tools`), the protocol's prompts, and resources (fixed ones and each stored decision).
 
-use release_gate_core::{Audit, Code, Report};
+use release_gate_core::{Audit, Code, Decision, Document, Report};
 use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ListResourcesResult, PaginatedRequestParams,
-    PromptMessage, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
-    ResourceContents, Role, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, Implementation, ListResourceTemplatesResult,
+    ListResourcesResult, PaginatedRequestParams, PromptMessage, ReadResourceRequestParams,
+    ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, ResourceTemplate, Role,
+    ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{
@@ -18,22 +20,43 @@ use rmcp::{
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::input::{self, Root, ToolError};
+use crate::input::{self, Root, Source, ToolError};
 use crate::prompts;
+use crate::repo::{self, blocking, op_error};
 
 /// What a model reads first about this server (Codex shows it as the description of the whole server).
 pub const INSTRUCTIONS: &str = "release-gate checks whether a release may ship under a release-readiness \
 protocol: a declared risk class (low/medium/high), five gate layers (code, review, operational, \
 communication, decision) marked pass/fail/n/a with evidence, a concrete rollback trigger and owner, a drill \
 and rollback rehearsal for risky changes, a communication package, and a person's timestamped GO/NO-GO. \
-Order of work: read the `release-gate://template` resource and write or find the Release Decision \
-(Markdown or JSON); call `validate_decision` and fix every error finding (each says what to do), reading \
-the warnings; call `audit_decision` for the five-question audit; use `render_decision` to convert between \
-Markdown and JSON. A failing verdict is an answer, not an error. Never record GO, or name an owner, on a \
-person's behalf.";
+Order of work in a git repository: 1. `classify_risk` for the changed files; 2. `draft_decision` with the \
+scope and the risk class declared first; 3. gather evidence: `run_code_gates`, `record_gate` for the other \
+layers, `run_drill` and `run_rehearsal` where the class needs them, `set_communication`; 4. \
+`set_decision_field` for the rollback trigger and owner and the rest the person tells you; 5. \
+`decision_status` (or `validate_decision` with `id`) and fix every error finding (each says what to do); \
+6. a person makes the GO/NO-GO call, which you record with `decide` only when they tell you it. For a \
+decision written as Markdown or JSON, `validate_decision`, `audit_decision` and `render_decision` take \
+`content` or `path`. A failing verdict is an answer, not an error. `actor` names who you act for and is \
+recorded. Never record GO, or name an owner, on a person's behalf.";
 
 /// The names of the tools this server registers, in the order `tools/list` gives them.
-pub const TOOL_NAMES: [&str; 3] = ["audit_decision", "render_decision", "validate_decision"];
+pub const TOOL_NAMES: [&str; 15] = [
+    "audit_decision",
+    "classify_risk",
+    "decide",
+    "decision_status",
+    "declare_risk",
+    "draft_decision",
+    "list_decisions",
+    "record_gate",
+    "render_decision",
+    "run_code_gates",
+    "run_drill",
+    "run_rehearsal",
+    "set_communication",
+    "set_decision_field",
+    "validate_decision",
+];
 
 /// The release-gate MCP server, working on one repository root.
 #[derive(Debug, Clone)]
@@ -48,15 +71,25 @@ pub struct ReleaseGateServer {
 #[serde(deny_unknown_fields)]
 pub struct ValidateArgs {
     /// The decision's text: a Markdown document containing a `Release Decision` section (e.g. a pull-request
-    /// description), or the canonical JSON record. Give this or `path`, not both.
+    /// description), or the canonical JSON record. Give exactly one of `content`, `path` and `id`.
     #[serde(default)]
     #[schemars(with = "String")]
     pub content: Option<String>,
     /// A decision file, relative to the repository root (e.g. `docs/release.md`). It must stay inside the
-    /// repository. Give this or `content`, not both.
+    /// repository. Give exactly one of `content`, `path` and `id`.
     #[serde(default)]
     #[schemars(with = "String")]
     pub path: Option<String>,
+    /// A stored decision's id (from `draft_decision` or `list_decisions`): validated as released at
+    /// `commit`, with its evidence checked against that commit's diff. Give exactly one of `content`,
+    /// `path` and `id`.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub id: Option<String>,
+    /// Only with `id`: the commit being released (revision). Omit for `HEAD`.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub commit: Option<String>,
     /// Validate as of this time, RFC 3339 with an offset (e.g. `2026-11-27T14:05:00Z`). Omit to use the
     /// current time.
     #[serde(default)]
@@ -69,14 +102,19 @@ pub struct ValidateArgs {
 #[serde(deny_unknown_fields)]
 pub struct AuditArgs {
     /// The decision's text: a Markdown document containing a `Release Decision` section, or the canonical
-    /// JSON record. Give this or `path`, not both.
+    /// JSON record. Give exactly one of `content`, `path` and `id`.
     #[serde(default)]
     #[schemars(with = "String")]
     pub content: Option<String>,
-    /// A decision file, relative to the repository root. Give this or `content`, not both.
+    /// A decision file, relative to the repository root. Give exactly one of `content`, `path` and `id`.
     #[serde(default)]
     #[schemars(with = "String")]
     pub path: Option<String>,
+    /// A stored decision's id (from `draft_decision` or `list_decisions`). Give exactly one of `content`,
+    /// `path` and `id`.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub id: Option<String>,
 }
 
 /// The form `render_decision` writes.
@@ -94,14 +132,19 @@ pub enum RenderTarget {
 #[serde(deny_unknown_fields)]
 pub struct RenderArgs {
     /// The decision's text: a Markdown document containing a `Release Decision` section, or the canonical
-    /// JSON record. Give this or `path`, not both.
+    /// JSON record. Give exactly one of `content`, `path` and `id`.
     #[serde(default)]
     #[schemars(with = "String")]
     pub content: Option<String>,
-    /// A decision file, relative to the repository root. Give this or `content`, not both.
+    /// A decision file, relative to the repository root. Give exactly one of `content`, `path` and `id`.
     #[serde(default)]
     #[schemars(with = "String")]
     pub path: Option<String>,
+    /// A stored decision's id (from `draft_decision` or `list_decisions`). Give exactly one of `content`,
+    /// `path` and `id`.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub id: Option<String>,
     /// `markdown` for the filled-in template, `json` for the canonical record.
     pub to: RenderTarget,
 }
@@ -151,7 +194,7 @@ impl ReleaseGateServer {
             (`.release/policy.toml`, else the default). Returns the verdict (pass/fail), the risk class, the \
             GO/NO-GO call and every finding with a stable code, severity, message (what is wrong and what to \
             do) and Markdown line. A `fail` verdict is a normal answer: fix the error findings and validate \
-            again. Pass exactly one of `content` or `path`.",
+            again. Pass exactly one of `content`, `path` or `id`.",
         annotations(
             title = "Validate a release decision",
             read_only_hint = true,
@@ -165,9 +208,29 @@ impl ReleaseGateServer {
         Parameters(args): Parameters<ValidateArgs>,
     ) -> Result<Json<Report>, ToolError> {
         let now = input::now(args.now.as_deref())?;
-        let document = input::document(&self.root, args.content.as_deref(), args.path.as_deref())?;
-        let policy = self.root.policy()?;
-        Ok(Json(release_gate_core::validate(&document, &policy, now)))
+        if args.commit.is_some() && args.id.is_none() {
+            return Err(ToolError::invalid(
+                "`commit` applies only to a stored decision (`id`); omit it with `content` or `path`",
+            ));
+        }
+        let source =
+            input::source(&self.root, args.content.as_deref(), args.path.as_deref(), args.id.as_deref())?;
+        match source {
+            Source::Text(document) => {
+                let policy = self.root.policy()?;
+                Ok(Json(release_gate_core::validate(&document, &policy, now)))
+            }
+            Source::Stored(id) => {
+                let root = self.root.clone();
+                let commit = args.commit.unwrap_or_else(|| "HEAD".to_owned());
+                blocking(move || {
+                    let workspace = repo::workspace(&root)?;
+                    let (_, report) = workspace.validate(&id, &commit, now).map_err(op_error)?;
+                    Ok(Json(report))
+                })
+                .await
+            }
+        }
     }
 
     /// The protocol's five-question audit of a decision.
@@ -177,7 +240,7 @@ impl ReleaseGateServer {
             (Markdown or JSON): risk class declared before verification, required gate layers evaluated with \
             evidence, a concrete rollback trigger and owner, a rehearsal or drill where the risk needs one, an \
             explicit timestamped GO/NO-GO by a named owner. `ready` is true only when every answer is yes. \
-            Pass exactly one of `content` or `path`.",
+            Pass exactly one of `content`, `path` or `id`.",
         annotations(
             title = "Audit a release decision",
             read_only_hint = true,
@@ -190,7 +253,7 @@ impl ReleaseGateServer {
         &self,
         Parameters(args): Parameters<AuditArgs>,
     ) -> Result<Json<Audit>, ToolError> {
-        let document = input::document(&self.root, args.content.as_deref(), args.path.as_deref())?;
+        let document = self.document(args.content, args.path, args.id).await?;
         Ok(Json(release_gate_core::audit(&document)))
     }
 
@@ -199,7 +262,7 @@ impl ReleaseGateServer {
         name = "render_decision",
         description = "Convert a Release Decision between the protocol's Markdown template (`to: markdown`) and \
             the canonical JSON record (`to: json`); the conversion is lossless. Returns `{\"text\": ...}`. Use it \
-            to write a decision back in the template's exact shape. Pass exactly one of `content` or `path`.",
+            to write a decision back in the template's exact shape. Pass exactly one of `content`, `path` or `id`.",
         annotations(
             title = "Render a release decision",
             read_only_hint = true,
@@ -212,7 +275,7 @@ impl ReleaseGateServer {
         &self,
         Parameters(args): Parameters<RenderArgs>,
     ) -> Result<Json<Rendered>, ToolError> {
-        let document = input::document(&self.root, args.content.as_deref(), args.path.as_deref())?;
+        let document = self.document(args.content, args.path, args.id).await?;
         let text = match args.to {
             RenderTarget::Markdown => release_gate_core::markdown::render(&document.decision),
             RenderTarget::Json => document.decision.to_json(),
@@ -263,7 +326,50 @@ impl ReleaseGateServer {
 impl ReleaseGateServer {
     /// A server working on `root` (every `path` argument stays inside it).
     pub fn new(root: Root) -> ReleaseGateServer {
-        ReleaseGateServer { root, tool_router: Self::tool_router(), prompt_router: Self::prompt_router() }
+        ReleaseGateServer {
+            root,
+            tool_router: Self::tool_router() + Self::repo_tool_router(),
+            prompt_router: Self::prompt_router(),
+        }
+    }
+
+    pub(crate) fn root(&self) -> &Root {
+        &self.root
+    }
+
+    /// The decision a tool was given as `content`, `path` or `id`.
+    async fn document(
+        &self,
+        content: Option<String>,
+        path: Option<String>,
+        id: Option<String>,
+    ) -> Result<Document, ToolError> {
+        match input::source(&self.root, content.as_deref(), path.as_deref(), id.as_deref())? {
+            Source::Text(document) => Ok(*document),
+            Source::Stored(id) => Ok(Document::from_record(self.stored(id).await?)),
+        }
+    }
+
+    /// A stored decision, read from the repository's store.
+    async fn stored(&self, id: release_gate_repo::store::Id) -> Result<Decision, ToolError> {
+        let root = self.root.clone();
+        blocking(move || repo::workspace(&root)?.store.load(&id).map_err(|error| op_error(error.into())))
+            .await
+    }
+
+    /// The ids of the stored decisions; none when the root is not in a repository or has no store.
+    async fn stored_ids(&self) -> Vec<String> {
+        let root = self.root.clone();
+        let ids = blocking(move || {
+            let workspace = repo::workspace(&root)?;
+            Ok(workspace
+                .store
+                .ids()
+                .map(|ids| ids.iter().map(ToString::to_string).collect())
+                .unwrap_or_default())
+        })
+        .await;
+        ids.unwrap_or_default()
     }
 }
 
@@ -331,13 +437,35 @@ impl ServerHandler for ReleaseGateServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
-        let resources = RESOURCES
+        let mut resources: Vec<Resource> = RESOURCES
             .iter()
             .map(|(uri, name, mime, description)| {
                 Resource::new(*uri, *name).with_mime_type(*mime).with_description(*description)
             })
             .collect();
+        for id in self.stored_ids().await {
+            resources.push(
+                Resource::new(crate::resources::decision_uri(&id), format!("decision {id}"))
+                    .with_mime_type("application/json")
+                    .with_description(format!(
+                        "The stored decision `{id}`: its JSON record with its history."
+                    )),
+            );
+        }
         Ok(ListResourcesResult::with_all_items(resources))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        let template = ResourceTemplate::new(crate::resources::DECISION_URI_TEMPLATE, "decision")
+            .with_mime_type("application/json")
+            .with_description(
+                "A stored decision's JSON record with its history, by id (`list_decisions` lists the ids).",
+            );
+        Ok(ListResourceTemplatesResult::with_all_items(vec![template]))
     }
 
     async fn read_resource(
@@ -355,13 +483,26 @@ impl ServerHandler for ReleaseGateServer {
             },
             crate::resources::RULES_URI => (crate::resources::rules_json(Code::ALL), "application/json"),
             crate::resources::TEMPLATE_URI => (crate::resources::TEMPLATE.to_owned(), "text/markdown"),
+            _ if uri.starts_with(crate::resources::DECISION_URI_PREFIX) => {
+                let raw = uri.get(crate::resources::DECISION_URI_PREFIX.len()..).unwrap_or_default();
+                let id = repo::id(raw).map_err(ToolError::into_error_data)?;
+                let decision = match self.stored(id).await {
+                    Ok(decision) => decision,
+                    Err(ToolError::Failed(message)) => {
+                        return Err(ErrorData::resource_not_found(format!("{uri}: {message}"), None));
+                    }
+                    Err(ToolError::Invalid(error)) => return Err(error),
+                };
+                (decision.to_json(), "application/json")
+            }
             _ => {
                 return Err(ErrorData::resource_not_found(
                     format!(
-                        "no resource {uri:?}; this server has {}, {} and {}",
+                        "no resource {uri:?}; this server has {}, {}, {} and {}",
                         crate::resources::POLICY_URI,
                         crate::resources::RULES_URI,
-                        crate::resources::TEMPLATE_URI
+                        crate::resources::TEMPLATE_URI,
+                        crate::resources::DECISION_URI_TEMPLATE
                     ),
                     None,
                 ));

@@ -103,10 +103,32 @@ async fn tools_list_is_a_reviewed_surface() {
     let tools = client.list_all_tools().await.unwrap();
     let names: Vec<&str> = tools.iter().map(|tool| tool.name.as_ref()).collect();
     assert_eq!(names, release_gate_mcp::TOOL_NAMES);
+    let read_only = [
+        "audit_decision",
+        "classify_risk",
+        "decision_status",
+        "list_decisions",
+        "render_decision",
+        "validate_decision",
+    ];
+    // Tools that record a person's call or act on an environment: a client asks before running them.
+    let destructive = ["decide", "run_rehearsal"];
     for tool in &tools {
+        let name = tool.name.as_ref();
         let annotations = tool.annotations.as_ref().unwrap();
-        assert_eq!(annotations.read_only_hint, Some(true), "{}", tool.name);
-        assert!(tool.output_schema.is_some(), "{} has no output schema", tool.name);
+        assert_eq!(annotations.read_only_hint, Some(read_only.contains(&name)), "{name}");
+        assert_eq!(annotations.destructive_hint, Some(destructive.contains(&name)), "{name}");
+        assert!(annotations.title.is_some(), "{name} has no title");
+        assert!(tool.output_schema.is_some(), "{name} has no output schema");
+        assert_eq!(tool.output_schema.as_ref().unwrap()["type"], "object", "{name}");
+        // Tools that record say who for.
+        let required = tool.input_schema.get("required").cloned().unwrap_or_default();
+        let records = !read_only.contains(&name);
+        assert_eq!(
+            serde_json::to_value(&required).unwrap().as_array().is_some_and(|r| r.contains(&json!("actor"))),
+            records,
+            "{name}: `actor` required iff the tool records"
+        );
     }
     insta::assert_json_snapshot!("tools_list", tools);
 }
@@ -188,7 +210,7 @@ async fn validate_refuses_malformed_arguments_as_protocol_errors() {
     invalid_params(call(&client, "validate_decision", json!({})).await, "pass the decision as `content`");
     invalid_params(
         call(&client, "validate_decision", json!({"content": "x", "path": "y"})).await,
-        "not both",
+        "not several",
     );
     invalid_params(call(&client, "validate_decision", json!({"content": 5})).await, "invalid type");
     invalid_params(
@@ -407,7 +429,7 @@ async fn resources_serve_policy_rules_and_template() {
 async fn unknown_tools_are_protocol_errors() {
     let fixture = Fixture::new("unknown-tool", None);
     let client = fixture.client().await;
-    let result = call(&client, "decide", json!({})).await;
+    let result = call(&client, "no_such_tool", json!({})).await;
     assert!(matches!(result, Err(ServiceError::McpError(_))), "{result:?}");
 }
 

@@ -1,0 +1,189 @@
+//! The repository tools' plumbing: opening the workspace, mapping its errors to what an agent can act on,
+//! running blocking operations off the async thread, and forwarding progress as MCP notifications.
+
+use std::time::Duration;
+
+use release_gate_repo::evidence::Progress;
+use release_gate_repo::git::GitError;
+use release_gate_repo::store::{Id, StoreError};
+use release_gate_repo::workspace::{OpError, Workspace};
+use rmcp::RoleServer;
+use rmcp::model::{ProgressNotificationParam, ProgressToken};
+use rmcp::service::Peer;
+
+use crate::input::{Root, ToolError};
+
+/// The repository enclosing the server's root, with its store and its policy.
+pub fn workspace(root: &Root) -> Result<Workspace, ToolError> {
+    Workspace::open(root.dir(), None).map_err(op_error)
+}
+
+/// A stored decision's id; an unsafe or malformed one (`../x`, empty) is a malformed argument.
+pub fn id(text: &str) -> Result<Id, ToolError> {
+    Id::parse(text).map_err(|error| {
+        ToolError::invalid(format!("`id`: {error}; `list_decisions` shows the stored decisions' ids"))
+    })
+}
+
+/// The `actor` argument: who the change is recorded for. Required and not blank.
+pub fn actor(text: &str) -> Result<String, ToolError> {
+    let actor = release_gate_core::value::tidy_line(text);
+    if actor.is_empty() {
+        return Err(ToolError::invalid(
+            "`actor` is empty: say who you act for, e.g. `codex for Dana Lee`; it is recorded in the \
+             decision's history",
+        ));
+    }
+    Ok(actor)
+}
+
+/// An operation that could not run, as a tool failure saying what to do (or, for an unsafe id, a
+/// malformed argument).
+pub fn op_error(error: OpError) -> ToolError {
+    match error {
+        OpError::Store(StoreError::InvalidId { .. }) => ToolError::invalid(error.to_string()),
+        OpError::Store(StoreError::NotFound { id, .. }) => ToolError::Failed(format!(
+            "no stored decision `{id}`: call `list_decisions` for the ids, or `draft_decision` to start one"
+        )),
+        OpError::Store(StoreError::Exists { id }) => ToolError::Failed(format!(
+            "a decision `{id}` already exists: pick another `id`, or omit it to get a generated one"
+        )),
+        OpError::Git(GitError::NotARepository { dir }) => ToolError::Failed(format!(
+            "{dir} is not inside a git repository: stored decisions live in a repository's `.release/`; \
+             start the server inside the repository (or with `--root`), or pass the decision as `content`"
+        )),
+        OpError::Git(GitError::UnknownRevision { rev }) => ToolError::Failed(format!(
+            "`{rev}` is not a commit in this repository: pass a branch, tag or commit hash that exists \
+             (e.g. `HEAD`, `main`, `v1.4.0`)"
+        )),
+        OpError::Policy { .. } => ToolError::Failed(format!(
+            "{error}. Fix the policy file (the `release-gate://policy` resource shows the effective policy), \
+             then call again."
+        )),
+        OpError::Refused(report) => ToolError::Failed(format!(
+            "refused: the decision does not validate ({} error(s)); call `decision_status` for the fixes",
+            report.errors().count()
+        )),
+        other => ToolError::Failed(other.to_string()),
+    }
+}
+
+/// Runs a blocking operation (it spawns git or the policy's commands) on tokio's blocking pool.
+pub async fn blocking<T, F>(operation: F) -> Result<T, ToolError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, ToolError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(operation).await.map_err(|error| {
+        ToolError::Failed(format!("the operation stopped unexpectedly: {error}; call again"))
+    })?
+}
+
+/// One progress notification, owned so it can cross from the blocking thread.
+struct Update {
+    progress: f64,
+    total: Option<f64>,
+    message: String,
+}
+
+/// Turns the operation's progress events into MCP progress values that only ever increase: step `i`
+/// of `n` starts at `i` and ends at `i + 1`; "still running" and polling move halfway to the next step.
+#[derive(Default)]
+struct Meter {
+    step: usize,
+    total: Option<usize>,
+    /// The last value sent; `None` before the first.
+    last: Option<f64>,
+    /// Whole seconds already reported for the running step (a check ticks every 25 ms).
+    reported_secs: u64,
+}
+
+impl Meter {
+    fn update(&mut self, event: Progress<'_>) -> Option<Update> {
+        let (progress, message) = match event {
+            Progress::Started { index, total, name } => {
+                self.step = index;
+                self.total = Some(total);
+                self.reported_secs = 0;
+                (index as f64, format!("running `{name}` ({} of {total})", index.saturating_add(1)))
+            }
+            Progress::Running { name, elapsed } => {
+                let secs = elapsed.as_secs();
+                if secs <= self.reported_secs {
+                    return None;
+                }
+                self.reported_secs = secs;
+                (self.halfway(), format!("`{name}` still running after {}", seconds(elapsed)))
+            }
+            Progress::Finished { result } => {
+                let done = self.step.saturating_add(1) as f64;
+                (done, format!("`{}` {}", result.name, result.summary()))
+            }
+            Progress::Polling { attempt, since_rollback } => (
+                self.halfway(),
+                format!(
+                    "recovery check, attempt {attempt}, {} after the rollback started",
+                    seconds(since_rollback)
+                ),
+            ),
+        };
+        let progress = match self.last {
+            Some(last) if progress <= last => self.halfway(),
+            _ => progress,
+        };
+        self.last = Some(progress);
+        Some(Update { progress, total: self.total.map(|total| total as f64), message })
+    }
+
+    /// Halfway between the last value and the end of the current step: always more than the last.
+    fn halfway(&self) -> f64 {
+        let end = self.step.saturating_add(1) as f64;
+        let last = self.last.unwrap_or(self.step as f64);
+        let next = last + (end - last) / 2.0;
+        if next > last { next } else { last + f64::EPSILON.max(last * f64::EPSILON) }
+    }
+}
+
+fn seconds(duration: Duration) -> String {
+    format!("{:.1}s", duration.as_secs_f64())
+}
+
+/// Runs a long blocking operation, sending `notifications/progress` for `token` while it runs (when
+/// the client asked for progress by giving a token).
+pub async fn with_progress<T, F>(
+    peer: Peer<RoleServer>,
+    token: Option<ProgressToken>,
+    operation: F,
+) -> Result<T, ToolError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut dyn FnMut(Progress<'_>)) -> Result<T, ToolError> + Send + 'static,
+{
+    let Some(token) = token else {
+        return blocking(move || operation(&mut |_| {})).await;
+    };
+    let (sender, mut updates) = tokio::sync::mpsc::unbounded_channel::<Update>();
+    let task = tokio::task::spawn_blocking(move || {
+        let mut meter = Meter::default();
+        operation(&mut |event| {
+            if let Some(update) = meter.update(event) {
+                // The receiver only goes away with the session; then nobody is listening.
+                let _ = sender.send(update);
+            }
+        })
+    });
+    // The sender lives in the blocking closure, so this loop ends when the operation returns.
+    while let Some(update) = updates.recv().await {
+        let mut param =
+            ProgressNotificationParam::new(token.clone(), update.progress).with_message(update.message);
+        if let Some(total) = update.total {
+            param = param.with_total(total);
+        }
+        if let Err(error) = peer.notify_progress(param).await {
+            tracing::debug!("cannot send a progress notification: {error}");
+        }
+    }
+    task.await.map_err(|error| {
+        ToolError::Failed(format!("the operation stopped unexpectedly: {error}; call again"))
+    })?
+}

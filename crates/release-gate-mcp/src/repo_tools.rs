@@ -1,0 +1,680 @@
+//! The tools over the repository's decision store: classify, draft, status, record, decide, list, and the
+//! evidence that is run (code gates, drill, rehearsal). Each is a thin wrapper over one
+//! `release-gate-repo` operation, the same one the CLI calls; commands come only from the committed policy.
+
+use release_gate_core::classify::Classification;
+use release_gate_core::decision::{Call, Communication, Layer, RiskClass};
+use release_gate_core::history::{DrillItem, Mark, SettableField};
+use release_gate_core::{Decision, Report};
+use release_gate_repo::evidence::{Clock, GateRun, RehearsalOutcome};
+use release_gate_repo::workspace::{DraftRequest, OpError, Status, Summary};
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::RequestMetaObject;
+use rmcp::service::Peer;
+use rmcp::{Json, RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::input::ToolError;
+use crate::repo::{self, blocking, op_error, with_progress};
+use crate::server::ReleaseGateServer;
+
+/// Arguments of `classify_risk`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClassifyArgs {
+    /// The last released revision (tag, branch or commit). Omit to use the latest tag reachable from `head`.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub base: Option<String>,
+    /// The revision being released. Omit for `HEAD`.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub head: Option<String>,
+}
+
+/// Arguments of `draft_decision`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DraftArgs {
+    /// What is being released: the services, modules or features, e.g. `billing-api, invoice-worker`.
+    pub scope: String,
+    /// The risk class, declared before any verification (low: docs, copy, UI polish; medium: behaviour
+    /// change in core flows; high: auth, billing, permissions, migrations). Call `classify_risk` first;
+    /// never pick a lower class to get past a gate.
+    pub risk_class: RiskClass,
+    /// Why the class is lower than `classify_risk` suggests, if it is (omit otherwise).
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub justification: Option<String>,
+    /// The last released revision. Omit to use the latest tag reachable from `head`.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub base: Option<String>,
+    /// The revision being released. Omit for `HEAD`.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub head: Option<String>,
+    /// The decision's id (letters, digits, `.`, `_`, `-`). Omit to get one from the date and the scope.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub id: Option<String>,
+    /// Who is acting, recorded in the decision's history: the agent and the person it works for, e.g.
+    /// `codex for Dana Lee`.
+    pub actor: String,
+}
+
+/// What `draft_decision` returns.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Drafted {
+    /// The new decision's id: pass it as `id` to the other tools.
+    pub id: String,
+    /// Where the record is stored, relative to the repository root.
+    pub file: String,
+}
+
+/// Arguments of the tools that read a stored decision at a commit.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusArgs {
+    /// The stored decision's id (as `draft_decision` or `list_decisions` gave it).
+    pub id: String,
+    /// The commit being released (revision). Omit for `HEAD`.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub commit: Option<String>,
+    /// Judge as of this time, RFC 3339 with an offset (e.g. `2026-11-27T14:05:00Z`). Omit for now.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub now: Option<String>,
+}
+
+/// Arguments of `list_decisions`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListArgs {
+    /// Judge every decision for releasing this commit (revision). Omit for `HEAD`.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub commit: Option<String>,
+    /// Judge as of this time, RFC 3339 with an offset. Omit for now.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub now: Option<String>,
+}
+
+/// What `list_decisions` returns.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Decisions {
+    /// Every stored decision, by id.
+    pub decisions: Vec<Summary>,
+}
+
+/// Arguments of `record_gate`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordGateArgs {
+    /// The stored decision's id.
+    pub id: String,
+    /// The gate layer: `code`, `review`, `operational`, `communication` or `decision` (the decision layer is
+    /// normally recorded by `decide`).
+    pub layer: Layer,
+    /// `pass`, `fail` or `n/a`. Mark `pass` only with evidence that shows it.
+    pub result: Mark,
+    /// What shows the result, one item per entry: a CI run, an approval, a link, a note.
+    #[serde(default)]
+    pub evidence: Vec<String>,
+    /// The commit the evidence was gathered on (revision). Omit for `HEAD`.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub commit: Option<String>,
+    /// Who is acting, recorded in the decision's history, e.g. `codex for Dana Lee`.
+    pub actor: String,
+}
+
+/// Arguments of `declare_risk`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclareRiskArgs {
+    /// The stored decision's id.
+    pub id: String,
+    /// The risk class: `low`, `medium` or `high`. Never lower it to get past a gate.
+    pub risk_class: RiskClass,
+    /// Why this class is right when it is lower than the diff suggests (omit otherwise).
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub justification: Option<String>,
+    /// Who is acting, recorded in the decision's history, e.g. `codex for Dana Lee`.
+    pub actor: String,
+}
+
+/// Arguments of `set_decision_field`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetFieldArgs {
+    /// The stored decision's id.
+    pub id: String,
+    /// The field: `scope`, `residual-risks`, `rollback-trigger` (concrete: signal, comparison, number,
+    /// e.g. `error rate > 2% for 5 minutes`), `rollback-owner`, `decision-owner` or `panel` (go/no-go panel).
+    pub field: SettableField,
+    /// The value; several entries make a list (residual risks, trigger conditions, panel names). Names of
+    /// owners must come from the person, never be guessed.
+    pub values: Vec<String>,
+    /// Who is acting, recorded in the decision's history, e.g. `codex for Dana Lee`.
+    pub actor: String,
+}
+
+/// What the recording tools return.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Recorded {
+    /// The decision's id.
+    pub id: String,
+    /// The stored record after the change, with its history.
+    pub decision: Decision,
+}
+
+/// Arguments of `decide`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecideArgs {
+    /// The stored decision's id.
+    pub id: String,
+    /// `GO` or `NO-GO`, exactly as the person said it. A GO is recorded only if the decision validates.
+    pub call: Call,
+    /// The person who made the call (the final decision owner), by name. Never yourself.
+    pub owner: String,
+    /// The commit being released (revision). Omit for `HEAD`.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub commit: Option<String>,
+    /// Who is acting, recorded in the decision's history, e.g. `codex for Dana Lee`.
+    pub actor: String,
+}
+
+/// What `decide` returns.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct Decided {
+    /// Whether the call was recorded. `false`: a GO that does not validate; fix the report's errors.
+    pub recorded: bool,
+    /// The decision judged with the call made.
+    pub report: Report,
+}
+
+/// Arguments of the tools that run evidence from the committed policy.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunArgs {
+    /// The stored decision's id.
+    pub id: String,
+    /// Who is acting, recorded in the decision's history, e.g. `codex for Dana Lee`.
+    pub actor: String,
+}
+
+/// A drill item a person confirmed, with what they checked.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Confirmation {
+    /// `dashboards` or `pager` (items with a command in the policy are run, not confirmed).
+    pub item: DrillItem,
+    /// What was checked, e.g. a dashboard link or the pager schedule.
+    pub evidence: Vec<String>,
+}
+
+/// Arguments of `run_drill`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DrillArgs {
+    /// The stored decision's id.
+    pub id: String,
+    /// Items a person confirmed by hand, with their evidence. Only confirm what the person told you.
+    #[serde(default)]
+    pub confirmations: Vec<Confirmation>,
+    /// Who is acting, recorded in the decision's history, e.g. `codex for Dana Lee`.
+    pub actor: String,
+}
+
+/// Arguments of `run_rehearsal`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RehearsalArgs {
+    /// The stored decision's id.
+    pub id: String,
+    /// Friction points seen while rehearsing (what was slow or confusing), one per entry.
+    #[serde(default)]
+    pub friction: Vec<String>,
+    /// Who is acting, recorded in the decision's history, e.g. `codex for Dana Lee`.
+    pub actor: String,
+}
+
+/// Arguments of `set_communication`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CommunicationArgs {
+    /// The stored decision's id.
+    pub id: String,
+    /// What changed, user-facing and internal.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub what_changed: Option<String>,
+    /// Known limitations.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub known_limitations: Option<String>,
+    /// What to watch in the first 30-60 minutes.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub monitoring_focus: Option<String>,
+    /// When to roll back (the rollback trigger conditions).
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub rollback_trigger_conditions: Option<String>,
+    /// Escalation channel and owner.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub escalation: Option<String>,
+    /// Fill `what_changed` from the commit subjects and the trigger conditions from the decision when not
+    /// given and not already set. Default true.
+    #[serde(default = "yes")]
+    pub prefill: bool,
+    /// Who is acting, recorded in the decision's history, e.g. `codex for Dana Lee`.
+    pub actor: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn commit(commit: Option<String>) -> String {
+    commit.filter(|commit| !commit.trim().is_empty()).unwrap_or_else(|| "HEAD".to_owned())
+}
+
+/// The time a record is made: the system clock, in whole seconds (as the CLI records it).
+fn record_time() -> jiff::Timestamp {
+    Clock(None).now()
+}
+
+#[tool_router(router = repo_tool_router, vis = "pub(crate)")]
+impl ReleaseGateServer {
+    #[tool(
+        name = "classify_risk",
+        description = "Suggest a risk class for a release from the files changed between `base` (default: the \
+            latest tag) and `head` (default: HEAD), using the policy's path rules. Returns `suggested` (low, \
+            medium, high, or null for no changes) and each file with its class and the rule that matched. Call \
+            it before `draft_decision`; a lower class than suggested needs a justification.",
+        annotations(
+            title = "Classify a release's risk",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    pub async fn classify_risk(
+        &self,
+        Parameters(args): Parameters<ClassifyArgs>,
+    ) -> Result<Json<Classification>, ToolError> {
+        let root = self.root().clone();
+        blocking(move || {
+            let workspace = repo::workspace(&root)?;
+            workspace.classify(args.base.as_deref(), args.head.as_deref()).map_err(op_error).map(Json)
+        })
+        .await
+    }
+
+    #[tool(
+        name = "draft_decision",
+        description = "Start a stored Release Decision for `base..head` in the repository's `.release/decisions/`, \
+            with its scope and its risk class declared up front (before any verification). Returns the new \
+            decision's `id`; then record gates, run evidence, set the rollback trigger and owner, and call \
+            `decision_status` for what is left. `actor` is recorded in the decision's history.",
+        annotations(
+            title = "Draft a release decision",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    pub async fn draft_decision(
+        &self,
+        Parameters(args): Parameters<DraftArgs>,
+    ) -> Result<Json<Drafted>, ToolError> {
+        let actor = repo::actor(&args.actor)?;
+        if let Some(id) = &args.id {
+            repo::id(id)?;
+        }
+        let root = self.root().clone();
+        blocking(move || {
+            let workspace = repo::workspace(&root)?;
+            let request = DraftRequest {
+                id: args.id,
+                scope: args.scope,
+                risk: Some(args.risk_class),
+                justification: args.justification,
+                base: args.base,
+                head: args.head,
+                actor,
+            };
+            let id = workspace.draft(request, record_time()).map_err(op_error)?;
+            let file = format!(".release/decisions/{id}.json");
+            Ok(Json(Drafted { id: id.to_string(), file }))
+        })
+        .await
+    }
+
+    #[tool(
+        name = "decision_status",
+        description = "Where a stored decision stands for releasing `commit` (default HEAD): risk class, each gate \
+            layer with its result, whether it is required, and its evidence (fresh: gathered on this commit and \
+            diff; expired: older than the policy allows), the full validation report, and `next`: what to do, \
+            most important first. A failing report is a normal answer.",
+        annotations(
+            title = "Status of a stored decision",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    pub async fn decision_status(
+        &self,
+        Parameters(args): Parameters<StatusArgs>,
+    ) -> Result<Json<Status>, ToolError> {
+        let id = repo::id(&args.id)?;
+        let now = crate::input::now(args.now.as_deref())?;
+        let root = self.root().clone();
+        blocking(move || {
+            let workspace = repo::workspace(&root)?;
+            workspace.status(&id, &commit(args.commit), now).map_err(op_error).map(Json)
+        })
+        .await
+    }
+
+    #[tool(
+        name = "list_decisions",
+        description = "List the repository's stored decisions, each with its scope, risk class, call, verdict for \
+            releasing `commit` (default HEAD) and when it last changed; `error` says why a record cannot be read.",
+        annotations(
+            title = "List stored decisions",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    pub async fn list_decisions(
+        &self,
+        Parameters(args): Parameters<ListArgs>,
+    ) -> Result<Json<Decisions>, ToolError> {
+        let now = crate::input::now(args.now.as_deref())?;
+        let root = self.root().clone();
+        blocking(move || {
+            let workspace = repo::workspace(&root)?;
+            let decisions = workspace.list(&commit(args.commit), now).map_err(op_error)?;
+            Ok(Json(Decisions { decisions }))
+        })
+        .await
+    }
+
+    #[tool(
+        name = "record_gate",
+        description = "Mark one gate layer of a stored decision `pass`, `fail` or `n/a` with the evidence that \
+            shows it (a CI run, an approval, a link), bound to the commit it was gathered on (default HEAD). \
+            Evidence counts only for that commit and diff. Prefer `run_code_gates` for the code gate. Returns \
+            the updated record; `actor` is recorded in its history.",
+        annotations(
+            title = "Record a gate result",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    pub async fn record_gate(
+        &self,
+        Parameters(args): Parameters<RecordGateArgs>,
+    ) -> Result<Json<Recorded>, ToolError> {
+        let id = repo::id(&args.id)?;
+        let actor = repo::actor(&args.actor)?;
+        let root = self.root().clone();
+        blocking(move || {
+            let workspace = repo::workspace(&root)?;
+            let decision = workspace
+                .record_gate(
+                    &id,
+                    args.layer,
+                    args.result,
+                    args.evidence,
+                    &actor,
+                    &commit(args.commit),
+                    record_time(),
+                )
+                .map_err(op_error)?;
+            Ok(Json(Recorded { id: id.to_string(), decision }))
+        })
+        .await
+    }
+
+    #[tool(
+        name = "declare_risk",
+        description = "Declare or change the risk class of a stored decision (`low`, `medium`, `high`), with a \
+            justification when it is lower than the diff suggests. The change is kept in the history; never \
+            lower a class to get past a gate. Returns the updated record.",
+        annotations(
+            title = "Declare the risk class",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    pub async fn declare_risk(
+        &self,
+        Parameters(args): Parameters<DeclareRiskArgs>,
+    ) -> Result<Json<Recorded>, ToolError> {
+        let id = repo::id(&args.id)?;
+        let actor = repo::actor(&args.actor)?;
+        let root = self.root().clone();
+        blocking(move || {
+            let workspace = repo::workspace(&root)?;
+            let decision = workspace
+                .declare_risk(&id, args.risk_class, args.justification, &actor, record_time())
+                .map_err(op_error)?;
+            Ok(Json(Recorded { id: id.to_string(), decision }))
+        })
+        .await
+    }
+
+    #[tool(
+        name = "set_decision_field",
+        description = "Set a field of a stored decision: `scope`, `residual-risks`, `rollback-trigger` (concrete: a \
+            signal, a comparison and a number), `rollback-owner`, `decision-owner` or `panel`. Several `values` \
+            make a list. Owners and panel members are people the person named; never guess them. Returns the \
+            updated record.",
+        annotations(
+            title = "Set a decision field",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    pub async fn set_decision_field(
+        &self,
+        Parameters(args): Parameters<SetFieldArgs>,
+    ) -> Result<Json<Recorded>, ToolError> {
+        let id = repo::id(&args.id)?;
+        let actor = repo::actor(&args.actor)?;
+        let root = self.root().clone();
+        blocking(move || {
+            let workspace = repo::workspace(&root)?;
+            let decision =
+                workspace.set_field(&id, args.field, args.values, &actor, record_time()).map_err(op_error)?;
+            Ok(Json(Recorded { id: id.to_string(), decision }))
+        })
+        .await
+    }
+
+    #[tool(
+        name = "decide",
+        description = "Record a person's GO or NO-GO for a stored decision, with `owner` the person who made the \
+            call. Only call it when that person has told you their call; never decide on their behalf. A GO is \
+            recorded only if the decision, with the call made, validates for `commit` (default HEAD): otherwise \
+            `recorded` is false and `report` lists what to fix. A NO-GO is always recorded.",
+        annotations(
+            title = "Record the GO/NO-GO call",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    pub async fn decide(&self, Parameters(args): Parameters<DecideArgs>) -> Result<Json<Decided>, ToolError> {
+        let id = repo::id(&args.id)?;
+        let actor = repo::actor(&args.actor)?;
+        let root = self.root().clone();
+        blocking(move || {
+            let workspace = repo::workspace(&root)?;
+            match workspace.decide(&id, args.call, &args.owner, &actor, &commit(args.commit), record_time()) {
+                Ok((_, report)) => Ok(Json(Decided { recorded: true, report })),
+                Err(OpError::Refused(report)) => Ok(Json(Decided { recorded: false, report: *report })),
+                Err(error) => Err(op_error(error)),
+            }
+        })
+        .await
+    }
+
+    #[tool(
+        name = "run_code_gates",
+        description = "Run the code gate's checks (`[[code_gates]]`) of the policy as committed at HEAD, in a clean \
+            work tree, and record the code gate: pass only when every check passes. Only the committed policy's \
+            commands run; no argument can name one. Sends progress notifications when the client gives a \
+            progress token. Returns each check's exit code, duration and output tail.",
+        annotations(
+            title = "Run the code gate's checks",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    pub async fn run_code_gates(
+        &self,
+        meta: RequestMetaObject,
+        peer: Peer<RoleServer>,
+        Parameters(args): Parameters<RunArgs>,
+    ) -> Result<Json<GateRun>, ToolError> {
+        let id = repo::id(&args.id)?;
+        let actor = repo::actor(&args.actor)?;
+        let root = self.root().clone();
+        with_progress(peer, meta.get_progress_token(), move |progress| {
+            let workspace = repo::workspace(&root)?;
+            workspace.run_code_gates(&id, &actor, Clock(None), progress).map_err(op_error).map(Json)
+        })
+        .await
+    }
+
+    #[tool(
+        name = "run_drill",
+        description = "The pre-release drill: run the drill items the committed policy has commands for \
+            (critical-commands, feature-flags, rollback-command) on HEAD in a clean work tree, and record the \
+            items a person confirmed by hand (`dashboards`, `pager`) with their evidence. Only the committed \
+            policy's commands run. Sends progress notifications when the client gives a progress token. \
+            Returns the updated record (its `drill` list shows each item).",
+        annotations(
+            title = "Run the pre-release drill",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    pub async fn run_drill(
+        &self,
+        meta: RequestMetaObject,
+        peer: Peer<RoleServer>,
+        Parameters(args): Parameters<DrillArgs>,
+    ) -> Result<Json<Recorded>, ToolError> {
+        let id = repo::id(&args.id)?;
+        let actor = repo::actor(&args.actor)?;
+        let confirmations: Vec<(DrillItem, Vec<String>)> =
+            args.confirmations.into_iter().map(|c| (c.item, c.evidence)).collect();
+        let root = self.root().clone();
+        with_progress(peer, meta.get_progress_token(), move |progress| {
+            let workspace = repo::workspace(&root)?;
+            let decision =
+                workspace.run_drill(&id, &confirmations, &actor, Clock(None), progress).map_err(op_error)?;
+            Ok(Json(Recorded { id: id.to_string(), decision }))
+        })
+        .await
+    }
+
+    #[tool(
+        name = "run_rehearsal",
+        description = "The timed rollback rehearsal from the committed policy's `[rehearsal]`: apply the candidate, \
+            simulate the trigger, run the rollback, then poll the recovery check; recovery time runs from the \
+            rollback's start to the check's first success and must be within the policy's limit. It acts on the \
+            rehearsal environment the policy's commands name (never production). Only the committed policy's \
+            commands run. Sends progress notifications when the client gives a progress token.",
+        annotations(
+            title = "Run the rollback rehearsal",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    pub async fn run_rehearsal(
+        &self,
+        meta: RequestMetaObject,
+        peer: Peer<RoleServer>,
+        Parameters(args): Parameters<RehearsalArgs>,
+    ) -> Result<Json<RehearsalOutcome>, ToolError> {
+        let id = repo::id(&args.id)?;
+        let actor = repo::actor(&args.actor)?;
+        let root = self.root().clone();
+        with_progress(peer, meta.get_progress_token(), move |progress| {
+            let workspace = repo::workspace(&root)?;
+            workspace.rehearse(&id, &args.friction, &actor, Clock(None), progress).map_err(op_error).map(Json)
+        })
+        .await
+    }
+
+    #[tool(
+        name = "set_communication",
+        description = "Set the communication package of a stored decision: what changed, known limitations, \
+            monitoring focus, rollback trigger conditions, escalation. With `prefill` (default true), what \
+            changed comes from the commit subjects and the trigger conditions from the decision when not given \
+            and not already set. Returns the updated record.",
+        annotations(
+            title = "Set the communication package",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    pub async fn set_communication(
+        &self,
+        Parameters(args): Parameters<CommunicationArgs>,
+    ) -> Result<Json<Recorded>, ToolError> {
+        let id = repo::id(&args.id)?;
+        let actor = repo::actor(&args.actor)?;
+        let root = self.root().clone();
+        blocking(move || {
+            let workspace = repo::workspace(&root)?;
+            let package = Communication {
+                what_changed: args.what_changed,
+                known_limitations: args.known_limitations,
+                monitoring_focus: args.monitoring_focus,
+                rollback_trigger_conditions: args.rollback_trigger_conditions,
+                escalation: args.escalation,
+            };
+            let decision = workspace
+                .set_communication(&id, package, args.prefill, &actor, Clock(None))
+                .map_err(op_error)?;
+            Ok(Json(Recorded { id: id.to_string(), decision }))
+        })
+        .await
+    }
+}
