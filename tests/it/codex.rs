@@ -319,6 +319,11 @@ fn codex_drives_release_gate_through_mcp() {
             tool: "validate_decision",
             arguments: json!({"content": "### Release Decision\n- Risk class: high\n"}),
         },
+        Reply::Call {
+            tool: "draft_decision",
+            arguments: json!({"scope": "search", "risk_class": "medium", "actor": "codex for Dana", "id": "rel-9", "base": "v1"}),
+        },
+        Reply::Call { tool: "validate_decision", arguments: json!({"id": "rel-9"}) },
         Reply::Say("The example decision passes; the draft has errors."),
     ]);
     let home = codex_home(model.port, repo.path(), "");
@@ -340,7 +345,7 @@ fn codex_drives_release_gate_through_mcp() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "codex failed:\n{stdout}\n{stderr}");
     let requests = model.requests();
-    assert_eq!(requests.len(), 3, "{stdout}\n{stderr}");
+    assert_eq!(requests.len(), 5, "{stdout}\n{stderr}");
 
     // The skill's name and description and the AGENTS.md section reach the model.
     let first = requests[0].to_string();
@@ -353,7 +358,8 @@ fn codex_drives_release_gate_through_mcp() {
     // The namespace lists the server's tools.
     let tools = requests[0]["tools"].to_string();
     assert!(tools.contains("mcp__release_gate"), "{tools}");
-    for tool in ["validate_decision", "audit_decision", "render_decision"] {
+    for tool in ["validate_decision", "draft_decision", "decision_status", "sign_decision", "verify_decision"]
+    {
         assert!(tools.contains(tool), "{tool} missing from {tools}");
     }
 
@@ -366,8 +372,120 @@ fn codex_drives_release_gate_through_mcp() {
         serde_json::from_str(&tool_output(&requests[2], "call-1").expect("output of call-1")).unwrap();
     assert_eq!(fail["verdict"], "fail");
     assert!(fail["findings"].as_array().unwrap().iter().any(|f| f["code"] == "scope-missing"));
+    // A scripted draft, then its validation, through the same tools.
+    let drafted: Value =
+        serde_json::from_str(&tool_output(&requests[3], "call-2").expect("output of call-2")).unwrap();
+    assert_eq!(drafted["id"], "rel-9", "{drafted}");
+    let stored = std::fs::read_to_string(repo.path().join(".release/decisions/rel-9.json")).unwrap();
+    assert!(stored.contains("codex for Dana"), "the actor is in the history");
+    let draft: Value =
+        serde_json::from_str(&tool_output(&requests[4], "call-3").expect("output of call-3")).unwrap();
+    assert_eq!(draft["verdict"], "fail");
+    assert_eq!(draft["risk_class"], "medium");
+    assert!(draft["findings"].as_array().unwrap().iter().any(|f| f["code"] == "decision-missing"), "{draft}");
     assert_eq!(
         std::fs::read_to_string(&last).unwrap().trim(),
         "The example decision passes; the draft has errors."
     );
+}
+
+/// A repository with a medium-risk decision `rel-1` that Priya decided GO, and Priya's signing key.
+fn decided_repo(name: &str) -> (GitRepo, TempDir, PathBuf) {
+    let repo = initialized_repo(name);
+    repo.commit(&[("src/search/index.rs", "fn index() {}\n")], "search index");
+    for args in [
+        vec!["draft", "--scope", "search", "--risk", "medium", "--id", "rel-1"],
+        vec!["gate", "rel-1", "code", "pass", "--evidence", "CI #7"],
+        vec!["gate", "rel-1", "review", "pass", "--evidence", "PR #3"],
+        vec!["gate", "rel-1", "operational", "n/a"],
+        vec!["gate", "rel-1", "communication", "n/a"],
+        vec!["set", "rel-1", "residual-risks", "none"],
+        vec!["set", "rel-1", "rollback-trigger", "search error rate > 1% for 5 minutes"],
+        vec!["set", "rel-1", "rollback-owner", "Lee Park"],
+        vec!["decide", "rel-1", "--go", "--owner", "Priya Shah"],
+    ] {
+        let out = repo.run(&args);
+        assert_eq!(out.code, 0, "{args:?}: {out:?}");
+    }
+    let keys = TempDir::new("codex-keys");
+    let key = keys.path().join("priya_ed25519");
+    let status = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "priya", "-f"])
+        .arg(&key)
+        .status()
+        .expect("ssh-keygen runs");
+    assert!(status.success());
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let public: Vec<&str> = public.split_whitespace().take(2).collect();
+    std::fs::write(
+        repo.path().join(".release/allowed_signers"),
+        format!("\"Priya Shah\" namespaces=\"release-gate,release-gate-checkpoint\" {}\n", public.join(" ")),
+    )
+    .unwrap();
+    (repo, keys, key)
+}
+
+/// Runs `codex exec` with a scripted model that calls `sign_decision` once.
+fn codex_signs(repo: &GitRepo, server_config: &str) -> (Vec<Value>, String) {
+    let config_path = repo.path().join(".codex/config.toml");
+    let base = std::fs::read_to_string(&config_path).unwrap();
+    std::fs::write(&config_path, format!("{base}{server_config}")).unwrap();
+    let model = FakeModel::start(vec![
+        Reply::Call { tool: "sign_decision", arguments: json!({"id": "rel-1"}) },
+        Reply::Say("done"),
+    ]);
+    let home = codex_home(model.port, repo.path(), "");
+    let out = codex(
+        home.path(),
+        repo.path(),
+        &["exec", "--skip-git-repo-check", "--ephemeral", "--json", "Priya asks you to sign release rel-1."],
+    );
+    std::fs::write(&config_path, base).unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "codex failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    (model.requests(), stdout)
+}
+
+#[test]
+fn headless_codex_signs_only_when_the_person_pre_approved_it() {
+    let (repo, _keys, key) = decided_repo("codex-sign");
+    let env = format!(
+        "env = {{ RELEASE_GATE_SIGNING_KEY = {} }}\n",
+        toml::Value::String(key.display().to_string())
+    );
+
+    // Without approval, headless Codex refuses the destructive tool; nothing is signed.
+    let (requests, _) = codex_signs(&repo, &env);
+    let output = tool_output(&requests[1], "call-0").expect("output of call-0");
+    assert!(output.contains("requires approval"), "{output}");
+    assert!(!repo.path().join(".release/attestations/rel-1.dsse.json").exists());
+
+    // The tool is annotated destructive in tools/list, which is why Codex asks.
+    let tools = requests[0]["tools"].to_string();
+    assert!(tools.contains("sign_decision"), "{tools}");
+
+    // Pre-approved, but the server asks the person through elicitation, which headless Codex declines
+    // on its own: refused, with what to do.
+    let approve = "\n[mcp_servers.release_gate.tools.sign_decision]\napproval_mode = \"approve\"\n";
+    let (requests, _) = codex_signs(&repo, &format!("{env}{approve}"));
+    let output = tool_output(&requests[1], "call-0").expect("output of call-0");
+    let result: Value = serde_json::from_str(&output).unwrap_or_else(|e| panic!("{e}: {output}"));
+    assert_eq!(result["signed"], false, "{result}");
+    assert!(result["outcome"]["reason"].as_str().unwrap().contains("RELEASE_GATE_SIGN_CONFIRM=client"));
+    assert!(!repo.path().join(".release/attestations/rel-1.dsse.json").exists());
+
+    // Pre-approved, and the key's owner lets the client's approval stand: it signs, and verify passes.
+    let env = format!(
+        "env = {{ RELEASE_GATE_SIGNING_KEY = {}, RELEASE_GATE_SIGN_CONFIRM = \"client\" }}\n",
+        toml::Value::String(key.display().to_string())
+    );
+    let (requests, stdout) = codex_signs(&repo, &format!("{env}{approve}"));
+    let output = tool_output(&requests[1], "call-0").expect("output of call-0");
+    let result: Value = serde_json::from_str(&output).unwrap_or_else(|e| panic!("{e}: {output}\n{stdout}"));
+    assert_eq!(result["signed"], true, "{result}");
+    assert_eq!(result["confirmed_by"], "client-approval");
+    assert_eq!(result["outcome"]["outcome"], "signed");
+    assert_eq!(result["outcome"]["roles"], json!(["Priya Shah"]));
+    let verify = repo.run(&["verify", "rel-1", "--format", "json"]);
+    assert_eq!(verify.code, 0, "{verify:?}");
 }

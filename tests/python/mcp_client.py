@@ -29,7 +29,9 @@ TOOLS = [
     "run_rehearsal",
     "set_communication",
     "set_decision_field",
+    "sign_decision",
     "validate_decision",
+    "verify_decision",
 ]
 
 
@@ -90,6 +92,12 @@ async def main(binary: str, root: str, git_repo: str) -> None:
 
         unknown = await client.call_tool("decision_status", {"id": "no-such-decision"})
         assert unknown.is_error, unknown
+
+        # Not signed yet, and no signing key configured: both say what to do.
+        unsigned = await client.call_tool("verify_decision", {"id": decision_id})
+        assert unsigned.is_error and "is not signed" in unsigned.content[0].text, unsigned
+        keyless = await client.call_tool("sign_decision", {"id": decision_id})
+        assert keyless.is_error and "RELEASE_GATE_SIGNING_KEY" in keyless.content[0].text, keyless
 
         try:
             await client.call_tool("decision_status", {"id": "../escape"})

@@ -12,6 +12,7 @@ mod repo;
 mod repo_tools;
 mod resources;
 mod server;
+mod sign_tools;
 mod transport;
 
 use std::net::SocketAddr;
@@ -21,6 +22,7 @@ pub use http::{ENDPOINT, config as http_config};
 pub use input::Root;
 pub use resources::{DECISION_URI_TEMPLATE, POLICY_URI, RULES_URI, TEMPLATE, TEMPLATE_URI};
 pub use server::{INSTRUCTIONS, ReleaseGateServer, TOOL_NAMES};
+pub use sign_tools::{Confirmation, SIGN_CONFIRM_ENV, SIGNING_KEY_ENV, Signing};
 pub use transport::{LineTransport, MAX_LINE_BYTES, leading_id};
 
 /// The environment variable holding the bearer token for `serve --http`.
@@ -45,6 +47,8 @@ pub enum ServeError {
     TokenRequired(SocketAddr),
     #[error("the {TOKEN_ENV} token is shorter than 16 characters; use a longer secret")]
     TokenTooShort,
+    #[error("{0}")]
+    Config(String),
     #[error("the MCP session failed to start: {0}")]
     Initialize(String),
     #[error("the MCP server failed: {0}")]
@@ -74,7 +78,8 @@ fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
 
 fn server(root: &Path) -> Result<ReleaseGateServer, ServeError> {
     let root = Root::new(root).map_err(|source| ServeError::Root { path: root.to_path_buf(), source })?;
-    Ok(ReleaseGateServer::new(root))
+    let signing = Signing::from_env().map_err(ServeError::Config)?;
+    Ok(ReleaseGateServer::new(root).with_signing(signing))
 }
 
 /// Logs to stderr only: stdout is the protocol channel.

@@ -40,7 +40,7 @@ decision written as Markdown or JSON, `validate_decision`, `audit_decision` and 
 recorded. Never record GO, or name an owner, on a person's behalf.";
 
 /// The names of the tools this server registers, in the order `tools/list` gives them.
-pub const TOOL_NAMES: [&str; 15] = [
+pub const TOOL_NAMES: [&str; 17] = [
     "audit_decision",
     "classify_risk",
     "decide",
@@ -55,13 +55,16 @@ pub const TOOL_NAMES: [&str; 15] = [
     "run_rehearsal",
     "set_communication",
     "set_decision_field",
+    "sign_decision",
     "validate_decision",
+    "verify_decision",
 ];
 
 /// The release-gate MCP server, working on one repository root.
 #[derive(Debug, Clone)]
 pub struct ReleaseGateServer {
     root: Root,
+    signing: crate::sign_tools::Signing,
     tool_router: ToolRouter<ReleaseGateServer>,
     prompt_router: PromptRouter<ReleaseGateServer>,
 }
@@ -328,13 +331,25 @@ impl ReleaseGateServer {
     pub fn new(root: Root) -> ReleaseGateServer {
         ReleaseGateServer {
             root,
-            tool_router: Self::tool_router() + Self::repo_tool_router(),
+            signing: crate::sign_tools::Signing::default(),
+            tool_router: Self::tool_router() + Self::repo_tool_router() + Self::sign_tool_router(),
             prompt_router: Self::prompt_router(),
         }
     }
 
     pub(crate) fn root(&self) -> &Root {
         &self.root
+    }
+
+    /// The same server, signing with the given key and confirmation (`sign_decision`).
+    #[must_use]
+    pub fn with_signing(mut self, signing: crate::sign_tools::Signing) -> ReleaseGateServer {
+        self.signing = signing;
+        self
+    }
+
+    pub(crate) fn signing(&self) -> &crate::sign_tools::Signing {
+        &self.signing
     }
 
     /// The decision a tool was given as `content`, `path` or `id`.

@@ -110,9 +110,10 @@ async fn tools_list_is_a_reviewed_surface() {
         "list_decisions",
         "render_decision",
         "validate_decision",
+        "verify_decision",
     ];
-    // Tools that record a person's call or act on an environment: a client asks before running them.
-    let destructive = ["decide", "run_rehearsal"];
+    // Tools that record a person's call or sign-off, or act on an environment: a client asks first.
+    let destructive = ["decide", "run_rehearsal", "sign_decision"];
     for tool in &tools {
         let name = tool.name.as_ref();
         let annotations = tool.annotations.as_ref().unwrap();
@@ -123,7 +124,8 @@ async fn tools_list_is_a_reviewed_surface() {
         assert_eq!(tool.output_schema.as_ref().unwrap()["type"], "object", "{name}");
         // Tools that record say who for.
         let required = tool.input_schema.get("required").cloned().unwrap_or_default();
-        let records = !read_only.contains(&name);
+        // A signature records its signer's key and principal, not an `actor`.
+        let records = !read_only.contains(&name) && name != "sign_decision";
         assert_eq!(
             serde_json::to_value(&required).unwrap().as_array().is_some_and(|r| r.contains(&json!("actor"))),
             records,

@@ -18,7 +18,7 @@ use crate::policy::Policy;
 macro_rules! failure_codes {
     ($( $variant:ident = $code:literal, $meaning:literal; )*) => {
         /// Why a signed decision does not verify. Stable kebab-case names, like finding codes.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, schemars::JsonSchema)]
         pub enum FailureCode {
             $( #[serde(rename = $code)] $variant, )*
         }
@@ -57,14 +57,14 @@ failure_codes! {
 }
 
 /// One reason a signed decision does not verify.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Failure {
     pub code: FailureCode,
     pub message: String,
 }
 
 /// A signature that verified against a trusted key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct VerifiedSigner {
     /// 0-based index in the envelope's `signatures`.
     pub index: usize,
@@ -100,7 +100,7 @@ pub struct Context<'a> {
 }
 
 /// The outcome: every failure, and what verified.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Verification {
     pub id: String,
     pub commit: Option<String>,
