@@ -60,9 +60,10 @@ pub struct Audit {
 
 /// Runs the five-question audit. The time only matters to rules the audit does not ask about.
 pub fn audit(document: &Document) -> Audit {
-    // The protocol's questions, unaffected by a policy's severity overrides.
-    let policy = Policy::default();
-    let mut rules = Rules::new(document, &policy, jiff::Timestamp::UNIX_EPOCH);
+    // The protocol's questions, unaffected by a policy's severity overrides. Built once: the default
+    // policy compiles its path rules.
+    static DEFAULT: std::sync::LazyLock<Policy> = std::sync::LazyLock::new(Policy::default);
+    let mut rules = Rules::new(document, &DEFAULT, jiff::Timestamp::UNIX_EPOCH);
     let answers: Vec<Answer> = Question::ALL
         .into_iter()
         .map(|question| {

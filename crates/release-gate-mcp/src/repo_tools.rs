@@ -3,7 +3,7 @@
 //! `release-gate-repo` operation, the same one the CLI calls; commands come only from the committed policy.
 
 use release_gate_core::classify::Classification;
-use release_gate_core::decision::{Call, Communication, Layer, RiskClass};
+use release_gate_core::decision::{self, Call, Communication, Gates, Layer, RiskClass};
 use release_gate_core::history::{DrillItem, Mark, SettableField};
 use release_gate_core::{Decision, Report};
 use release_gate_repo::evidence::{Clock, GateRun, RehearsalOutcome};
@@ -164,13 +164,38 @@ pub struct SetFieldArgs {
     pub actor: String,
 }
 
-/// What the recording tools return.
+/// What the recording tools return: where the decision stands after the change. The whole record is the
+/// resource `release-gate://decisions/{id}`; `decision_status` gives the findings and next steps.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct Recorded {
     /// The decision's id.
     pub id: String,
-    /// The stored record after the change, with its history.
-    pub decision: Decision,
+    /// The kind of the change just appended to the history, e.g. `gate-recorded`.
+    pub change: String,
+    /// Events in the history now.
+    pub history_len: usize,
+    /// The risk class as recorded.
+    pub risk_class: Option<String>,
+    /// Each gate layer as recorded now.
+    pub gates: Gates,
+    /// The pre-release drill's items and whether each is checked.
+    pub drill: Vec<decision::DrillItem>,
+    /// The communication package as recorded now.
+    pub communication: Option<Communication>,
+}
+
+impl Recorded {
+    fn of(id: &release_gate_repo::store::Id, decision: Decision) -> Recorded {
+        Recorded {
+            id: id.to_string(),
+            change: decision.history.last().map_or_else(String::new, |event| event.change.kind().to_owned()),
+            history_len: decision.history.len(),
+            risk_class: decision.risk_class,
+            gates: decision.gates,
+            drill: decision.drill,
+            communication: decision.communication,
+        }
+    }
 }
 
 /// Arguments of `decide`.
@@ -450,7 +475,7 @@ impl ReleaseGateServer {
                     record_time(),
                 )
                 .map_err(op_error)?;
-            Ok(Json(Recorded { id: id.to_string(), decision }))
+            Ok(Json(Recorded::of(&id, decision)))
         })
         .await
     }
@@ -480,7 +505,7 @@ impl ReleaseGateServer {
             let decision = workspace
                 .declare_risk(&id, args.risk_class, args.justification, &actor, record_time())
                 .map_err(op_error)?;
-            Ok(Json(Recorded { id: id.to_string(), decision }))
+            Ok(Json(Recorded::of(&id, decision)))
         })
         .await
     }
@@ -510,7 +535,7 @@ impl ReleaseGateServer {
             let workspace = repo::workspace(&root)?;
             let decision =
                 workspace.set_field(&id, args.field, args.values, &actor, record_time()).map_err(op_error)?;
-            Ok(Json(Recorded { id: id.to_string(), decision }))
+            Ok(Json(Recorded::of(&id, decision)))
         })
         .await
     }
@@ -604,7 +629,7 @@ impl ReleaseGateServer {
             let workspace = repo::workspace(&root)?;
             let decision =
                 workspace.run_drill(&id, &confirmations, &actor, Clock(None), progress).map_err(op_error)?;
-            Ok(Json(Recorded { id: id.to_string(), decision }))
+            Ok(Json(Recorded::of(&id, decision)))
         })
         .await
     }
@@ -673,7 +698,7 @@ impl ReleaseGateServer {
             let decision = workspace
                 .set_communication(&id, package, args.prefill, &actor, Clock(None))
                 .map_err(op_error)?;
-            Ok(Json(Recorded { id: id.to_string(), decision }))
+            Ok(Json(Recorded::of(&id, decision)))
         })
         .await
     }

@@ -190,8 +190,9 @@ async fn a_decision_goes_from_classify_to_a_recorded_call() {
     )
     .await;
     assert_eq!(gate["id"], "docs-1");
-    assert!(gate["decision"]["gates"]["review"].as_str().unwrap().starts_with("pass"), "{gate}");
-    let last = gate["decision"]["history"].as_array().unwrap().last().unwrap().clone();
+    assert!(gate["gates"]["review"].as_str().unwrap().starts_with("pass"), "{gate}");
+    assert_eq!(gate["change"], "gate-recorded", "{gate}");
+    let last = stored(&repo, "docs-1")["history"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["actor"], ACTOR, "{last}");
 
     let risk = ok(
@@ -200,8 +201,9 @@ async fn a_decision_goes_from_classify_to_a_recorded_call() {
         json!({"id": "docs-1", "risk_class": "medium", "justification": "touches the export", "actor": ACTOR}),
     )
     .await;
-    assert_eq!(risk["decision"]["risk_class"], "medium", "{risk}");
-    assert_eq!(risk["decision"]["history"][4]["change"]["justification"], "touches the export", "{risk}");
+    assert_eq!(risk["risk_class"], "medium", "{risk}");
+    assert_eq!(risk["change"], "risk-declared", "{risk}");
+    assert_eq!(stored(&repo, "docs-1")["history"][4]["change"]["justification"], "touches the export");
 
     let trigger = ok(
         &client,
@@ -209,14 +211,16 @@ async fn a_decision_goes_from_classify_to_a_recorded_call() {
         json!({"id": "docs-1", "field": "rollback-trigger", "values": ["error rate > 2% for 5 minutes"], "actor": ACTOR}),
     )
     .await;
-    assert_eq!(trigger["decision"]["rollback_trigger"], json!(["error rate > 2% for 5 minutes"]));
+    assert_eq!(trigger["change"], "field-set", "{trigger}");
+    assert_eq!(stored(&repo, "docs-1")["rollback_trigger"], json!(["error rate > 2% for 5 minutes"]));
     let owner = ok(
         &client,
         "set_decision_field",
         json!({"id": "docs-1", "field": "rollback-owner", "values": ["Lee Park"], "actor": ACTOR}),
     )
     .await;
-    assert_eq!(owner["decision"]["rollback_owner"], "Lee Park", "{owner}");
+    assert_eq!(owner["history_len"], trigger["history_len"].as_u64().unwrap() + 1, "{owner}");
+    assert_eq!(stored(&repo, "docs-1")["rollback_owner"], "Lee Park");
 
     let comms = ok(
         &client,
@@ -224,7 +228,7 @@ async fn a_decision_goes_from_classify_to_a_recorded_call() {
         json!({"id": "docs-1", "known_limitations": "none known", "actor": ACTOR}),
     )
     .await;
-    let package = &comms["decision"]["communication"];
+    let package = &comms["communication"];
     assert_eq!(package["known_limitations"], "none known", "{comms}");
     // Prefilled from the commit subjects and the decision's trigger.
     assert_eq!(package["what_changed"], "Document the invoice export", "{comms}");
@@ -556,7 +560,7 @@ async fn drill_and_rehearsal_record_their_evidence() {
             "confirmations": [{"item": "pager", "evidence": ["schedule shows Dana and Lee"]}]}),
     )
     .await;
-    let items = drill["decision"]["drill"].as_array().unwrap();
+    let items = drill["drill"].as_array().unwrap();
     let checked: Vec<bool> = items.iter().map(|item| item["checked"].as_bool().unwrap()).collect();
     assert_eq!(items.len(), 5, "{drill}");
     // critical commands ran, pager confirmed; the rest stay open.
