@@ -204,6 +204,28 @@ impl schemars::JsonSchema for Code {
     }
 }
 
+/// One entry of the rule catalog: a code with its default severity, meaning and fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Rule {
+    pub code: &'static str,
+    pub severity: &'static str,
+    pub meaning: &'static str,
+    pub fix: &'static str,
+}
+
+/// The rule catalog: every finding code, in catalog order (`release-gate rules`, the MCP resource).
+pub fn catalog() -> Vec<Rule> {
+    Code::ALL
+        .iter()
+        .map(|code| Rule {
+            code: code.as_str(),
+            severity: code.default_severity().as_str(),
+            meaning: code.meaning(),
+            fix: code.fix(),
+        })
+        .collect()
+}
+
 /// One thing the validator found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Finding {

@@ -1,7 +1,7 @@
 //! The MCP server: tools over the core's validate / audit / render (the repository tools are in
 //! `repo_tools`), the protocol's prompts, and resources (fixed ones and each stored decision).
 
-use release_gate_core::{Audit, Code, Decision, Document, Report};
+use release_gate_core::{Audit, Decision, Document, Report};
 use rmcp::handler::server::router::prompt::PromptRouter;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
@@ -496,7 +496,7 @@ impl ServerHandler for ReleaseGateServer {
                 Err(ToolError::Failed(message)) => return Err(ErrorData::internal_error(message, None)),
                 Err(ToolError::Invalid(error)) => return Err(error),
             },
-            crate::resources::RULES_URI => (crate::resources::rules_json(Code::ALL), "application/json"),
+            crate::resources::RULES_URI => (crate::resources::rules_json(), "application/json"),
             crate::resources::TEMPLATE_URI => (crate::resources::TEMPLATE.to_owned(), "text/markdown"),
             _ if uri.starts_with(crate::resources::DECISION_URI_PREFIX) => {
                 let raw = uri.get(crate::resources::DECISION_URI_PREFIX.len()..).unwrap_or_default();
