@@ -14,8 +14,8 @@ for component in rustfmt clippy; do
   fi
 done
 
-step "test tools: ssh-keygen, git, jq, sha256sum, Python, npm; pinned clients"
-for tool in ssh-keygen git jq sha256sum python3 npm; do
+step "test tools: ssh-keygen, git, jq, sha256sum, Python, npm, script; pinned clients"
+for tool in ssh-keygen git jq sha256sum python3 npm script; do
   command -v "$tool" >/dev/null || { echo "error: $tool is required by the tests and is not installed" >&2; exit 1; }
 done
 # The end-to-end tests run real clients and verifiers (MCP SDK, securesystemslib, Inspector, the

@@ -75,6 +75,18 @@ command = ["sh", "-c", "echo 'warning: x' >&2; exit 0"]
     let out = repo.run(&["gates", "run", "g"]);
     assert!(out.stderr.contains("[2/2] tests: running"), "{}", out.stderr);
     assert!(out.stderr.contains("fail tests: failed (exit 1)"), "{}", out.stderr);
+    // A live line on a terminal: `script` gives the run a pseudo-terminal.
+    let command = format!("{} gates run g", env!("CARGO_BIN_EXE_release-gate"));
+    let output = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(repo.path())
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("script (util-linux) runs");
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(shown.contains("\r[2/2] tests ..."), "{shown:?}");
+    assert!(!shown.contains("tests: running"), "{shown:?}");
 }
 
 #[test]
