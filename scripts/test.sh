@@ -15,8 +15,16 @@ for component in rustfmt clippy; do
 done
 
 step "test tools: ssh-keygen, git, jq, sha256sum, Python, npm, script; pinned clients"
+# Debian packages that provide the tools, installed when missing (the machine's package manager).
+declare -A package=([ssh-keygen]=openssh-client [git]=git [jq]=jq [sha256sum]=coreutils [python3]=python3
+  [npm]=npm [script]=bsdutils)
 for tool in ssh-keygen git jq sha256sum python3 npm script; do
-  command -v "$tool" >/dev/null || { echo "error: $tool is required by the tests and is not installed" >&2; exit 1; }
+  if ! command -v "$tool" >/dev/null; then
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+      apt-get update -qq && apt-get install -y -qq "${package[$tool]}"
+    fi
+    command -v "$tool" >/dev/null || { echo "error: $tool is required by the tests and is not installed" >&2; exit 1; }
+  fi
 done
 # The end-to-end tests run real clients and verifiers (MCP SDK, securesystemslib, Inspector, the
 # conformance suite, Codex) against the real binary; install them exactly as pinned.
