@@ -1,7 +1,7 @@
 //! The pure core of release-gate: the decision record, the risk policy and the validator.
 //!
 //! Nothing here touches the world: no files, no environment, no clock, no randomness, no printing.
-//! File contents, the current time and (later) git facts and key material come in as values, so every
+//! File contents, the current time, git facts and key material come in as values, so every
 //! verdict is a function of its inputs and the same on every surface (CLI, MCP server, tests).
 //!
 //! # Glossary
