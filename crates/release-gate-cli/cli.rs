@@ -22,34 +22,16 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Validate a decision (Markdown or JSON) against the risk policy.
-    Validate(ValidateArgs),
-    /// Answer the protocol's five-question fast audit for a decision.
-    Audit(AuditArgs),
-    /// Convert a decision between Markdown and JSON.
-    Render(RenderArgs),
-    /// Print a JSON Schema.
-    Schema(SchemaArgs),
-    /// Create `.release/policy.toml` with the default policy written out.
+    /// Set up `.release/` (policy, allowed signers); with --codex also the skill, the MCP server and AGENTS.md.
     Init(InitArgs),
-    /// List every finding code with its meaning and fix.
-    Rules(RulesArgs),
+    /// Suggest a risk class from the paths a diff changes.
+    Classify(ClassifyArgs),
     /// Start a decision in this repository, bound to a git range; prints its id.
     Draft(DraftArgs),
     /// Show where a stored decision stands: gates, evidence, findings, next steps.
     Status(StatusArgs),
     /// Record a gate layer's result with the evidence a person supplies.
     Gate(GateArgs),
-    /// Declare or change a stored decision's risk class.
-    Risk(RiskArgs),
-    /// Set a field of a stored decision (scope, residual risks, rollback trigger and owner, owner, panel).
-    Set(SetArgs),
-    /// Record the GO / NO-GO call; a GO is refused unless the decision validates.
-    Decide(DecideArgs),
-    /// List the stored decisions.
-    List(ListArgs),
-    /// Suggest a risk class from the paths a diff changes.
-    Classify(ClassifyArgs),
     /// Run the code gate's checks from the committed policy and record the result.
     Gates(GatesArgs),
     /// Run the pre-release drill's commands and record a person's confirmations.
@@ -60,18 +42,36 @@ pub enum Command {
     Comms(CommsArgs),
     /// Record operational facts: rollback path, on-call and backup owners, release window.
     Ops(OpsArgs),
+    /// Declare or change a stored decision's risk class.
+    Risk(RiskArgs),
+    /// Set a field of a stored decision (scope, residual risks, rollback trigger and owner, owner, panel).
+    Set(SetArgs),
+    /// Record the GO / NO-GO call; a GO is refused unless the decision validates.
+    Decide(DecideArgs),
     /// Show the protocol's quick checklist with each item's state.
     Checklist(ChecklistArgs),
-    /// Run the MCP server for coding agents (stdio by default, or Streamable HTTP with `--http`).
-    Serve(ServeArgs),
-    /// Generate an OpenSSH Ed25519 signing key pair and print its allowed_signers line.
-    Keygen(KeygenArgs),
     /// Sign a validated decision for a commit: in-toto statement, DSSE envelope, SSH signature, log entry.
     Sign(SignArgs),
     /// Verify a signed decision: signatures, trust, commit, GO, signer rules, thresholds and the log.
     Verify(VerifyArgs),
+    /// List the stored decisions.
+    List(ListArgs),
+    /// Validate a decision (Markdown or JSON) against the risk policy.
+    Validate(ValidateArgs),
+    /// Answer the protocol's five-question fast audit for a decision.
+    Audit(AuditArgs),
+    /// Convert a decision between Markdown and JSON, or write its release note.
+    Render(RenderArgs),
+    /// Print a JSON Schema.
+    Schema(SchemaArgs),
+    /// List every finding code with its meaning and fix.
+    Rules(RulesArgs),
     /// The decision log: verify its chain and checkpoint, repair a torn tail, export it.
     Log(LogArgs),
+    /// Generate an OpenSSH Ed25519 signing key pair and print its allowed_signers line.
+    Keygen(KeygenArgs),
+    /// Run the MCP server for coding agents (stdio by default, or Streamable HTTP with `--http`).
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Args)]
