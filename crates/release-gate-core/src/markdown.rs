@@ -288,7 +288,11 @@ fn classify_lines(text: &str) -> Vec<Line> {
 }
 
 /// Removes `<!-- ... -->` comments from a line; returns the rest and whether a comment is still open.
-fn strip_comments(line: &str, mut in_comment: bool) -> (String, bool) {
+fn strip_comments(line: &str, mut in_comment: bool) -> (std::borrow::Cow<'_, str>, bool) {
+    // Most lines hold no comment: borrow them as they are.
+    if !in_comment && !line.contains('<') {
+        return (std::borrow::Cow::Borrowed(line), false);
+    }
     let mut out = String::with_capacity(line.len());
     let mut rest = line;
     loop {
@@ -298,7 +302,7 @@ fn strip_comments(line: &str, mut in_comment: bool) -> (String, bool) {
                     rest = rest.get(end + 3..).unwrap_or("");
                     in_comment = false;
                 }
-                None => return (out, true),
+                None => return (std::borrow::Cow::Owned(out), true),
             }
         } else {
             match rest.find("<!--") {
@@ -309,7 +313,7 @@ fn strip_comments(line: &str, mut in_comment: bool) -> (String, bool) {
                 }
                 None => {
                     out.push_str(rest);
-                    return (out, false);
+                    return (std::borrow::Cow::Owned(out), false);
                 }
             }
         }
