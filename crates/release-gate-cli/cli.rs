@@ -169,15 +169,13 @@ pub struct ChecklistArgs {
     pub format: PlainFormat,
 }
 
-/// Options shared by commands that change a stored decision.
+/// Options shared by commands that change a stored decision. Records are always stamped with the system
+/// clock: a recorded time cannot be chosen, so evidence cannot be backdated or postdated.
 #[derive(Debug, Args)]
 pub struct ActorArgs {
     /// Who makes the change (default: git's user.name, else $USER).
     #[arg(long, value_name = "NAME")]
     pub actor: Option<String>,
-    /// Act as of this time (RFC 3339) instead of now, e.g. to replay a record.
-    #[arg(long, value_name = "RFC3339")]
-    pub now: Option<String>,
 }
 
 #[derive(Debug, Args)]

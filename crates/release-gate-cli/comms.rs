@@ -12,7 +12,7 @@ use crate::output::{self, DIM, GOOD, WARNING};
 
 pub fn run(args: &CommsArgs) -> anyhow::Result<Outcome> {
     let workspace = input::workspace(None)?;
-    let clock = Clock(args.actor.now.as_deref().map(|t| input::now(Some(t))).transpose()?);
+    let clock = Clock(None);
     let id = input::id(&args.id)?;
     let actor = input::actor(&workspace, args.actor.actor.as_deref());
     let package = Communication {

@@ -12,7 +12,7 @@ use crate::output::{self, ERROR, GOOD};
 
 pub fn run(args: &DecideArgs) -> anyhow::Result<Outcome> {
     let workspace = input::workspace(None)?;
-    let now = input::now(args.actor.now.as_deref())?;
+    let now = input::now(None)?;
     let id = input::id(&args.id)?;
     let actor = input::actor(&workspace, args.actor.actor.as_deref());
     let call = if args.go { Call::Go } else { Call::NoGo };

@@ -11,7 +11,7 @@ use crate::output::{self, DIM, GOOD};
 
 pub fn run(args: &DraftArgs) -> anyhow::Result<Outcome> {
     let workspace = input::workspace(None)?;
-    let now = input::now(args.actor.now.as_deref())?;
+    let now = input::now(None)?;
     let request = DraftRequest {
         id: args.id.clone(),
         scope: args.scope.clone(),

@@ -13,7 +13,7 @@ use crate::progress::Reporter;
 pub fn run(args: &GatesArgs) -> anyhow::Result<Outcome> {
     let GatesCommand::Run(args) = &args.command;
     let workspace = input::workspace(None)?;
-    let clock = Clock(args.actor.now.as_deref().map(|t| input::now(Some(t))).transpose()?);
+    let clock = Clock(None);
     let id = input::id(&args.id)?;
     let actor = input::actor(&workspace, args.actor.actor.as_deref());
     let mut reporter = Reporter::new();

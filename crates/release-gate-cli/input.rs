@@ -21,11 +21,15 @@ pub fn read_bytes(path: &Path) -> anyhow::Result<Vec<u8>> {
     if path == Path::new("-") {
         std::io::stdin().lock().take(limit).read_to_end(&mut bytes).context("cannot read standard input")?;
     } else {
-        let file = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
-        let metadata = file.metadata().with_context(|| format!("cannot read {name}"))?;
+        // Checked before opening: opening a FIFO would wait for a writer forever.
+        let metadata = std::fs::metadata(path).with_context(|| format!("cannot open {name}"))?;
         if metadata.is_dir() {
             bail!("{name} is a directory, not a decision file");
         }
+        if !metadata.is_file() {
+            bail!("{name} is not a regular file (a pipe or device); pass a file, or `-` for stdin");
+        }
+        let file = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
         file.take(limit).read_to_end(&mut bytes).with_context(|| format!("cannot read {name}"))?;
     }
     if bytes.len() > MAX_INPUT_BYTES {

@@ -13,7 +13,7 @@ use crate::progress::Reporter;
 
 pub fn run(args: &RehearseArgs) -> anyhow::Result<Outcome> {
     let workspace = input::workspace(None)?;
-    let clock = Clock(args.actor.now.as_deref().map(|t| input::now(Some(t))).transpose()?);
+    let clock = Clock(None);
     let id = input::id(&args.id)?;
     let actor = input::actor(&workspace, args.actor.actor.as_deref());
     if args.no_run {

@@ -9,7 +9,7 @@ use crate::output::{self, GOOD};
 
 pub fn run(args: &SetArgs) -> anyhow::Result<Outcome> {
     let workspace = input::workspace(None)?;
-    let now = input::now(args.actor.now.as_deref())?;
+    let now = input::now(None)?;
     let id = input::id(&args.id)?;
     let actor = input::actor(&workspace, args.actor.actor.as_deref());
     let field: release_gate_core::history::SettableField = args.field.into();

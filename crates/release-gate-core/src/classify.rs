@@ -36,11 +36,12 @@ pub struct PatternError {
 }
 
 /// Compiles one pattern. A pattern without a `/` matches a file name at any depth, as in `.gitignore`;
-/// `*` never crosses a `/`, `**` does.
+/// `*` never crosses a `/`, `**` does. Matching ignores case, so `src/Auth/` is an auth path too.
 pub fn compile(pattern: &str) -> Result<Glob, PatternError> {
     let anchored = if pattern.contains('/') { pattern.to_owned() } else { format!("**/{pattern}") };
     GlobBuilder::new(&anchored)
         .literal_separator(true)
+        .case_insensitive(true)
         .build()
         .map_err(|error| PatternError { pattern: pattern.to_owned(), reason: error.kind().to_string() })
 }
@@ -159,6 +160,10 @@ mod tests {
         check("docs/billing.md", RiskClass::High, "*billing*");
         check("src/search/query.rs", RiskClass::Medium, "default");
         check("notes.txt", RiskClass::Low, "*.txt");
+        check("src/Auth/Login.rs", RiskClass::High, "**/*auth*/**");
+        check("db/Migrations/001.sql", RiskClass::High, "**/*migration*/**");
+        check("BILLING.rs", RiskClass::High, "*billing*");
+        check("docs/GUIDE.MD", RiskClass::Low, "*.md");
     }
 
     #[test]

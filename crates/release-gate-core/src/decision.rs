@@ -111,8 +111,9 @@ impl Default for Decision {
 /// Why a JSON record could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
+    /// The message includes serde's line and column; no source is chained, so it is said once.
     #[error("the decision record is not valid JSON for this format: {0}")]
-    Json(#[from] serde_json::Error),
+    Json(String),
     #[error("the decision record has version {found}; this release-gate reads version {RECORD_VERSION}")]
     Version { found: u32 },
 }
@@ -120,7 +121,8 @@ pub enum RecordError {
 impl Decision {
     /// Reads a record from its JSON form, normalizing empty values to absent ones.
     pub fn from_json(text: &str) -> Result<Decision, RecordError> {
-        let decision: Decision = serde_json::from_str(text)?;
+        let decision: Decision =
+            serde_json::from_str(text).map_err(|error| RecordError::Json(error.to_string()))?;
         if decision.version != RECORD_VERSION {
             return Err(RecordError::Version { found: decision.version });
         }

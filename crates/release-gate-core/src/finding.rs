@@ -146,6 +146,9 @@ codes! {
     EvidenceExpired = "evidence-expired", Error,
         "Gate evidence is older than the risk class's maximum evidence age.",
         "Re-run or re-record the gate; old evidence no longer shows the release's state.";
+    EvidenceFuture = "evidence-future", Error,
+        "Gate evidence is dated after the time of validation, so it cannot have been gathered yet.",
+        "Re-record the gate; a record's times come from the clock of the machine that records it.";
     ScopeDrift = "scope-drift", Error,
         "The diff changes files outside the declared release scope (an error for high risk, a warning otherwise).",
         "Widen the declared scope to cover the change, or take the unrelated change out of the release.";

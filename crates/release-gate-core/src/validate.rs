@@ -72,6 +72,9 @@ pub struct ReleaseFacts {
     pub diff_digest: String,
     /// The paths that diff changes.
     pub changed_paths: Vec<String>,
+    /// Other commits with the same code as `commit` (they differ only in release-gate's own records under
+    /// `.release/`, such as the commit that adds the decision): evidence gathered on them still counts.
+    pub same_code: Vec<String>,
 }
 
 /// Validates a decision against a policy at time `now`.
@@ -279,7 +282,7 @@ impl<'a> Rules<'a> {
         let max_age = self.class.map(|class| self.policy.class(class).evidence_max_age);
         for layer in Layer::ALL {
             let Some(evidence) = self.decision.gate_evidence(layer) else { continue };
-            if evidence.commit != release.commit {
+            if evidence.commit != release.commit && !release.same_code.iter().any(|c| c == evidence.commit) {
                 self.emit(
                     Code::EvidenceStale,
                     Severity::Error,
@@ -300,7 +303,19 @@ impl<'a> Rules<'a> {
                     None,
                 );
             }
-            if let Some(max_age) = max_age
+            let latest = self.now.checked_add(FUTURE_TOLERANCE).unwrap_or(self.now);
+            if evidence.at > latest {
+                self.emit(
+                    Code::EvidenceFuture,
+                    Severity::Error,
+                    format!(
+                        "The {layer} gate's evidence is dated {}, after the time of validation ({}): re-record it.",
+                        evidence.at,
+                        self.now.round(jiff::Unit::Second).unwrap_or(self.now)
+                    ),
+                    None,
+                );
+            } else if let Some(max_age) = max_age
                 && self.now.duration_since(evidence.at) > max_age
             {
                 self.emit(
@@ -575,7 +590,13 @@ impl<'a> Rules<'a> {
             .panel
             .iter()
             .filter_map(|name| value::meaningful(Some(name)))
-            .map(|name| value::tidy_line(name).to_lowercase())
+            .map(|name| {
+                // One person however written: `Priya Shah (chair)`, `Priya Shah.` and `priya shah` are one.
+                let bare = name.trim().trim_end_matches(['.', ',', ';']);
+                value::tidy_line(crate::signing::person_name(bare))
+                    .trim_end_matches(|c: char| c.is_ascii_punctuation())
+                    .to_lowercase()
+            })
             .collect();
         if distinct.len() < usize::try_from(needed).unwrap_or(usize::MAX) {
             self.error(
@@ -786,6 +807,7 @@ mod tests {
             commit: "c".repeat(40),
             diff_digest: "sha256:1".into(),
             changed_paths: paths.iter().map(|p| (*p).to_owned()).collect(),
+            same_code: Vec::new(),
         }
     }
 

@@ -194,6 +194,15 @@ impl Root {
         if !path.is_file() {
             return Ok(None);
         }
+        // A link that leaves the repository would hand a file from elsewhere to the client.
+        let inside = std::fs::canonicalize(&path).is_ok_and(|real| real.starts_with(&self.dir));
+        if !inside {
+            return Err(ToolError::Failed(
+                ".release/policy.toml is a link that leaves the repository; release-gate reads a policy only \
+                 from inside it. Replace the link with the policy file."
+                    .to_owned(),
+            ));
+        }
         let bytes = read_limited(&path)
             .map_err(|message| ToolError::Failed(format!(".release/policy.toml {message}")))?;
         String::from_utf8(bytes).map(Some).map_err(|_| {
@@ -204,11 +213,12 @@ impl Root {
 
 /// Reads at most `MAX_INPUT_BYTES` (plus one, to tell a larger file), refusing directories.
 fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
-    let file = std::fs::File::open(path).map_err(|error| format!("cannot be opened: {error}"))?;
-    let metadata = file.metadata().map_err(|error| format!("cannot be read: {error}"))?;
+    // Checked before opening: opening a FIFO would wait for a writer forever.
+    let metadata = std::fs::metadata(path).map_err(|error| format!("cannot be opened: {error}"))?;
     if !metadata.is_file() {
         return Err("is not a regular file; pass the path of a decision file".to_owned());
     }
+    let file = std::fs::File::open(path).map_err(|error| format!("cannot be opened: {error}"))?;
     let limit = u64::try_from(MAX_INPUT_BYTES).unwrap_or(u64::MAX).saturating_add(1);
     let mut bytes = Vec::new();
     file.take(limit).read_to_end(&mut bytes).map_err(|error| format!("cannot be read: {error}"))?;

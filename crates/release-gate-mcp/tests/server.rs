@@ -513,3 +513,21 @@ async fn oversized_and_unparsable_lines_get_errors_and_the_session_goes_on() {
     assert_eq!(ok["id"], 5);
     assert_eq!(ok["result"]["structuredContent"]["ready"], true, "{ok}");
 }
+
+#[tokio::test]
+async fn a_policy_linked_from_outside_the_root_is_not_served() {
+    let fixture = Fixture::new("policy-link", None);
+    let outside = std::env::temp_dir().join(format!("release-gate-mcp-secret-{}", std::process::id()));
+    std::fs::write(&outside, "secret = \"do not serve\"\n").unwrap();
+    std::fs::create_dir_all(fixture.dir.join(".release")).unwrap();
+    std::os::unix::fs::symlink(&outside, fixture.dir.join(".release/policy.toml")).unwrap();
+    let client = fixture.client().await;
+    let read = client.read_resource(ReadResourceRequestParams::new("release-gate://policy")).await;
+    let shown = format!("{read:?}");
+    assert!(!shown.contains("do not serve"), "{shown}");
+    let result = call(&client, "validate_decision", json!({"path": "docs/release.md"})).await.unwrap();
+    assert_eq!(result["isError"], true, "{result}");
+    assert!(result["content"][0]["text"].as_str().unwrap().contains("leaves the repository"), "{result}");
+    let _ = std::fs::remove_file(&outside);
+    client.cancel().await.unwrap();
+}

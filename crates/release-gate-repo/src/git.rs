@@ -21,6 +21,10 @@ pub enum GitError {
     Failed { args: String, stderr: String },
 }
 
+/// release-gate's own records: never part of the change a decision is about, so committing a decision or
+/// an attestation does not change the diff, its digest, or the suggested risk class.
+pub const EXCLUDE_RELEASE: &str = ":(exclude).release";
+
 /// A git work tree.
 #[derive(Debug, Clone)]
 pub struct Git {
@@ -102,6 +106,8 @@ impl Git {
             base,
             head,
             "--",
+            ".",
+            EXCLUDE_RELEASE,
         ])?;
         let digest = format!("sha256:{}", hex(&Sha256::digest(&raw)));
         // Entries are `:meta\0path\0`: every other field is a path.
@@ -117,13 +123,28 @@ impl Git {
 
     /// Only the changed paths from `base` to `head`: what `classify` needs, at the cost of `git diff --name-only`.
     pub fn changed_paths(&self, base: &str, head: &str) -> Result<Vec<String>, GitError> {
-        let raw =
-            self.run(&["diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", base, head, "--"])?;
+        let raw = self.run(&[
+            "diff",
+            "--name-only",
+            "-z",
+            "--no-renames",
+            "--no-ext-diff",
+            base,
+            head,
+            "--",
+            ".",
+            EXCLUDE_RELEASE,
+        ])?;
         Ok(raw
             .split(|byte| *byte == 0)
             .filter(|field| !field.is_empty())
             .map(|path| String::from_utf8_lossy(path).into_owned())
             .collect())
+    }
+
+    /// Whether two commits have the same tree outside `.release/` (the same code, other records).
+    pub fn same_code(&self, a: &str, b: &str) -> bool {
+        a == b || self.run(&["diff", "--quiet", "--no-ext-diff", a, b, "--", ".", EXCLUDE_RELEASE]).is_ok()
     }
 
     /// A file's bytes as committed at `commit`, or `None` when the commit has no such file.

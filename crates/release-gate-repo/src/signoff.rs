@@ -304,10 +304,9 @@ impl Workspace {
     }
 
     fn only_release_files_differ(&self, signed: &str, head: &str) -> bool {
-        let (Ok(signed), Ok(head)) = (self.git.resolve(signed), self.git.resolve(head)) else { return false };
-        match self.git.changed_paths(&signed, &head) {
-            Ok(paths) => paths.iter().all(|path| path.starts_with(".release/")),
-            Err(_) => false,
+        match (self.git.resolve(signed), self.git.resolve(head)) {
+            (Ok(signed), Ok(head)) => self.git.same_code(&signed, &head),
+            _ => false,
         }
     }
 }

@@ -43,7 +43,24 @@ pub fn load_policy_with_bytes(
     let path: PathBuf = match (explicit, root) {
         (Some(path), _) => path.to_path_buf(),
         (None, Some(root)) if root.join(".release/policy.toml").is_file() => {
-            root.join(".release/policy.toml")
+            let path = root.join(".release/policy.toml");
+            // The repository's policy must be its own file, not a link to one elsewhere.
+            let inside = match (std::fs::canonicalize(&path), std::fs::canonicalize(root)) {
+                (Ok(real), Ok(root)) => real.starts_with(root),
+                _ => false,
+            };
+            if !inside {
+                return Err(OpError::Policy {
+                    path: path.display().to_string(),
+                    error: PolicyError {
+                        line: None,
+                        key: None,
+                        message: "is a link that leaves the repository; replace it with the policy file"
+                            .into(),
+                    },
+                });
+            }
+            path
         }
         _ => {
             return Ok((
@@ -228,10 +245,25 @@ impl Workspace {
     pub fn release_facts(&self, decision: &Decision, commit: &str) -> Result<Option<ReleaseFacts>, OpError> {
         let Some(binding) = &decision.binding else { return Ok(None) };
         let diff = self.git.diff(&binding.base, commit)?;
+        // Evidence commits whose code is the released commit's: only release-gate's records differ.
+        let mut same_code: Vec<String> = Vec::new();
+        for event in &decision.history {
+            let evidence_commit = match &event.change {
+                Change::GateRecorded { commit, .. } => commit,
+                _ => continue,
+            };
+            if evidence_commit != commit
+                && !same_code.contains(evidence_commit)
+                && self.git.same_code(evidence_commit, commit)
+            {
+                same_code.push(evidence_commit.clone());
+            }
+        }
         Ok(Some(ReleaseFacts {
             commit: commit.to_owned(),
             diff_digest: diff.digest,
             changed_paths: diff.paths,
+            same_code,
         }))
     }
 
@@ -277,8 +309,13 @@ impl Workspace {
                     commit: evidence.commit.to_owned(),
                     items: evidence.evidence.to_vec(),
                     fresh: facts.as_ref().is_some_and(|facts| {
-                        evidence.commit == facts.commit
+                        (evidence.commit == facts.commit
+                            || facts.same_code.iter().any(|c| c == evidence.commit))
                             && evidence.diff_digest.is_none_or(|d| d == facts.diff_digest)
+                            && evidence.at
+                                <= now
+                                    .checked_add(release_gate_core::validate::FUTURE_TOLERANCE)
+                                    .unwrap_or(now)
                     }),
                     expired: class.is_some_and(|class| {
                         now.duration_since(evidence.at) > self.policy.class(class).evidence_max_age
@@ -426,14 +463,19 @@ impl Workspace {
 
     /// Every stored decision, judged against `commit_rev`.
     pub fn list(&self, commit_rev: &str, now: jiff::Timestamp) -> Result<Vec<Summary>, OpError> {
-        let commit = self.git.resolve(commit_rev)?;
+        // A repository without commits yet can still list its decisions, without verdicts.
+        let commit = match self.git.resolve(commit_rev) {
+            Ok(commit) => Some(commit),
+            Err(GitError::UnknownRevision { .. }) if commit_rev == "HEAD" => None,
+            Err(error) => return Err(error.into()),
+        };
         let mut out = Vec::new();
         for id in self.store.ids()? {
             let summary = match self.store.load(&id) {
                 Ok(decision) => {
-                    let verdict = self
-                        .release_facts(&decision, &commit)
-                        .ok()
+                    let verdict = commit
+                        .as_deref()
+                        .and_then(|commit| self.release_facts(&decision, commit).ok())
                         .map(|facts| self.judge(&decision, facts.as_ref(), now).verdict);
                     Summary {
                         id: id.to_string(),
