@@ -3,7 +3,7 @@
 //! `release-gate-repo` operation, the same one the CLI calls; commands come only from the committed policy.
 
 use release_gate_core::classify::Classification;
-use release_gate_core::decision::{self, Call, Communication, Gates, Layer, RiskClass};
+use release_gate_core::decision::{self, Call, Communication, Gates, Layer, Operations, RiskClass};
 use release_gate_core::history::{DrillItem, Mark, SettableField};
 use release_gate_core::{Decision, Report};
 use release_gate_repo::evidence::{Clock, GateRun, RehearsalOutcome};
@@ -182,6 +182,10 @@ pub struct Recorded {
     pub drill: Vec<decision::DrillItem>,
     /// The communication package as recorded now.
     pub communication: Option<Communication>,
+    /// The operational facts as recorded now.
+    pub operations: Option<Operations>,
+    /// The rollback rehearsal as recorded now (steps, recovery time, friction points).
+    pub rehearsal: Option<decision::Rehearsal>,
 }
 
 impl Recorded {
@@ -194,6 +198,8 @@ impl Recorded {
             gates: decision.gates,
             drill: decision.drill,
             communication: decision.communication,
+            operations: decision.operations,
+            rehearsal: decision.rehearsal,
         }
     }
 }
@@ -307,6 +313,44 @@ pub struct CommunicationArgs {
 
 fn yes() -> bool {
     true
+}
+
+/// Arguments of `set_operations`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OperationsArgs {
+    /// The stored decision's id.
+    pub id: String,
+    /// How the release is rolled back (the rollback path or runbook).
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub rollback_path: Option<String>,
+    /// Who is on call during and after the release, as the person told you.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub on_call: Option<String>,
+    /// Who backs the on-call owner up, as the person told you.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub backup_owner: Option<String>,
+    /// When the release is planned to go out, e.g. `Tue 10:00-12:00 UTC`.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub release_window: Option<String>,
+    /// Who is acting, recorded in the decision's history, e.g. `codex for Dana Lee`.
+    pub actor: String,
+}
+
+/// Arguments of `note_friction`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FrictionArgs {
+    /// The stored decision's id.
+    pub id: String,
+    /// What was slow or confusing in the rollback rehearsal, one note per entry.
+    pub notes: Vec<String>,
+    /// Who is acting, recorded in the decision's history, e.g. `codex for Dana Lee`.
+    pub actor: String,
 }
 
 fn commit(commit: Option<String>) -> String {
@@ -446,7 +490,7 @@ impl ReleaseGateServer {
         description = "Mark one gate layer of a stored decision `pass`, `fail` or `n/a` with the evidence that \
             shows it (a CI run, an approval, a link), bound to the commit it was gathered on (default HEAD). \
             Evidence counts only for that commit and diff. Prefer `run_code_gates` for the code gate. Returns \
-            the updated record; `actor` is recorded in its history.",
+            where the decision stands (gates, drill, package); `actor` is recorded in its history.",
         annotations(
             title = "Record a gate result",
             read_only_hint = false,
@@ -484,7 +528,7 @@ impl ReleaseGateServer {
         name = "declare_risk",
         description = "Declare or change the risk class of a stored decision (`low`, `medium`, `high`), with a \
             justification when it is lower than the diff suggests. The change is kept in the history; never \
-            lower a class to get past a gate. Returns the updated record.",
+            lower a class to get past a gate. Returns where the decision stands.",
         annotations(
             title = "Declare the risk class",
             read_only_hint = false,
@@ -605,7 +649,7 @@ impl ReleaseGateServer {
             (critical-commands, feature-flags, rollback-command) on HEAD in a clean work tree, and record the \
             items a person confirmed by hand (`dashboards`, `pager`) with their evidence. Only the committed \
             policy's commands run. Sends progress notifications when the client gives a progress token. \
-            Returns the updated record (its `drill` list shows each item).",
+            Returns where the decision stands (its `drill` list shows each item).",
         annotations(
             title = "Run the pre-release drill",
             read_only_hint = false,
@@ -670,7 +714,7 @@ impl ReleaseGateServer {
         description = "Set the communication package of a stored decision: what changed, known limitations, \
             monitoring focus, rollback trigger conditions, escalation. With `prefill` (default true), what \
             changed comes from the commit subjects and the trigger conditions from the decision when not given \
-            and not already set. Returns the updated record.",
+            and not already set. Returns where the decision stands.",
         annotations(
             title = "Set the communication package",
             read_only_hint = false,
@@ -698,6 +742,72 @@ impl ReleaseGateServer {
             let decision = workspace
                 .set_communication(&id, package, args.prefill, &actor, Clock(None))
                 .map_err(op_error)?;
+            Ok(Json(Recorded::of(&id, decision)))
+        })
+        .await
+    }
+
+    #[tool(
+        name = "set_operations",
+        description = "Record a stored decision's operational facts: rollback path, on-call owner, backup owner, \
+            release window. Only what the person told you; names are never guessed. Returns where the decision \
+            stands.",
+        annotations(
+            title = "Set operational facts",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    pub async fn set_operations(
+        &self,
+        Parameters(args): Parameters<OperationsArgs>,
+    ) -> Result<Json<Recorded>, ToolError> {
+        let id = repo::id(&args.id)?;
+        let actor = repo::actor(&args.actor)?;
+        let root = self.root().clone();
+        blocking(move || {
+            let workspace = repo::workspace(&root)?;
+            let operations = Operations {
+                rollback_path: args.rollback_path,
+                on_call: args.on_call,
+                backup_owner: args.backup_owner,
+                release_window: args.release_window,
+            };
+            let decision =
+                workspace.set_operations(&id, operations, &actor, Clock(None)).map_err(op_error)?;
+            Ok(Json(Recorded::of(&id, decision)))
+        })
+        .await
+    }
+
+    #[tool(
+        name = "note_friction",
+        description = "Add friction points to a stored decision's rollback rehearsal without running it: what \
+            was slow or confusing, as the people who ran it said. Returns where the decision stands.",
+        annotations(
+            title = "Note rehearsal friction",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    pub async fn note_friction(
+        &self,
+        Parameters(args): Parameters<FrictionArgs>,
+    ) -> Result<Json<Recorded>, ToolError> {
+        let id = repo::id(&args.id)?;
+        let actor = repo::actor(&args.actor)?;
+        if args.notes.iter().all(|note| note.trim().is_empty()) {
+            return Err(ToolError::invalid("`notes` is empty: give at least one friction point"));
+        }
+        let root = self.root().clone();
+        blocking(move || {
+            let workspace = repo::workspace(&root)?;
+            let decision =
+                workspace.note_friction(&id, &args.notes, &actor, Clock(None)).map_err(op_error)?;
             Ok(Json(Recorded::of(&id, decision)))
         })
         .await

@@ -40,7 +40,7 @@ decision written as Markdown or JSON, `validate_decision`, `audit_decision` and 
 recorded. Never record GO, or name an owner, on a person's behalf.";
 
 /// The names of the tools this server registers, in the order `tools/list` gives them.
-pub const TOOL_NAMES: [&str; 17] = [
+pub const TOOL_NAMES: [&str; 19] = [
     "audit_decision",
     "classify_risk",
     "decide",
@@ -48,6 +48,7 @@ pub const TOOL_NAMES: [&str; 17] = [
     "declare_risk",
     "draft_decision",
     "list_decisions",
+    "note_friction",
     "record_gate",
     "render_decision",
     "run_code_gates",
@@ -55,6 +56,7 @@ pub const TOOL_NAMES: [&str; 17] = [
     "run_rehearsal",
     "set_communication",
     "set_decision_field",
+    "set_operations",
     "sign_decision",
     "validate_decision",
     "verify_decision",

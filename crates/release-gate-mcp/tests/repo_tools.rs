@@ -587,6 +587,36 @@ async fn drill_and_rehearsal_record_their_evidence() {
     let record = stored(&repo, "docs-7");
     assert!(record.to_string().contains("slow deploy"), "{record}");
 
+    // Friction noted afterwards, without running anything again; and the operational facts.
+    let noted = ok(
+        &client,
+        "note_friction",
+        json!({"id": "docs-7", "notes": ["the runbook named the old service"], "actor": ACTOR}),
+    )
+    .await;
+    assert_eq!(noted["change"], "friction-noted", "{noted}");
+    assert_eq!(
+        noted["rehearsal"]["friction_points"], "slow deploy\nthe runbook named the old service",
+        "{noted}"
+    );
+    invalid_params(
+        call(&client, "note_friction", json!({"id": "docs-7", "notes": [" "], "actor": ACTOR})).await,
+        "empty",
+    );
+    let ops = ok(
+        &client,
+        "set_operations",
+        json!({"id": "docs-7", "on_call": "Dana Lee", "release_window": "Tue 10:00-12:00 UTC", "actor": ACTOR}),
+    )
+    .await;
+    assert_eq!(ops["operations"]["on_call"], "Dana Lee", "{ops}");
+    assert_eq!(ops["operations"]["backup_owner"], serde_json::Value::Null, "{ops}");
+    assert_eq!(stored(&repo, "docs-7")["operations"]["release_window"], "Tue 10:00-12:00 UTC");
+    invalid_params(
+        call(&client, "set_operations", json!({"id": "docs-7", "command": "sh", "actor": ACTOR})).await,
+        "command",
+    );
+
     // A dirty work tree: the evidence would not be for a commit.
     std::fs::write(repo.path().join("src/lib.rs"), "fn main() { changed() }\n").unwrap();
     for tool in ["run_code_gates", "run_drill", "run_rehearsal"] {
