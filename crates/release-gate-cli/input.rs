@@ -5,12 +5,26 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use release_gate_core::{Document, MAX_INPUT_BYTES, Policy};
+use release_gate_repo::fs::ReadError;
 use release_gate_repo::store::Id;
 use release_gate_repo::workspace::Workspace;
 
 /// Where input came from, for messages and annotations.
 pub fn display_name(path: &Path) -> String {
     if path == Path::new("-") { "<stdin>".to_owned() } else { path.display().to_string() }
+}
+
+const TOO_LARGE: &str = "is larger than 10 MiB; release-gate reads decisions and policies of at most 10 MiB";
+
+/// Whether a command-line argument names a file rather than a stored decision's id: `-`, an existing path,
+/// a path with a folder, or a decision file's extension.
+pub fn looks_like_file(path: &Path) -> bool {
+    path == Path::new("-")
+        || path.exists()
+        || path.components().count() > 1
+        || path
+            .extension()
+            .is_some_and(|ext| ["md", "markdown", "json", "txt"].iter().any(|known| ext == *known))
 }
 
 /// Reads at most the size limit from a file or `-` (stdin); a larger input is refused without reading it all.
@@ -21,19 +35,18 @@ pub fn read_bytes(path: &Path) -> anyhow::Result<Vec<u8>> {
     if path == Path::new("-") {
         std::io::stdin().lock().take(limit).read_to_end(&mut bytes).context("cannot read standard input")?;
     } else {
-        // Checked before opening: opening a FIFO would wait for a writer forever.
-        let metadata = std::fs::metadata(path).with_context(|| format!("cannot open {name}"))?;
-        if metadata.is_dir() {
-            bail!("{name} is a directory, not a decision file");
-        }
-        if !metadata.is_file() {
-            bail!("{name} is not a regular file (a pipe or device); pass a file, or `-` for stdin");
-        }
-        let file = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
-        file.take(limit).read_to_end(&mut bytes).with_context(|| format!("cannot read {name}"))?;
+        bytes = match release_gate_repo::fs::read_limited(path) {
+            Ok(bytes) => bytes,
+            Err(ReadError::Directory) => bail!("{name} is a directory, not a decision file"),
+            Err(ReadError::NotRegular) => {
+                bail!("{name} is not a regular file (a pipe or device); pass a file, or `-` for stdin")
+            }
+            Err(ReadError::TooLarge) => bail!("{name} {TOO_LARGE}"),
+            Err(ReadError::Io(error)) => return Err(error).with_context(|| format!("cannot open {name}")),
+        };
     }
     if bytes.len() > MAX_INPUT_BYTES {
-        bail!("{name} is larger than 10 MiB; release-gate reads decisions and policies of at most 10 MiB");
+        bail!("{name} {TOO_LARGE}");
     }
     Ok(bytes)
 }
@@ -74,11 +87,7 @@ pub fn actor(workspace: &Workspace, explicit: Option<&str>) -> String {
 
 /// A decision from a file, `-`, or the id of a stored decision.
 pub fn decision(path: &Path) -> anyhow::Result<release_gate_core::Decision> {
-    let looks_like_file = path.components().count() > 1
-        || path
-            .extension()
-            .is_some_and(|ext| ["md", "markdown", "json", "txt"].iter().any(|known| ext == *known));
-    if path == Path::new("-") || path.exists() || looks_like_file {
+    if looks_like_file(path) {
         return Ok(read_document(path)?.decision);
     }
     let text = path.to_string_lossy();

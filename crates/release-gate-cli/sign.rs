@@ -16,11 +16,7 @@ use crate::output::{self, ERROR, GOOD};
 /// A file when the argument names one (or looks like a path), else a stored decision's id.
 pub fn target(text: &str) -> anyhow::Result<Target> {
     let path = Path::new(text);
-    let looks_like_file = path.components().count() > 1
-        || path
-            .extension()
-            .is_some_and(|ext| ["md", "markdown", "json", "txt"].iter().any(|known| ext == *known));
-    if path.is_file() || looks_like_file {
+    if input::looks_like_file(path) {
         return Ok(Target::File(path.to_path_buf()));
     }
     Ok(Target::Stored(input::id(text)?))

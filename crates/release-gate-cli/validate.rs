@@ -14,11 +14,7 @@ use crate::output::{self, BOLD, ERROR, GOOD, WARNING};
 pub fn run(args: &ValidateArgs) -> anyhow::Result<Outcome> {
     let now = input::now(args.now.as_deref())?;
     let path = &args.input.file;
-    let looks_like_file = path.components().count() > 1
-        || path
-            .extension()
-            .is_some_and(|ext| ["md", "markdown", "json", "txt"].iter().any(|known| ext == *known));
-    let (report, source) = if path == std::path::Path::new("-") || path.exists() || looks_like_file {
+    let (report, source) = if input::looks_like_file(path) {
         let policy = input::load_policy(args.policy.as_deref())?;
         let document = input::read_document(path)?;
         (release_gate_core::validate(&document, &policy, now), input::display_name(path))

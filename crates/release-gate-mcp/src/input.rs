@@ -1,6 +1,5 @@
 //! Tool inputs: a decision given as text or as a path confined to the server's root, the policy, `now`.
 
-use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -213,19 +212,16 @@ impl Root {
 
 /// Reads at most `MAX_INPUT_BYTES` (plus one, to tell a larger file), refusing directories.
 fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
-    // Checked before opening: opening a FIFO would wait for a writer forever.
-    let metadata = std::fs::metadata(path).map_err(|error| format!("cannot be opened: {error}"))?;
-    if !metadata.is_file() {
-        return Err("is not a regular file; pass the path of a decision file".to_owned());
-    }
-    let file = std::fs::File::open(path).map_err(|error| format!("cannot be opened: {error}"))?;
-    let limit = u64::try_from(MAX_INPUT_BYTES).unwrap_or(u64::MAX).saturating_add(1);
-    let mut bytes = Vec::new();
-    file.take(limit).read_to_end(&mut bytes).map_err(|error| format!("cannot be read: {error}"))?;
-    if bytes.len() > MAX_INPUT_BYTES {
-        return Err("is larger than 10 MiB; release-gate reads decisions of at most 10 MiB".to_owned());
-    }
-    Ok(bytes)
+    use release_gate_repo::fs::ReadError;
+    release_gate_repo::fs::read_limited(path).map_err(|error| match error {
+        ReadError::Directory | ReadError::NotRegular => {
+            "is not a regular file; pass the path of a decision file".to_owned()
+        }
+        ReadError::TooLarge => {
+            "is larger than 10 MiB; release-gate reads decisions of at most 10 MiB".to_owned()
+        }
+        ReadError::Io(error) => format!("cannot be read: {error}"),
+    })
 }
 
 /// Where a tool's decision comes from: text it was given (`content` or `path`), or a stored decision.

@@ -35,6 +35,39 @@ fn parent(path: &Path) -> PathBuf {
     }
 }
 
+/// Why a bounded read failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("is a directory")]
+    Directory,
+    #[error("is not a regular file (a pipe or device)")]
+    NotRegular,
+    #[error("is larger than 10 MiB")]
+    TooLarge,
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Reads a regular file of at most [`release_gate_core::MAX_INPUT_BYTES`], without reading more than one
+/// byte past the limit. Checked before opening: opening a FIFO would wait for a writer forever.
+pub fn read_limited(path: &Path) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    let metadata = std::fs::metadata(path)?;
+    if metadata.is_dir() {
+        return Err(ReadError::Directory);
+    }
+    if !metadata.is_file() {
+        return Err(ReadError::NotRegular);
+    }
+    let limit = u64::try_from(release_gate_core::MAX_INPUT_BYTES).unwrap_or(u64::MAX).saturating_add(1);
+    let mut bytes = Vec::new();
+    File::open(path)?.take(limit).read_to_end(&mut bytes)?;
+    if bytes.len() > release_gate_core::MAX_INPUT_BYTES {
+        return Err(ReadError::TooLarge);
+    }
+    Ok(bytes)
+}
+
 /// An exclusive advisory lock on a lock file, held until dropped.
 #[derive(Debug)]
 pub struct Lock {

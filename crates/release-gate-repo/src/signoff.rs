@@ -322,16 +322,5 @@ fn short(commit: &str) -> &str {
 }
 
 fn read_limited(path: &Path) -> Result<Vec<u8>, OpError> {
-    use std::io::Read;
-    let file = std::fs::File::open(path)
-        .map_err(|error| OpError::Invalid(format!("cannot open {}: {error}", path.display())))?;
-    let mut bytes = Vec::new();
-    let limit = u64::try_from(release_gate_core::MAX_INPUT_BYTES).unwrap_or(u64::MAX) + 1;
-    file.take(limit)
-        .read_to_end(&mut bytes)
-        .map_err(|error| OpError::Invalid(format!("cannot read {}: {error}", path.display())))?;
-    if bytes.len() > release_gate_core::MAX_INPUT_BYTES {
-        return Err(OpError::Invalid(format!("{} is larger than 10 MiB", path.display())));
-    }
-    Ok(bytes)
+    crate::fs::read_limited(path).map_err(|error| OpError::Invalid(format!("{}: {error}", path.display())))
 }

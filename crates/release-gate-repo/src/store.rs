@@ -5,12 +5,11 @@
 //! lose an update and readers never see a torn file.
 
 use std::fmt;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use release_gate_core::{Decision, MAX_INPUT_BYTES};
+use release_gate_core::Decision;
 
-use crate::fs::{Lock, write_atomic};
+use crate::fs::{Lock, ReadError, read_limited, write_atomic};
 
 /// A decision id: a safe file name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -143,20 +142,16 @@ impl Store {
     /// Reads a decision.
     pub fn load(&self, id: &Id) -> Result<Decision, StoreError> {
         let path = self.path(id);
-        let file = match std::fs::File::open(&path) {
-            Ok(file) => file,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+        let corrupt = |reason: String| StoreError::Corrupt { path: path.display().to_string(), reason };
+        let bytes = match read_limited(&path) {
+            Ok(bytes) => bytes,
+            Err(ReadError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => {
                 return Err(StoreError::NotFound { id: id.to_string(), dir: self.dir.display().to_string() });
             }
-            Err(error) => return Err(io(&path)(error)),
+            Err(ReadError::Io(error)) => return Err(io(&path)(error)),
+            Err(ReadError::TooLarge) => return Err(corrupt("larger than 10 MiB".into())),
+            Err(other) => return Err(corrupt(other.to_string())),
         };
-        let mut bytes = Vec::new();
-        let limit = u64::try_from(MAX_INPUT_BYTES).unwrap_or(u64::MAX) + 1;
-        file.take(limit).read_to_end(&mut bytes).map_err(io(&path))?;
-        let corrupt = |reason: String| StoreError::Corrupt { path: path.display().to_string(), reason };
-        if bytes.len() > MAX_INPUT_BYTES {
-            return Err(corrupt("larger than 10 MiB".into()));
-        }
         let text = std::str::from_utf8(&bytes).map_err(|e| corrupt(format!("not UTF-8 ({e})")))?;
         Decision::from_json(text).map_err(|e| corrupt(e.to_string()))
     }
