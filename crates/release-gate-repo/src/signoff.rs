@@ -83,13 +83,15 @@ impl Workspace {
     /// The trusted keys in `.release/allowed_signers` (or the given file).
     pub fn allowed_signers(&self, explicit: Option<&Path>) -> Result<AllowedSigners, OpError> {
         let path = explicit.map_or_else(|| self.release_dir().join("allowed_signers"), Path::to_path_buf);
-        let text = std::fs::read_to_string(&path).map_err(|error| {
+        let bytes = crate::fs::read_limited(&path).map_err(|error| {
             OpError::Invalid(format!(
                 "cannot read {}: {error}. release-gate trusts the keys in .release/allowed_signers (ssh-keygen's format); add a line per signer, as `release-gate keygen` prints",
                 path.display()
             ))
         })?;
-        Ok(AllowedSigners::parse(&text))
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| OpError::Invalid(format!("{} is not UTF-8", path.display())))?;
+        Ok(AllowedSigners::parse(text))
     }
 
     fn full_commit(&self, rev: &str) -> Result<GitCommit, OpError> {

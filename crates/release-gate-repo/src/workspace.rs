@@ -73,10 +73,10 @@ pub fn load_policy_with_bytes(
         path: path.display().to_string(),
         error: PolicyError { line: None, key: None, message },
     };
-    let bytes = std::fs::read(&path).map_err(|e| error(format!("cannot read it: {e}")))?;
-    if bytes.len() > release_gate_core::MAX_INPUT_BYTES {
-        return Err(error("larger than 10 MiB".into()));
-    }
+    let bytes = crate::fs::read_limited(&path).map_err(|e| match e {
+        crate::fs::ReadError::Io(io) => error(format!("cannot read it: {io}")),
+        other => error(other.to_string()),
+    })?;
     let text = std::str::from_utf8(&bytes).map_err(|_| error("not valid UTF-8".into()))?;
     let policy = Policy::from_toml(text)
         .map_err(|error| OpError::Policy { path: path.display().to_string(), error })?;
