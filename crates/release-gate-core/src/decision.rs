@@ -140,11 +140,20 @@ impl Decision {
     /// Trims every value and drops empty ones, so that absent and empty mean one thing.
     #[must_use]
     pub fn normalized(mut self) -> Decision {
+        // Tidy text is kept as it is, without a copy.
         fn text(value: &mut Option<String>) {
-            *value = value.take().map(|v| value::tidy_multiline(&v)).filter(|v| !v.is_empty());
+            *value = value
+                .take()
+                .map(|v| value::tidy_lines(std::borrow::Cow::Owned(v)).into_owned())
+                .filter(|v| !v.is_empty());
         }
         fn list(values: &mut Vec<String>) {
-            *values = values.iter().map(|v| value::tidy_line(v)).filter(|v| !v.is_empty()).collect();
+            for v in values.iter_mut() {
+                if let std::borrow::Cow::Owned(tidied) = value::tidy(v) {
+                    *v = tidied;
+                }
+            }
+            values.retain(|v| !v.is_empty());
         }
         text(&mut self.scope);
         text(&mut self.risk_class);
@@ -158,10 +167,11 @@ impl Decision {
         text(&mut self.decision);
         text(&mut self.decided_at);
         list(&mut self.panel);
-        self.drill = std::mem::take(&mut self.drill)
-            .into_iter()
-            .map(|item| DrillItem { checked: item.checked, item: value::tidy_line(&item.item) })
-            .collect();
+        for item in &mut self.drill {
+            if let std::borrow::Cow::Owned(tidied) = value::tidy(&item.item) {
+                item.item = tidied;
+            }
+        }
         if let Some(rehearsal) = self.rehearsal.as_mut() {
             for (_, step) in rehearsal.fields_mut() {
                 text(step);

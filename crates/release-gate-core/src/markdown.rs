@@ -4,6 +4,7 @@
 //! The reader is line-based and never recurses, so a hostile document (huge, deeply nested, binary-ish)
 //! costs time linear in its size and a constant amount of stack.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::decision::{Communication, Decision, DrillItem, Layer, Operations, Rehearsal};
@@ -69,25 +70,47 @@ impl Field {
 
     /// Looks a field up by name: the template's name or a common short form, in any case.
     pub fn from_name(name: &str) -> Option<Field> {
-        let name = value::tidy_line(&name.to_lowercase()).replace(" / ", "/");
-        let field = match name.as_str() {
-            "release scope" | "scope" => Field::Scope,
-            "risk class" | "risk" => Field::RiskClass,
-            "gate results" | "gates" => Field::Gates,
-            "residual risks" | "residual risk" => Field::ResidualRisks,
-            "rollback trigger" | "rollback triggers" => Field::RollbackTrigger,
-            "rollback owner" => Field::RollbackOwner,
-            "final decision owner" | "decision owner" => Field::DecisionOwner,
-            "decision" => Field::Decision,
-            "decision timestamp" | "decided at" => Field::DecidedAt,
-            "go/no-go panel" | "panel" => Field::Panel,
-            "pre-release drill" | "pre-release drill checklist" | "drill" => Field::Drill,
-            "rollback rehearsal" | "rehearsal" => Field::Rehearsal,
-            "communication package" | "communication" => Field::Communication,
-            "operations" | "operational facts" | "operational readiness" => Field::Operations,
-            _ => return None,
+        const NAMES: &[(&str, Field)] = &[
+            ("release scope", Field::Scope),
+            ("scope", Field::Scope),
+            ("risk class", Field::RiskClass),
+            ("risk", Field::RiskClass),
+            ("gate results", Field::Gates),
+            ("gates", Field::Gates),
+            ("residual risks", Field::ResidualRisks),
+            ("residual risk", Field::ResidualRisks),
+            ("rollback trigger", Field::RollbackTrigger),
+            ("rollback triggers", Field::RollbackTrigger),
+            ("rollback owner", Field::RollbackOwner),
+            ("final decision owner", Field::DecisionOwner),
+            ("decision owner", Field::DecisionOwner),
+            ("decision", Field::Decision),
+            ("decision timestamp", Field::DecidedAt),
+            ("decided at", Field::DecidedAt),
+            ("go/no-go panel", Field::Panel),
+            ("panel", Field::Panel),
+            ("pre-release drill", Field::Drill),
+            ("pre-release drill checklist", Field::Drill),
+            ("drill", Field::Drill),
+            ("rollback rehearsal", Field::Rehearsal),
+            ("rehearsal", Field::Rehearsal),
+            ("communication package", Field::Communication),
+            ("communication", Field::Communication),
+            ("operations", Field::Operations),
+            ("operational facts", Field::Operations),
+            ("operational readiness", Field::Operations),
+        ];
+        // Names are compared without case; only non-ASCII text needs a lowercased copy for that.
+        let lowered;
+        let name = if name.is_ascii() {
+            name
+        } else {
+            lowered = name.to_lowercase();
+            &lowered
         };
-        Some(field)
+        let name = value::tidy(name);
+        let name = if name.contains(" / ") { Cow::Owned(name.replace(" / ", "/")) } else { name };
+        NAMES.iter().find(|(known, _)| known.eq_ignore_ascii_case(&name)).map(|(_, field)| *field)
     }
 }
 
@@ -198,31 +221,46 @@ fn warning(code: Code, message: String, index: usize) -> Finding {
 fn is_decision_heading(text: &str) -> bool {
     let text = text.trim().trim_matches(|c| matches!(c, '*' | '_' | '`')).trim();
     let text = text.strip_suffix(':').unwrap_or(text);
-    value::tidy_line(text).eq_ignore_ascii_case("release decision")
+    value::tidy(text).eq_ignore_ascii_case("release decision")
 }
 
-/// What one source line is, after code fences and HTML comments are taken out.
+/// What one source line is, after code fences and HTML comments are taken out. Text is borrowed from
+/// the document unless a comment was cut out of the line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Line {
+enum Line<'a> {
     /// Blank, inside a code fence or an HTML comment, or a fence delimiter.
     Blank,
     Heading {
         level: u8,
-        text: String,
+        text: Cow<'a, str>,
     },
     Bullet {
         indent: usize,
-        text: String,
+        text: Cow<'a, str>,
     },
     Text {
         indent: usize,
-        text: String,
+        text: Cow<'a, str>,
     },
 }
 
-fn classify_lines(text: &str) -> Vec<Line> {
+/// A line with visible content (not blank, not a setext underline): heading, bullet or text. `own` turns
+/// a piece of `content` into the line's text: a borrow when `content` is the document's own text.
+fn content_line<'s, 'a>(content: &'s str, indent: usize, own: impl Fn(&'s str) -> Cow<'a, str>) -> Line<'a> {
+    if indent <= 3
+        && let Some((level, text)) = atx_heading(content)
+    {
+        return Line::Heading { level, text: own(text) };
+    }
+    match bullet_text(content) {
+        Some(item) => Line::Bullet { indent, text: own(item) },
+        None => Line::Text { indent, text: own(content) },
+    }
+}
+
+fn classify_lines(text: &str) -> Vec<Line<'_>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut out: Vec<Line> = Vec::new();
+    let mut out: Vec<Line<'_>> = Vec::new();
     let mut fence: Option<(char, usize)> = None;
     let mut in_comment = false;
     // Whether the previous line was a paragraph line that a setext underline could turn into a heading.
@@ -266,32 +304,33 @@ fn classify_lines(text: &str) -> Vec<Line> {
             paragraph = false;
             continue;
         }
-        if indent <= 3
-            && let Some(heading) = atx_heading(content)
-        {
-            out.push(heading);
-            paragraph = false;
-            in_list_item = false;
-            continue;
+        let line = match visible {
+            Cow::Borrowed(source) => content_line(source.trim(), indent, Cow::Borrowed),
+            Cow::Owned(cut) => content_line(cut.trim(), indent, |part| Cow::Owned(part.to_owned())),
+        };
+        match line {
+            Line::Heading { .. } => {
+                paragraph = false;
+                in_list_item = false;
+            }
+            Line::Bullet { .. } | Line::Blank => paragraph = false,
+            Line::Text { .. } => {
+                // A text line right after a list item continues that item; only other text starts a
+                // paragraph.
+                in_list_item = in_list_item || matches!(out.last(), Some(Line::Bullet { .. }));
+                paragraph = !in_list_item;
+            }
         }
-        if let Some(item) = bullet_text(content) {
-            out.push(Line::Bullet { indent, text: item.to_owned() });
-            paragraph = false;
-            continue;
-        }
-        // A text line right after a list item continues that item; only other text starts a paragraph.
-        in_list_item = in_list_item || matches!(out.last(), Some(Line::Bullet { .. }));
-        paragraph = !in_list_item;
-        out.push(Line::Text { indent, text: content.to_owned() });
+        out.push(line);
     }
     out
 }
 
 /// Removes `<!-- ... -->` comments from a line; returns the rest and whether a comment is still open.
-fn strip_comments(line: &str, mut in_comment: bool) -> (std::borrow::Cow<'_, str>, bool) {
+fn strip_comments(line: &str, mut in_comment: bool) -> (Cow<'_, str>, bool) {
     // Most lines hold no comment: borrow them as they are.
     if !in_comment && !line.contains('<') {
-        return (std::borrow::Cow::Borrowed(line), false);
+        return (Cow::Borrowed(line), false);
     }
     let mut out = String::with_capacity(line.len());
     let mut rest = line;
@@ -302,7 +341,7 @@ fn strip_comments(line: &str, mut in_comment: bool) -> (std::borrow::Cow<'_, str
                     rest = rest.get(end + 3..).unwrap_or("");
                     in_comment = false;
                 }
-                None => return (std::borrow::Cow::Owned(out), true),
+                None => return (Cow::Owned(out), true),
             }
         } else {
             match rest.find("<!--") {
@@ -313,7 +352,7 @@ fn strip_comments(line: &str, mut in_comment: bool) -> (std::borrow::Cow<'_, str
                 }
                 None => {
                     out.push_str(rest);
-                    return (std::borrow::Cow::Owned(out), false);
+                    return (Cow::Owned(out), false);
                 }
             }
         }
@@ -346,7 +385,7 @@ fn is_fence_close(trimmed: &str, fence_char: char, fence_len: usize) -> bool {
     len >= fence_len && trimmed.get(len..).is_some_and(|rest| rest.trim().is_empty())
 }
 
-fn atx_heading(content: &str) -> Option<Line> {
+fn atx_heading(content: &str) -> Option<(u8, &str)> {
     let hashes = content.chars().take_while(|c| *c == '#').count();
     if !(1..=6).contains(&hashes) {
         return None;
@@ -361,7 +400,7 @@ fn atx_heading(content: &str) -> Option<Line> {
     if without_closing.is_empty() || without_closing.ends_with([' ', '\t']) {
         text = without_closing.trim_end();
     }
-    Some(Line::Heading { level: u8::try_from(hashes).unwrap_or(6), text: text.to_owned() })
+    Some((u8::try_from(hashes).unwrap_or(6), text))
 }
 
 fn setext_level(content: &str) -> Option<u8> {
@@ -396,21 +435,22 @@ fn bullet_text(content: &str) -> Option<&str> {
 
 /// The bullets of the section as a tree, in an arena so that depth costs no stack.
 #[derive(Debug, Default)]
-struct Tree {
-    nodes: Vec<Node>,
+struct Tree<'a> {
+    nodes: Vec<Node<'a>>,
     roots: Vec<usize>,
 }
 
 #[derive(Debug)]
-struct Node {
+struct Node<'a> {
     /// 1-based source line.
     line: u32,
-    text: String,
+    /// Borrowed from the document unless continuation lines were joined to it.
+    text: Cow<'a, str>,
     children: Vec<usize>,
 }
 
-impl Tree {
-    fn build(lines: &[Line], first_index: usize) -> Tree {
+impl<'a> Tree<'a> {
+    fn build(lines: &[Line<'a>], first_index: usize) -> Tree<'a> {
         let mut tree = Tree::default();
         // (indent, node) of the open bullets, innermost last.
         let mut open: Vec<(usize, usize)> = Vec::new();
@@ -441,8 +481,9 @@ impl Tree {
                         (*indent > bullet_indent).then(|| tree.nodes.get_mut(id)).flatten()
                     }) {
                         Some(node) => {
-                            node.text.push(' ');
-                            node.text.push_str(text);
+                            let joined = node.text.to_mut();
+                            joined.push(' ');
+                            joined.push_str(text);
                         }
                         None => last = None,
                     }
@@ -457,11 +498,11 @@ impl Tree {
         tree
     }
 
-    fn node(&self, id: usize) -> Option<&Node> {
+    fn node(&self, id: usize) -> Option<&Node<'a>> {
         self.nodes.get(id)
     }
 
-    fn children(&self, id: usize) -> impl Iterator<Item = &Node> {
+    fn children(&self, id: usize) -> impl Iterator<Item = &Node<'a>> {
         self.node(id)
             .into_iter()
             .flat_map(|node| node.children.iter().filter_map(|child| self.nodes.get(*child)))
@@ -474,14 +515,14 @@ fn split_named(text: &str) -> Option<(&str, &str)> {
     Some((name.trim(), value.trim()))
 }
 
-struct Reader<'t> {
+struct Reader<'t, 'a> {
     decision: Decision,
     lines: SourceLines,
     findings: Vec<Finding>,
-    tree: &'t Tree,
+    tree: &'t Tree<'a>,
 }
 
-impl Reader<'_> {
+impl<'t> Reader<'t, '_> {
     fn unknown(&mut self, line: u32, what: &str, text: &str) {
         let shown: String = text.chars().take(60).collect();
         self.findings.push(Finding {
@@ -506,28 +547,41 @@ impl Reader<'_> {
     }
 
     /// A field's items: the value after the colon (if any), then each nested bullet.
-    fn items(&self, id: usize, inline: &str) -> Vec<(u32, String)> {
-        let own_line = self.tree.node(id).map_or(0, |node| node.line);
-        let mut items = Vec::new();
-        if !inline.is_empty() {
-            items.push((own_line, inline.to_owned()));
-        }
-        items.extend(
-            self.tree
-                .children(id)
-                .filter(|child| !child.text.is_empty())
-                .map(|child| (child.line, child.text.clone())),
-        );
-        items
+    fn items<'s>(&self, id: usize, inline: &'s str) -> Vec<(u32, &'s str)>
+    where
+        't: 's,
+    {
+        let tree = self.tree;
+        let own_line = tree.node(id).map_or(0, |node| node.line);
+        let inline = (!inline.is_empty()).then_some((own_line, inline));
+        let children = tree
+            .children(id)
+            .filter(|child| !child.text.is_empty())
+            .map(|child| (child.line, child.text.as_ref()));
+        inline.into_iter().chain(children).collect()
+    }
+
+    fn texts(&self, id: usize, inline: &str) -> Vec<String> {
+        self.items(id, inline).into_iter().map(|(_, text)| text.to_owned()).collect()
     }
 
     fn text_value(&self, id: usize, inline: &str) -> Option<String> {
         let items = self.items(id, inline);
-        (!items.is_empty()).then(|| items.into_iter().map(|(_, text)| text).collect::<Vec<_>>().join("\n"))
+        (!items.is_empty()).then(|| {
+            let mut text = String::with_capacity(items.iter().map(|(_, item)| item.len() + 1).sum());
+            for (_, item) in items {
+                if !text.is_empty() {
+                    text.push('\n');
+                }
+                text.push_str(item);
+            }
+            text
+        })
     }
 
     fn read_field(&mut self, id: usize) {
-        let Some(node) = self.tree.node(id) else { return };
+        let tree = self.tree;
+        let Some(node) = tree.node(id) else { return };
         let line = node.line;
         let Some((name, inline)) = split_named(&node.text) else {
             self.unknown(line, "a `Field: value` bullet", &node.text);
@@ -549,17 +603,12 @@ impl Reader<'_> {
             Field::DecisionOwner => self.decision.decision_owner = self.text_value(id, inline),
             Field::Decision => self.decision.decision = self.text_value(id, inline),
             Field::DecidedAt => self.decision.decided_at = self.text_value(id, inline),
-            Field::ResidualRisks => {
-                self.decision.residual_risks =
-                    self.items(id, inline).into_iter().map(|(_, text)| text).collect();
-            }
-            Field::Panel => {
-                self.decision.panel = self.items(id, inline).into_iter().map(|(_, text)| text).collect();
-            }
+            Field::ResidualRisks => self.decision.residual_risks = self.texts(id, inline),
+            Field::Panel => self.decision.panel = self.texts(id, inline),
             Field::RollbackTrigger => {
                 let items = self.items(id, inline);
                 self.lines.rollback_trigger = items.iter().map(|(line, _)| *line).collect();
-                self.decision.rollback_trigger = items.into_iter().map(|(_, text)| text).collect();
+                self.decision.rollback_trigger = items.into_iter().map(|(_, text)| text.to_owned()).collect();
             }
             Field::Gates => self.read_gates(id),
             Field::Drill => self.read_drill(id),
@@ -610,17 +659,15 @@ impl Reader<'_> {
     }
 
     fn read_gates(&mut self, id: usize) {
-        let children: Vec<(u32, String)> = self.tree.children(id).map(|n| (n.line, n.text.clone())).collect();
-        let ids: Vec<usize> = self.tree.node(id).map(|n| n.children.clone()).unwrap_or_default();
-        for ((line, text), child) in children.into_iter().zip(ids) {
+        let tree = self.tree;
+        let ids = tree.node(id).map(|n| n.children.as_slice()).unwrap_or_default();
+        for &child in ids {
+            let Some(node) = tree.node(child) else { continue };
+            let (line, text) = (node.line, node.text.as_ref());
             let layer =
-                split_named(&text).and_then(|(name, value)| gate_layer(name).map(|layer| (layer, value)));
+                split_named(text).and_then(|(name, value)| gate_layer(name).map(|layer| (layer, value)));
             let Some((layer, inline)) = layer else {
-                self.unknown(
-                    line,
-                    "a gate layer (code, review, operational, communication, decision)",
-                    &text,
-                );
+                self.unknown(line, "a gate layer (code, review, operational, communication, decision)", text);
                 continue;
             };
             if let Some(&first) = self.lines.gates.get(&layer) {
@@ -637,7 +684,7 @@ impl Reader<'_> {
             .tree
             .children(id)
             .filter_map(|node| {
-                let text = node.text.as_str();
+                let text = node.text.as_ref();
                 let box_text = text.get(..3)?;
                 let checked = match box_text {
                     "[x]" | "[X]" => true,
@@ -657,16 +704,17 @@ impl Reader<'_> {
         what: &str,
         mut store: impl FnMut(&str, u32, Option<String>, &mut SourceLines) -> Option<Option<String>>,
     ) {
-        let ids: Vec<usize> = self.tree.node(id).map(|n| n.children.clone()).unwrap_or_default();
+        let tree = self.tree;
+        let ids = tree.node(id).map(|n| n.children.as_slice()).unwrap_or_default();
         let mut seen: BTreeMap<String, u32> = BTreeMap::new();
-        for child in ids {
-            let Some(node) = self.tree.node(child) else { continue };
-            let (line, text) = (node.line, node.text.clone());
-            let Some((name, inline)) = split_named(&text) else {
-                self.unknown(line, what, &text);
+        for &child in ids {
+            let Some(node) = tree.node(child) else { continue };
+            let (line, text) = (node.line, node.text.as_ref());
+            let Some((name, inline)) = split_named(text) else {
+                self.unknown(line, what, text);
                 continue;
             };
-            let label = value::tidy_line(&name.to_lowercase());
+            let label = value::tidy(&name.to_lowercase()).into_owned();
             if let Some(&first) = seen.get(&label) {
                 self.duplicate(line, name, first);
                 continue;
@@ -683,7 +731,8 @@ impl Reader<'_> {
 }
 
 fn gate_layer(name: &str) -> Option<Layer> {
-    let name = value::tidy_line(&name.to_lowercase());
+    let name = name.to_lowercase();
+    let name = value::tidy(&name);
     let base = name.strip_suffix(" gates").or_else(|| name.strip_suffix(" gate")).unwrap_or(&name);
     Layer::from_name(base)
 }

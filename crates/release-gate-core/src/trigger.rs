@@ -57,12 +57,9 @@ const PHRASES: &[(&str, &str)] = &[
 
 /// Reads a condition; `None` when it has no comparison followed by a number.
 pub fn parse(text: &str) -> Option<Condition> {
-    let lower = text.to_lowercase();
-    // The earliest comparison in the text, preferring the longest phrase at the same place.
-    let (at, phrase, operator) = PHRASES
-        .iter()
-        .filter_map(|(phrase, operator)| find_phrase(&lower, phrase).map(|at| (at, *phrase, *operator)))
-        .min_by_key(|(at, phrase, _)| (*at, std::cmp::Reverse(phrase.len())))?;
+    // ASCII case folding keeps byte offsets, so a place found in `lower` is the same place in `text`.
+    let lower = text.to_ascii_lowercase();
+    let (at, phrase, operator) = earliest_comparison(&lower)?;
     let signal = text.get(..at)?.trim();
     let signal = strip_prefix_word(signal, &["if", "when", "rollback if", "roll back if"])
         .trim_end_matches([':', ',']);
@@ -119,25 +116,33 @@ fn strip_prefix_word<'t>(text: &'t str, words: &[&str]) -> &'t str {
     text
 }
 
-/// Finds a phrase as whole words (symbols anywhere).
-fn find_phrase(lower: &str, phrase: &str) -> Option<usize> {
-    let wordy = phrase.chars().next().is_some_and(char::is_alphabetic);
-    let mut start = 0;
-    while let Some(found) = lower.get(start..)?.find(phrase) {
-        let at = start + found;
-        if !wordy {
-            return Some(at);
+/// The earliest comparison in the text, preferring the longest phrase at the same place. A phrase of
+/// words counts only as whole words; a symbol counts anywhere.
+fn earliest_comparison(lower: &str) -> Option<(usize, &'static str, &'static str)> {
+    let mut previous: Option<char> = None;
+    for (at, c) in lower.char_indices() {
+        let word_start = previous.is_none_or(|p| !p.is_alphanumeric());
+        previous = Some(c);
+        if c.is_alphanumeric() && !word_start {
+            continue;
         }
-        let before_ok =
-            lower.get(..at).and_then(|b| b.chars().next_back()).is_none_or(|c| !c.is_alphanumeric());
-        let after_ok = lower
-            .get(at + phrase.len()..)
-            .and_then(|a| a.chars().next())
-            .is_none_or(|c| !c.is_alphanumeric());
-        if before_ok && after_ok {
-            return Some(at);
+        let rest = lower.get(at..)?;
+        let first = rest.as_bytes().first();
+        let hit = PHRASES
+            .iter()
+            .filter(|(phrase, _)| {
+                phrase.as_bytes().first() == first
+                    && rest.starts_with(phrase)
+                    && (!phrase.starts_with(|c: char| c.is_ascii_alphabetic())
+                        || rest
+                            .get(phrase.len()..)
+                            .and_then(|after| after.chars().next())
+                            .is_none_or(|c| !c.is_alphanumeric()))
+            })
+            .max_by_key(|(phrase, _)| phrase.len());
+        if let Some((phrase, operator)) = hit {
+            return Some((at, phrase, operator));
         }
-        start = at + phrase.len();
     }
     None
 }
@@ -181,6 +186,39 @@ mod tests {
         assert_eq!(condition.threshold, threshold, "{text}");
         assert_eq!(condition.unit.as_deref(), unit, "{text}");
         assert_eq!(condition.window_seconds, window, "{text}");
+    }
+
+    /// The plain definition: each phrase's first whole-word place, the earliest (then longest) wins.
+    fn earliest_by_definition(lower: &str) -> Option<(usize, &'static str, &'static str)> {
+        let whole_word = |at: usize, len: usize| {
+            lower.get(..at).and_then(|b| b.chars().next_back()).is_none_or(|c| !c.is_alphanumeric())
+                && lower.get(at + len..).and_then(|a| a.chars().next()).is_none_or(|c| !c.is_alphanumeric())
+        };
+        PHRASES
+            .iter()
+            .filter_map(|(phrase, operator)| {
+                let wordy = phrase.starts_with(|c: char| c.is_ascii_alphabetic());
+                lower
+                    .match_indices(phrase)
+                    .map(|(at, _)| at)
+                    .find(|at| !wordy || whole_word(*at, phrase.len()))
+                    .map(|at| (at, *phrase, *operator))
+            })
+            .min_by_key(|(at, phrase, _)| (*at, std::cmp::Reverse(phrase.len())))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_scan_finds_what_the_definition_finds(
+            words in proptest::collection::vec(
+                "(>|<|=|>=|<=|≥|≤|drops|below|above|over|under|more|than|at|least|exceeds?|é|x|rate|[0-9]{1,3}%?)",
+                0..8,
+            ),
+            glue in "[ _.]",
+        ) {
+            let text = words.join(&glue);
+            proptest::prop_assert_eq!(earliest_comparison(&text), earliest_by_definition(&text));
+        }
     }
 
     #[test]

@@ -2,12 +2,22 @@
 //! triggers and RFC 3339 timestamps. Shared by the validator and the Markdown reader so that every
 //! surface gives the same verdicts.
 
+use std::borrow::Cow;
+
 /// The template's option lists, which count as "not filled in" when left in whole.
 const OPTION_LISTS: [&str; 3] = ["low | medium | high", "pass | fail", "go | no-go"];
 
 /// Collapses runs of white space inside one line and trims the ends.
 pub fn tidy_line(text: &str) -> String {
-    // One pass into one allocation: this runs on every field of every decision read.
+    tidy(text).into_owned()
+}
+
+/// [`tidy_line`] without a copy when the text is tidy already (the common case: this runs on every field
+/// of every decision read).
+pub fn tidy(text: &str) -> Cow<'_, str> {
+    if is_tidy(text) {
+        return Cow::Borrowed(text);
+    }
     let mut out = String::with_capacity(text.len());
     for word in text.split_whitespace() {
         if !out.is_empty() {
@@ -15,12 +25,46 @@ pub fn tidy_line(text: &str) -> String {
         }
         out.push_str(word);
     }
-    out
+    Cow::Owned(out)
+}
+
+/// Whether `text` has no white space at its ends and only single spaces inside.
+fn is_tidy(text: &str) -> bool {
+    // ASCII bytes decide alone; any other byte may start white space (U+00A0, U+2003, ...), so such text
+    // takes the careful path.
+    let mut after_space = true;
+    for &byte in text.as_bytes() {
+        match byte {
+            b' ' if after_space => return false,
+            b' ' => after_space = true,
+            b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x80.. => return false,
+            _ => after_space = false,
+        }
+    }
+    !after_space || text.is_empty()
 }
 
 /// Tidies each line of a multi-line value and drops empty lines.
 pub fn tidy_multiline(text: &str) -> String {
-    text.lines().map(tidy_line).filter(|line| !line.is_empty()).collect::<Vec<_>>().join("\n")
+    tidy_lines(Cow::Borrowed(text)).into_owned()
+}
+
+/// [`tidy_multiline`] that keeps the text as it is (no copy) when every line is tidy and none is empty.
+pub fn tidy_lines(text: Cow<'_, str>) -> Cow<'_, str> {
+    if text.split('\n').all(|line| !line.is_empty() && is_tidy(line)) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        let line = tidy(line);
+        if !line.is_empty() {
+            if !out.is_empty() {
+                out.push('\n');
+            }
+            out.push_str(&line);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Whether a value is a template placeholder: `<...>` as a whole, or one of the template's option lists.
@@ -201,6 +245,20 @@ mod tests {
         assert!(!is_placeholder("low"));
         assert_eq!(tidy_line("  a \t b\n c  "), "a b c");
         assert_eq!(tidy_line(" \t "), "");
+    }
+
+    fn tidy_slowly(text: &str) -> String {
+        text.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn tidy_agrees_with_the_plain_definition(text in "[ a\t\n\r\u{a0}\u{2003}é]{0,12}") {
+            proptest::prop_assert_eq!(tidy(&text), tidy_slowly(&text));
+            let multiline: Vec<String> =
+                text.lines().map(tidy_slowly).filter(|line| !line.is_empty()).collect();
+            proptest::prop_assert_eq!(tidy_multiline(&text), multiline.join("\n"));
+        }
     }
 
     #[test]

@@ -8,6 +8,10 @@
 use std::sync::Arc;
 
 use rmcp::RoleServer;
+use rmcp::model::{
+    CallToolRequest, CallToolRequestParams, ClientRequest, JsonObject, JsonRpcMessage, JsonRpcRequest,
+    JsonRpcVersion2_0, RequestId, RequestMetaObject,
+};
 use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 use serde_json::Value;
@@ -120,6 +124,9 @@ where
         if line.iter().all(u8::is_ascii_whitespace) {
             return None;
         }
+        if let Some(call) = tool_call(line) {
+            return Some(call);
+        }
         match serde_json::from_slice::<RxJsonRpcMessage<RoleServer>>(line) {
             Ok(message) => Some(message),
             Err(error) => {
@@ -150,6 +157,46 @@ where
             }
         }
     }
+}
+
+/// A plain `tools/call` request, the message agents send most, read straight into its typed form.
+///
+/// rmcp's general reader buffers each message and tries its shapes and request kinds one after another,
+/// copying a large argument (a decision's text) several times on the way. Anything this reader does not
+/// expect (another method, an unknown field, MRTR retry fields, a duplicate key) gives `None`, and the
+/// general reader decides, so both readers accept and refuse the same messages.
+fn tool_call(line: &[u8]) -> Option<RxJsonRpcMessage<RoleServer>> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Call<'a> {
+        #[allow(dead_code)]
+        jsonrpc: JsonRpcVersion2_0,
+        id: RequestId,
+        #[serde(borrow)]
+        method: std::borrow::Cow<'a, str>,
+        params: Params,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Params {
+        #[serde(rename = "_meta", default)]
+        meta: Option<JsonObject>,
+        name: String,
+        #[serde(default)]
+        arguments: Option<JsonObject>,
+    }
+    let call: Call<'_> = serde_json::from_slice(line).ok()?;
+    if call.method != "tools/call" {
+        return None;
+    }
+    let mut params = CallToolRequestParams::new(call.params.name);
+    params.arguments = call.params.arguments;
+    let mut request = CallToolRequest::new(params);
+    // Where the general reader puts `_meta` (progress token and the like).
+    if let Some(meta) = call.params.meta {
+        request.extensions.insert(RequestMetaObject::from(meta));
+    }
+    Some(JsonRpcMessage::Request(JsonRpcRequest::new(call.id, ClientRequest::CallToolRequest(request))))
 }
 
 async fn write_line<W: AsyncWrite + Unpin>(
@@ -244,8 +291,47 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::leading_id;
+    use super::{RoleServer, RxJsonRpcMessage, leading_id, tool_call};
     use serde_json::json;
+
+    /// The fast reader gives what the general one gives, or leaves the message to it.
+    #[test]
+    fn tool_calls_read_the_same_both_ways() {
+        let general = |line: &str| {
+            serde_json::from_str::<RxJsonRpcMessage<RoleServer>>(line)
+                .ok()
+                .map(|m| serde_json::to_value(m).ok())
+        };
+        let fast_lines = [
+            r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"validate_decision","arguments":{"content":"a\nb \u00e9"}}}"#,
+            r#"{"params":{"arguments":{"id":"x"},"name":"decision_status"},"method":"tools/call","id":"k","jsonrpc":"2.0"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_decisions"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_decisions","arguments":null}}"#,
+            r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"_meta":{"progressToken":5},"name":"run_code_gates","arguments":{}}}"#,
+            r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"_meta":null,"name":"list_decisions"}}"#,
+        ];
+        for line in fast_lines {
+            let fast = tool_call(line.as_bytes()).map(|m| serde_json::to_value(m).ok());
+            assert!(fast.is_some(), "{line}");
+            assert_eq!(fast, general(line), "{line}");
+        }
+        let general_only = [
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"},"extra":1}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","requestState":"s"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"id":2,"method":"tools/call","params":{"name":"x"}}"#,
+            r#"{"jsonrpc":"1.0","id":1,"method":"tools/call","params":{"name":"x"}}"#,
+            r#"{"jsonrpc":"2.0","id":null,"method":"tools/call","params":{"name":"x"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":[1]}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call"}"#,
+            r#"{"jsonrpc":"2.0","method":"tools/call","params":{"name":"x"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{}}"#,
+            "not json",
+        ];
+        for line in general_only {
+            assert!(tool_call(line.as_bytes()).is_none(), "{line}");
+        }
+    }
 
     #[test]
     fn finds_the_id_before_the_bulk() {
