@@ -70,47 +70,26 @@ impl Field {
 
     /// Looks a field up by name: the template's name or a common short form, in any case.
     pub fn from_name(name: &str) -> Option<Field> {
-        const NAMES: &[(&str, Field)] = &[
-            ("release scope", Field::Scope),
-            ("scope", Field::Scope),
-            ("risk class", Field::RiskClass),
-            ("risk", Field::RiskClass),
-            ("gate results", Field::Gates),
-            ("gates", Field::Gates),
-            ("residual risks", Field::ResidualRisks),
-            ("residual risk", Field::ResidualRisks),
-            ("rollback trigger", Field::RollbackTrigger),
-            ("rollback triggers", Field::RollbackTrigger),
-            ("rollback owner", Field::RollbackOwner),
-            ("final decision owner", Field::DecisionOwner),
-            ("decision owner", Field::DecisionOwner),
-            ("decision", Field::Decision),
-            ("decision timestamp", Field::DecidedAt),
-            ("decided at", Field::DecidedAt),
-            ("go/no-go panel", Field::Panel),
-            ("panel", Field::Panel),
-            ("pre-release drill", Field::Drill),
-            ("pre-release drill checklist", Field::Drill),
-            ("drill", Field::Drill),
-            ("rollback rehearsal", Field::Rehearsal),
-            ("rehearsal", Field::Rehearsal),
-            ("communication package", Field::Communication),
-            ("communication", Field::Communication),
-            ("operations", Field::Operations),
-            ("operational facts", Field::Operations),
-            ("operational readiness", Field::Operations),
-        ];
-        // Names are compared without case; only non-ASCII text needs a lowercased copy for that.
-        let lowered;
-        let name = if name.is_ascii() {
-            name
-        } else {
-            lowered = name.to_lowercase();
-            &lowered
-        };
-        let name = value::tidy(name);
+        let name = folded(name);
         let name = if name.contains(" / ") { Cow::Owned(name.replace(" / ", "/")) } else { name };
-        NAMES.iter().find(|(known, _)| known.eq_ignore_ascii_case(&name)).map(|(_, field)| *field)
+        let field = match name.as_ref() {
+            "release scope" | "scope" => Field::Scope,
+            "risk class" | "risk" => Field::RiskClass,
+            "gate results" | "gates" => Field::Gates,
+            "residual risks" | "residual risk" => Field::ResidualRisks,
+            "rollback trigger" | "rollback triggers" => Field::RollbackTrigger,
+            "rollback owner" => Field::RollbackOwner,
+            "final decision owner" | "decision owner" => Field::DecisionOwner,
+            "decision" => Field::Decision,
+            "decision timestamp" | "decided at" => Field::DecidedAt,
+            "go/no-go panel" | "panel" => Field::Panel,
+            "pre-release drill" | "pre-release drill checklist" | "drill" => Field::Drill,
+            "rollback rehearsal" | "rehearsal" => Field::Rehearsal,
+            "communication package" | "communication" => Field::Communication,
+            "operations" | "operational facts" | "operational readiness" => Field::Operations,
+            _ => return None,
+        };
+        Some(field)
     }
 }
 
@@ -260,7 +239,8 @@ fn content_line<'s, 'a>(content: &'s str, indent: usize, own: impl Fn(&'s str) -
 
 fn classify_lines(text: &str) -> Vec<Line<'_>> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut out: Vec<Line<'_>> = Vec::new();
+    // Room for lines of about 40 bytes, so the list seldom grows.
+    let mut out: Vec<Line<'_>> = Vec::with_capacity(text.len() / 40 + 8);
     let mut fence: Option<(char, usize)> = None;
     let mut in_comment = false;
     // Whether the previous line was a paragraph line that a setext underline could turn into a heading.
@@ -446,7 +426,10 @@ struct Node<'a> {
     line: u32,
     /// Borrowed from the document unless continuation lines were joined to it.
     text: Cow<'a, str>,
-    children: Vec<usize>,
+    /// The children as a linked list (first, then each one's next sibling): no allocation per node.
+    first_child: Option<usize>,
+    last_child: Option<usize>,
+    next_sibling: Option<usize>,
 }
 
 impl<'a> Tree<'a> {
@@ -466,10 +449,12 @@ impl<'a> Tree<'a> {
                     tree.nodes.push(Node {
                         line: line_number(first_index + offset),
                         text: text.clone(),
-                        children: Vec::new(),
+                        first_child: None,
+                        last_child: None,
+                        next_sibling: None,
                     });
-                    match open.last().and_then(|(_, parent)| tree.nodes.get_mut(*parent)) {
-                        Some(parent) => parent.children.push(id),
+                    match open.last().map(|(_, parent)| *parent) {
+                        Some(parent) => tree.adopt(parent, id),
                         None => tree.roots.push(id),
                     }
                     open.push((*indent, id));
@@ -498,14 +483,28 @@ impl<'a> Tree<'a> {
         tree
     }
 
+    /// Appends `child` to `parent`'s children.
+    fn adopt(&mut self, parent: usize, child: usize) {
+        let previous = self.nodes.get_mut(parent).and_then(|node| {
+            node.first_child.get_or_insert(child);
+            node.last_child.replace(child)
+        });
+        if let Some(sibling) = previous.and_then(|previous| self.nodes.get_mut(previous)) {
+            sibling.next_sibling = Some(child);
+        }
+    }
+
     fn node(&self, id: usize) -> Option<&Node<'a>> {
         self.nodes.get(id)
     }
 
+    fn child_ids(&self, id: usize) -> impl Iterator<Item = usize> {
+        let first = self.node(id).and_then(|node| node.first_child);
+        std::iter::successors(first, |child| self.node(*child).and_then(|node| node.next_sibling))
+    }
+
     fn children(&self, id: usize) -> impl Iterator<Item = &Node<'a>> {
-        self.node(id)
-            .into_iter()
-            .flat_map(|node| node.children.iter().filter_map(|child| self.nodes.get(*child)))
+        self.child_ids(id).filter_map(|child| self.node(child))
     }
 }
 
@@ -660,8 +659,7 @@ impl<'t> Reader<'t, '_> {
 
     fn read_gates(&mut self, id: usize) {
         let tree = self.tree;
-        let ids = tree.node(id).map(|n| n.children.as_slice()).unwrap_or_default();
-        for &child in ids {
+        for child in tree.child_ids(id) {
             let Some(node) = tree.node(child) else { continue };
             let (line, text) = (node.line, node.text.as_ref());
             let layer =
@@ -705,34 +703,44 @@ impl<'t> Reader<'t, '_> {
         mut store: impl FnMut(&str, u32, Option<String>, &mut SourceLines) -> Option<Option<String>>,
     ) {
         let tree = self.tree;
-        let ids = tree.node(id).map(|n| n.children.as_slice()).unwrap_or_default();
-        let mut seen: BTreeMap<String, u32> = BTreeMap::new();
-        for &child in ids {
+        // The few labels read so far, with their lines.
+        let mut seen: Vec<(Cow<'_, str>, u32)> = Vec::new();
+        for child in tree.child_ids(id) {
             let Some(node) = tree.node(child) else { continue };
             let (line, text) = (node.line, node.text.as_ref());
             let Some((name, inline)) = split_named(text) else {
                 self.unknown(line, what, text);
                 continue;
             };
-            let label = value::tidy(&name.to_lowercase()).into_owned();
-            if let Some(&first) = seen.get(&label) {
+            let label = folded(name);
+            if let Some(&(_, first)) = seen.iter().find(|(known, _)| *known == label) {
                 self.duplicate(line, name, first);
                 continue;
             }
             let value = self.text_value(child, inline);
             match store(&label, line, value, &mut self.lines) {
-                Some(_) => {
-                    seen.insert(label, line);
-                }
+                Some(_) => seen.push((label, line)),
                 None => self.unknown(line, what, name),
             }
         }
     }
 }
 
+/// A name as compared: lowercase, with white space tidied; borrowed when it is so already.
+fn folded(name: &str) -> Cow<'_, str> {
+    if name.bytes().any(|byte| byte.is_ascii_uppercase() || !byte.is_ascii()) {
+        let lower = if name.is_ascii() { name.to_ascii_lowercase() } else { name.to_lowercase() };
+        match value::tidy(&lower) {
+            Cow::Borrowed(_) => Cow::Owned(lower),
+            Cow::Owned(tidied) => Cow::Owned(tidied),
+        }
+    } else {
+        value::tidy(name)
+    }
+}
+
 fn gate_layer(name: &str) -> Option<Layer> {
-    let name = name.to_lowercase();
-    let name = value::tidy(&name);
+    let name = folded(name);
     let base = name.strip_suffix(" gates").or_else(|| name.strip_suffix(" gate")).unwrap_or(&name);
     Layer::from_name(base)
 }
