@@ -57,6 +57,12 @@ fn round_trips(placement: &str) {
     assert!(answer.contains("\"verdict\""), "{answer}");
     let server_p50 = p50(&mut server, &request);
     let ping_p50 = p50(&mut server, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"ping\"}\n");
+    // The same call refused before anything is read (`content` and `path` together): rmcp's dispatch, the
+    // 3 KB argument's JSON and an answer, with no tool work.
+    let refused = refused_request();
+    let refusal = server.round_trip(&refused);
+    assert!(refusal.contains("only one of"), "{refusal}");
+    let refused_p50 = p50(&mut server, &refused);
     drop(server);
 
     let canned = root.join("canned.json");
@@ -73,6 +79,11 @@ fn round_trips(placement: &str) {
     );
     println!("  tools/call validate_decision p50   {:>9.1} us", micros(server_p50));
     println!("  ping p50 (transport and dispatch)  {:>9.1} us", micros(ping_p50));
+    println!(
+        "  same call refused unread, p50      {:>9.1} us  ({:.2} x the floor: dispatch, no tool work)",
+        micros(refused_p50),
+        micros(refused_p50) / micros(floor_p50)
+    );
     println!("  floor (canned bytes) p50          {:>9.1} us", micros(floor_p50));
     println!(
         "  ratio                             {:>9.2} x   (target <= 3)",
@@ -155,6 +166,13 @@ fn call_request() -> String {
     content.push_str(example);
     let request = serde_json::json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {
         "name": "validate_decision", "arguments": {"content": content, "now": "2026-11-28T12:00:00Z"}}});
+    format!("{request}\n")
+}
+
+/// [`call_request`] with a `path` as well, which the tool refuses before reading anything.
+fn refused_request() -> String {
+    let mut request: serde_json::Value = serde_json::from_str(&call_request()).unwrap();
+    request["params"]["arguments"]["path"] = serde_json::json!("docs/release.md");
     format!("{request}\n")
 }
 
