@@ -148,11 +148,7 @@ impl Decision {
                 .filter(|v| !v.is_empty());
         }
         fn list(values: &mut Vec<String>) {
-            for v in values.iter_mut() {
-                if let std::borrow::Cow::Owned(tidied) = value::tidy(v) {
-                    *v = tidied;
-                }
-            }
+            values.iter_mut().for_each(value::tidy_in_place);
             values.retain(|v| !v.is_empty());
         }
         text(&mut self.scope);
@@ -168,9 +164,7 @@ impl Decision {
         text(&mut self.decided_at);
         list(&mut self.panel);
         for item in &mut self.drill {
-            if let std::borrow::Cow::Owned(tidied) = value::tidy(&item.item) {
-                item.item = tidied;
-            }
+            value::tidy_in_place(&mut item.item);
         }
         if let Some(rehearsal) = self.rehearsal.as_mut() {
             for (_, step) in rehearsal.fields_mut() {

@@ -44,6 +44,13 @@ fn is_tidy(text: &str) -> bool {
     !after_space || text.is_empty()
 }
 
+/// [`tidy`] in place: the string is replaced only when it was not tidy.
+pub fn tidy_in_place(text: &mut String) {
+    if let Cow::Owned(tidied) = tidy(text) {
+        *text = tidied;
+    }
+}
+
 /// Tidies each line of a multi-line value and drops empty lines.
 pub fn tidy_multiline(text: &str) -> String {
     tidy_lines(Cow::Borrowed(text)).into_owned()
