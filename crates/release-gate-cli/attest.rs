@@ -20,13 +20,8 @@ pub fn repo_root() -> anyhow::Result<Option<PathBuf>> {
 
 /// Reads allowed_signers (the given file, else `.release/allowed_signers`); notes unusable lines on stderr.
 pub fn allowed_signers(explicit: Option<&Path>, release_dir: &Path) -> anyhow::Result<AllowedSigners> {
-    let path = explicit.map_or_else(|| release_dir.join("allowed_signers"), Path::to_path_buf);
-    let bytes = input::read_bytes(&path).with_context(|| {
-        "release-gate trusts the keys in .release/allowed_signers (ssh-keygen's format); \
-         add a line per signer, as `release-gate keygen` prints"
-    })?;
-    let text = std::str::from_utf8(&bytes).with_context(|| format!("{} is not UTF-8", path.display()))?;
-    let allowed = AllowedSigners::parse(text);
+    let root = release_dir.parent().unwrap_or(release_dir);
+    let (path, allowed) = release_gate_repo::signoff::read_allowed_signers(root, explicit)?;
     for ignored in &allowed.ignored {
         crate::output::note(&format!(
             "{}:{}: line ignored: {}",

@@ -43,6 +43,7 @@ pub fn read_bytes(path: &Path) -> anyhow::Result<Vec<u8>> {
             }
             Err(ReadError::TooLarge) => bail!("{name} {TOO_LARGE}"),
             Err(ReadError::Io(error)) => return Err(error).with_context(|| format!("cannot open {name}")),
+            Err(outside @ ReadError::Outside { .. }) => bail!("{name} {outside}"),
         };
     }
     if bytes.len() > MAX_INPUT_BYTES {

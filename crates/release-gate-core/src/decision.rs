@@ -116,6 +116,11 @@ pub enum RecordError {
     Json(String),
     #[error("the decision record has version {found}; this release-gate reads version {RECORD_VERSION}")]
     Version { found: u32 },
+    /// A stored record's field that release-gate never writes that way (a hand edit or a hostile record).
+    #[error(
+        "`{field}` {reason}; release-gate writes this field itself: restore the record from version control"
+    )]
+    Field { field: String, reason: &'static str },
 }
 
 impl Decision {

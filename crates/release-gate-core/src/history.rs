@@ -195,7 +195,73 @@ pub struct GateEvidence<'a> {
     pub diff_digest: Option<&'a str>,
 }
 
+/// Whether `text` is a full git object id as release-gate records it: 40 (SHA-1) or 64 (SHA-256)
+/// lowercase hexadecimal digits. Anything else in a stored record is refused before it reaches git.
+pub fn is_object_id(text: &str) -> bool {
+    matches!(text.len(), 40 | 64) && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Whether `text` is a diff digest as release-gate records it: `sha256:` and 64 lowercase hex digits.
+pub fn is_diff_digest(text: &str) -> bool {
+    text.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
 impl Decision {
+    /// Checks what a stored record says about git before anything acts on it: every commit a full object
+    /// id and every diff digest well formed, in the binding and in each event. A record comes from the
+    /// repository (and so from pull requests): `--output=FILE` as a base must never reach git.
+    pub fn check_stored(&self) -> Result<(), crate::decision::RecordError> {
+        use crate::decision::RecordError;
+        fn commit(field: String, value: &str) -> Result<(), RecordError> {
+            if is_object_id(value) {
+                Ok(())
+            } else {
+                Err(RecordError::Field {
+                    field,
+                    reason: "is not a full commit id (40 or 64 lowercase hex digits)",
+                })
+            }
+        }
+        fn digest(field: String, value: &str) -> Result<(), RecordError> {
+            if is_diff_digest(value) {
+                Ok(())
+            } else {
+                Err(RecordError::Field {
+                    field,
+                    reason: "is not a diff digest (`sha256:` and 64 hex digits)",
+                })
+            }
+        }
+        if let Some(binding) = &self.binding {
+            commit("binding.base".into(), &binding.base)?;
+            commit("binding.head".into(), &binding.head)?;
+            digest("binding.diff_digest".into(), &binding.diff_digest)?;
+        }
+        for (index, event) in self.history.iter().enumerate() {
+            let field = |name: &str| format!("history[{index}].change.{name}");
+            match &event.change {
+                Change::Drafted { base, head, diff_digest } => {
+                    commit(field("base"), base)?;
+                    commit(field("head"), head)?;
+                    digest(field("diff_digest"), diff_digest)?;
+                }
+                Change::GateRecorded { commit: at, diff_digest, .. } => {
+                    commit(field("commit"), at)?;
+                    if let Some(value) = diff_digest {
+                        digest(field("diff_digest"), value)?;
+                    }
+                }
+                Change::DrillItemRecorded { commit: at, .. } | Change::RehearsalRun { commit: at, .. } => {
+                    commit(field("commit"), at)?;
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Applies a change to the template fields and appends it to the history.
     pub fn record(&mut self, event: Event) {
         match &event.change {

@@ -187,26 +187,12 @@ impl Root {
         Ok(policy)
     }
 
-    /// The text of `.release/policy.toml`, if the root has one.
+    /// The text of `.release/policy.toml`, if the root has one (read as the CLI reads it: bounded, UTF-8,
+    /// never through a link that leaves the repository).
     pub fn policy_text(&self) -> Result<Option<String>, ToolError> {
-        let path = self.policy_path();
-        if !path.is_file() {
-            return Ok(None);
-        }
-        // A link that leaves the repository would hand a file from elsewhere to the client.
-        let inside = std::fs::canonicalize(&path).is_ok_and(|real| real.starts_with(&self.dir));
-        if !inside {
-            return Err(ToolError::Failed(
-                ".release/policy.toml is a link that leaves the repository; release-gate reads a policy only \
-                 from inside it. Replace the link with the policy file."
-                    .to_owned(),
-            ));
-        }
-        let bytes = read_limited(&path)
-            .map_err(|message| ToolError::Failed(format!(".release/policy.toml {message}")))?;
-        String::from_utf8(bytes).map(Some).map_err(|_| {
-            ToolError::Failed(".release/policy.toml is not valid UTF-8; fix the file.".to_owned())
-        })
+        release_gate_repo::workspace::read_policy_file(None, Some(&self.dir))
+            .map(|found| found.map(|(_, text)| text))
+            .map_err(|error| ToolError::Failed(format!("{error}. Fix the policy file, then call again.")))
     }
 }
 
@@ -221,6 +207,7 @@ fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
             "is larger than 10 MiB; release-gate reads decisions of at most 10 MiB".to_owned()
         }
         ReadError::Io(error) => format!("cannot be read: {error}"),
+        outside @ ReadError::Outside { .. } => outside.to_string(),
     })
 }
 

@@ -12,7 +12,7 @@ use release_gate_core::signing::{
     AllowedSigners, Envelope, NAMESPACE, SigningError, SigningKey, sha256_hex, sshsig_claims,
 };
 
-use crate::fs::write_atomic;
+use crate::fs::{ReadError, create_dir_inside, read_inside, read_limited, write_atomic};
 use crate::ledger::{Ledger, LedgerError};
 
 /// Why signing could not complete.
@@ -38,11 +38,15 @@ pub enum AttestError {
 pub struct Files {
     pub dir: PathBuf,
     pub id: String,
+    /// The repository the files belong to, when they are its own (`.release/attestations/`): then no file
+    /// may lead out of it. `None` for files a person named elsewhere.
+    pub root: Option<PathBuf>,
 }
 
 impl Files {
-    pub fn new(attestations_dir: &Path, id: &str) -> Files {
-        Files { dir: attestations_dir.to_path_buf(), id: id.to_owned() }
+    /// The files of decision `id` in the repository at `root`.
+    pub fn new(root: &Path, attestations_dir: &Path, id: &str) -> Files {
+        Files { dir: attestations_dir.to_path_buf(), id: id.to_owned(), root: Some(root.to_path_buf()) }
     }
 
     /// The files of an envelope path `<dir>/<id>.dsse.json`, if it is named that way.
@@ -53,7 +57,15 @@ impl Files {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        Some(Files { dir, id: id.to_owned() })
+        Some(Files { dir, id: id.to_owned(), root: None })
+    }
+
+    /// Reads one of the files: bounded, a regular file, and inside the repository when they are its own.
+    pub fn read(&self, path: &Path) -> Result<Vec<u8>, ReadError> {
+        match &self.root {
+            Some(root) => read_inside(root, path),
+            None => read_limited(path),
+        }
     }
 
     pub fn statement(&self) -> PathBuf {
@@ -79,10 +91,10 @@ impl Files {
         for n in 1.. {
             let name = self.sshsig_name(n);
             let path = self.dir.join(&name);
-            match std::fs::read(&path) {
+            match self.read(&path) {
                 Ok(bytes) => out.push((name, bytes)),
-                Err(error) if error.kind() == std::io::ErrorKind::NotFound => break,
-                Err(source) => return Err(AttestError::Io { path, source }),
+                Err(error) if error.is_not_found() => break,
+                Err(error) => return Err(read_error(&path, error)),
             }
         }
         Ok(out)
@@ -119,19 +131,31 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AttestError + '_ {
     move |source| AttestError::Io { path: path.to_path_buf(), source }
 }
 
+fn read_error(path: &Path, error: ReadError) -> AttestError {
+    let source = match error {
+        ReadError::Io(source) => source,
+        other => std::io::Error::other(other),
+    };
+    AttestError::Io { path: path.to_path_buf(), source }
+}
+
 /// Signs under the log's lock: envelope and signature files first, then the log line, then the checkpoint.
 pub fn sign(request: &SignRequest<'_>) -> Result<Signed, AttestError> {
     let files = request.files;
     let mut locked = request.ledger.lock()?;
-    std::fs::create_dir_all(&files.dir).map_err(io(&files.dir))?;
+    match &files.root {
+        Some(root) => create_dir_inside(root, &files.dir).map_err(|error| read_error(&files.dir, error))?,
+        None => std::fs::create_dir_all(&files.dir).map_err(io(&files.dir))?,
+    }
+    crate::fs::remove_stale_temps(&files.dir);
     let envelope_path = files.envelope();
-    let existing = match std::fs::read(&envelope_path) {
+    let existing = match files.read(&envelope_path) {
         Ok(bytes) => Some(
             Envelope::from_json(&bytes)
                 .map_err(|source| AttestError::Envelope { path: envelope_path.clone(), source })?,
         ),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
-        Err(source) => return Err(AttestError::Io { path: envelope_path, source }),
+        Err(error) if error.is_not_found() => None,
+        Err(error) => return Err(read_error(&envelope_path, error)),
     };
     let mut sshsigs = files.read_sshsigs()?;
     let (envelope, added) = match existing {

@@ -83,7 +83,8 @@ impl Workspace {
 
     /// HEAD, refusing a work tree with uncommitted changes (outside release-gate's own records).
     fn clean_head(&self) -> Result<String, OpError> {
-        let dirty = self.git.dirty_paths()?;
+        let head = self.git.resolve("HEAD")?;
+        let dirty = self.git.dirty_paths(&head)?;
         if !dirty.is_empty() {
             let shown: Vec<&str> = dirty.iter().take(5).map(String::as_str).collect();
             let more = if dirty.len() > 5 { format!(" and {} more", dirty.len() - 5) } else { String::new() };
@@ -92,7 +93,7 @@ impl Workspace {
                 shown.join(", ")
             )));
         }
-        Ok(self.git.resolve("HEAD")?)
+        Ok(head)
     }
 
     fn run_all(&self, checks: &[Check], progress: &mut dyn FnMut(Progress<'_>)) -> Vec<CheckResult> {

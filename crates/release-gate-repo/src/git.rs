@@ -1,8 +1,15 @@
-//! Asking git: the repository root, commits, the diff between two commits and its digest.
+//! Asking git: the repository root, commits, the diff between two commits and its digest, and whether the
+//! work tree is exactly a commit.
 //!
-//! Every call runs the `git` program with `-C <root>`; revisions from users are passed after
-//! `--end-of-options`, so a revision can never be read as an option.
+//! Every call goes through one builder, [`GitCommand`]: options are fixed strings, revisions come after
+//! `--end-of-options` (so a revision can never be read as an option), paths after `--`. The repository's own
+//! configuration is not trusted: git runs with replace objects, fsmonitor, hooks, external diff, textconv
+//! and signature display off, so nothing the repository configures runs while release-gate asks it
+//! questions. Whether the work tree is clean is decided against a private index built from the commit
+//! itself, so index flags (`--skip-worktree`, `--assume-unchanged`), a doctored stat cache and the
+//! repository's filter drivers cannot hide a change.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -19,11 +26,26 @@ pub enum GitError {
     Spawn(#[source] std::io::Error),
     #[error("git {args} failed: {stderr}")]
     Failed { args: String, stderr: String },
+    #[error("cannot prepare a private index to compare the work tree with its commit: {0}")]
+    Scratch(#[source] std::io::Error),
 }
 
 /// release-gate's own records: never part of the change a decision is about, so committing a decision or
 /// an attestation does not change the diff, its digest, or the suggested risk class.
 pub const EXCLUDE_RELEASE: &str = ":(exclude).release";
+
+/// Settings that keep the repository's configuration from running anything or changing what git reports.
+/// Given with `-c`, they outrank every configuration file, the repository's own included.
+const HARDENING: &[&str] = &[
+    "core.fsmonitor=false",
+    "core.hooksPath=/dev/null",
+    "core.quotepath=false",
+    "core.pager=cat",
+    "diff.external=",
+    "log.showSignature=false",
+    "gc.auto=0",
+    "maintenance.auto=false",
+];
 
 /// A git work tree.
 #[derive(Debug, Clone)]
@@ -40,20 +62,119 @@ pub struct Diff {
     pub digest: String,
 }
 
+/// Where a git command runs.
+enum Location<'a> {
+    /// `git -C <dir>`: discovery from a folder.
+    Dir(&'a Path),
+    /// A private git directory over a work tree (see [`Git::dirty_paths`]).
+    Scratch { git_dir: &'a Path, work_tree: &'a Path },
+}
+
+/// One git invocation, hardened. Its shape is fixed: options (fixed strings only), then revisions after
+/// `--end-of-options`, then paths after `--`.
+#[derive(Debug)]
+pub struct GitCommand {
+    command: Command,
+    /// The subcommand and its arguments, for error messages.
+    shown: Vec<String>,
+    revisions_started: bool,
+    paths_started: bool,
+}
+
+impl GitCommand {
+    fn new(location: Location<'_>, subcommand: &'static str) -> GitCommand {
+        let mut command = Command::new("git");
+        match location {
+            Location::Dir(dir) => {
+                command.arg("-C").arg(dir);
+            }
+            Location::Scratch { git_dir, work_tree } => {
+                let mut dir = OsString::from("--git-dir=");
+                dir.push(git_dir);
+                let mut tree = OsString::from("--work-tree=");
+                tree.push(work_tree);
+                command.arg(dir).arg(tree);
+            }
+        }
+        command.arg("--no-replace-objects");
+        for setting in HARDENING {
+            command.args(["-c", setting]);
+        }
+        command
+            .arg(subcommand)
+            .env("GIT_NO_REPLACE_OBJECTS", "1")
+            // Read-only questions never take the index lock or rewrite the index.
+            .env("GIT_OPTIONAL_LOCKS", "0")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env_remove("GIT_EXTERNAL_DIFF")
+            .stdin(Stdio::null());
+        GitCommand {
+            command,
+            shown: vec![subcommand.to_owned()],
+            revisions_started: false,
+            paths_started: false,
+        }
+    }
+
+    /// An option: a fixed string, never input.
+    fn option(mut self, option: &'static str) -> GitCommand {
+        debug_assert!(!self.revisions_started && !self.paths_started, "options come first");
+        self.command.arg(option);
+        self.shown.push(option.to_owned());
+        self
+    }
+
+    fn options(self, options: &[&'static str]) -> GitCommand {
+        options.iter().fold(self, |command, option| command.option(option))
+    }
+
+    /// A revision (or `rev:path`), placed after `--end-of-options` so it is never read as an option.
+    fn revision(mut self, revision: &str) -> GitCommand {
+        debug_assert!(!self.paths_started, "revisions come before paths");
+        if !self.revisions_started {
+            self.command.arg("--end-of-options");
+            self.revisions_started = true;
+        }
+        self.command.arg(revision);
+        self.shown.push(revision.to_owned());
+        self
+    }
+
+    /// Pathspecs, after `--`.
+    fn paths(mut self, paths: &[&str]) -> GitCommand {
+        if !self.paths_started {
+            self.command.arg("--");
+            self.paths_started = true;
+        }
+        self.command.args(paths);
+        self
+    }
+
+    fn output(mut self) -> Result<Vec<u8>, GitError> {
+        let output = self.command.output().map_err(GitError::Spawn)?;
+        if output.status.success() {
+            Ok(output.stdout)
+        } else {
+            Err(GitError::Failed {
+                args: self.shown.join(" "),
+                stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            })
+        }
+    }
+
+    fn text(self) -> Result<String, GitError> {
+        Ok(String::from_utf8_lossy(&self.output()?).trim().to_owned())
+    }
+}
+
 impl Git {
     /// The repository enclosing `dir`.
     pub fn discover(dir: &Path) -> Result<Git, GitError> {
-        let output = Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(["rev-parse", "--show-toplevel"])
-            .stdin(Stdio::null())
+        let root = GitCommand::new(Location::Dir(dir), "rev-parse")
+            .option("--show-toplevel")
             .output()
-            .map_err(GitError::Spawn)?;
-        if !output.status.success() {
-            return Err(GitError::NotARepository { dir: dir.display().to_string() });
-        }
-        let root = String::from_utf8_lossy(&output.stdout).trim_end_matches(['\n', '\r']).to_owned();
+            .map_err(|_| GitError::NotARepository { dir: dir.display().to_string() })?;
+        let root = String::from_utf8_lossy(&root).trim_end_matches(['\n', '\r']).to_owned();
         Ok(Git { root: PathBuf::from(root) })
     }
 
@@ -61,27 +182,8 @@ impl Git {
         &self.root
     }
 
-    fn run(&self, args: &[&str]) -> Result<Vec<u8>, GitError> {
-        let output = Command::new("git")
-            .arg("-C")
-            .arg(&self.root)
-            .args(["-c", "core.quotepath=false"])
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(GitError::Spawn)?;
-        if output.status.success() {
-            Ok(output.stdout)
-        } else {
-            Err(GitError::Failed {
-                args: args.join(" "),
-                stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
-            })
-        }
-    }
-
-    fn run_text(&self, args: &[&str]) -> Result<String, GitError> {
-        Ok(String::from_utf8_lossy(&self.run(args)?).trim().to_owned())
+    fn git(&self, subcommand: &'static str) -> GitCommand {
+        GitCommand::new(Location::Dir(&self.root), subcommand)
     }
 
     /// The full id of the commit `rev` names.
@@ -90,25 +192,22 @@ impl Git {
         if rev.is_empty() || rev.starts_with('-') || rev.contains(['\0', '\n']) {
             return Err(unknown());
         }
-        let spec = format!("{rev}^{{commit}}");
-        self.run_text(&["rev-parse", "--verify", "--quiet", "--end-of-options", &spec]).map_err(|_| unknown())
+        self.git("rev-parse")
+            .options(&["--verify", "--quiet"])
+            .revision(&format!("{rev}^{{commit}}"))
+            .text()
+            .map_err(|_| unknown())
     }
 
     /// What changed from `base` to `head` (both full commit ids).
     pub fn diff(&self, base: &str, head: &str) -> Result<Diff, GitError> {
-        let raw = self.run(&[
-            "diff",
-            "--raw",
-            "-z",
-            "--no-renames",
-            "--no-abbrev",
-            "--no-ext-diff",
-            base,
-            head,
-            "--",
-            ".",
-            EXCLUDE_RELEASE,
-        ])?;
+        let raw = self
+            .git("diff")
+            .options(&["--raw", "-z", "--no-renames", "--no-abbrev", "--no-ext-diff", "--no-textconv"])
+            .revision(base)
+            .revision(head)
+            .paths(&[".", EXCLUDE_RELEASE])
+            .output()?;
         let digest = format!("sha256:{}", hex(&Sha256::digest(&raw)));
         // Entries are `:meta\0path\0`: every other field is a path.
         let paths = raw
@@ -123,18 +222,13 @@ impl Git {
 
     /// Only the changed paths from `base` to `head`: what `classify` needs, at the cost of `git diff --name-only`.
     pub fn changed_paths(&self, base: &str, head: &str) -> Result<Vec<String>, GitError> {
-        let raw = self.run(&[
-            "diff",
-            "--name-only",
-            "-z",
-            "--no-renames",
-            "--no-ext-diff",
-            base,
-            head,
-            "--",
-            ".",
-            EXCLUDE_RELEASE,
-        ])?;
+        let raw = self
+            .git("diff")
+            .options(&["--name-only", "-z", "--no-renames", "--no-ext-diff", "--no-textconv"])
+            .revision(base)
+            .revision(head)
+            .paths(&[".", EXCLUDE_RELEASE])
+            .output()?;
         Ok(raw
             .split(|byte| *byte == 0)
             .filter(|field| !field.is_empty())
@@ -144,33 +238,49 @@ impl Git {
 
     /// Whether two commits have the same tree outside `.release/` (the same code, other records).
     pub fn same_code(&self, a: &str, b: &str) -> bool {
-        a == b || self.run(&["diff", "--quiet", "--no-ext-diff", a, b, "--", ".", EXCLUDE_RELEASE]).is_ok()
+        a == b
+            || self
+                .git("diff")
+                .options(&["--quiet", "--no-ext-diff", "--no-textconv"])
+                .revision(a)
+                .revision(b)
+                .paths(&[".", EXCLUDE_RELEASE])
+                .output()
+                .is_ok()
     }
 
     /// A file's bytes as committed at `commit`, or `None` when the commit has no such file.
     pub fn committed_file(&self, commit: &str, path: &str) -> Result<Option<Vec<u8>>, GitError> {
         let spec = format!("{commit}:{path}");
-        if self.run(&["cat-file", "-e", "--end-of-options", &spec]).is_err() {
+        if self.git("cat-file").option("-e").revision(&spec).output().is_err() {
             return Ok(None);
         }
-        self.run(&["cat-file", "blob", "--end-of-options", &spec]).map(Some)
+        self.git("cat-file").option("blob").revision(&spec).output().map(Some)
     }
 
-    /// Paths with uncommitted changes (untracked included), except under `.release/` where
-    /// release-gate keeps its own records.
-    pub fn dirty_paths(&self) -> Result<Vec<String>, GitError> {
-        let raw = self.run(&[
-            "status",
-            "--porcelain=v1",
-            "-z",
-            "--untracked-files=all",
-            "--",
-            ".",
-            ":(exclude).release/decisions",
-            ":(exclude).release/.locks",
-            ":(exclude).release/attestations",
-            ":(exclude).release/ledger.jsonl",
-        ])?;
+    /// Paths where the work tree differs from `commit` (untracked files included), except under `.release/`
+    /// where release-gate keeps its own records.
+    ///
+    /// The comparison does not trust the repository's index or configuration: a private git directory
+    /// borrows only the object database, an index is built from `commit` itself, and every file is hashed.
+    /// So `--skip-worktree`, `--assume-unchanged`, a doctored stat cache, fsmonitor, hooks and the
+    /// repository's filter drivers can neither hide a change nor run anything.
+    pub fn dirty_paths(&self, commit: &str) -> Result<Vec<String>, GitError> {
+        let scratch = Scratch::new(self, commit)?;
+        let location = || Location::Scratch { git_dir: scratch.dir(), work_tree: &self.root };
+        GitCommand::new(location(), "read-tree").revision(commit).output()?;
+        let raw = GitCommand::new(location(), "status")
+            .options(&["--porcelain=v1", "-z", "--untracked-files=all", "--ignore-submodules=dirty"])
+            .paths(&[
+                ".",
+                ":(exclude).release/decisions",
+                ":(exclude).release/.locks",
+                ":(exclude).release/attestations",
+                ":(exclude).release/ledger.jsonl",
+                // Temporary files of an interrupted atomic write: never part of a commit.
+                ":(exclude,glob).release/**/.*.tmp",
+            ])
+            .output()?;
         Ok(raw
             .split(|byte| *byte == 0)
             .filter(|entry| entry.len() > 3)
@@ -180,14 +290,18 @@ impl Git {
 
     /// The subjects of the commits in base..head, oldest first.
     pub fn log_subjects(&self, base: &str, head: &str) -> Result<Vec<String>, GitError> {
-        let range = format!("{base}..{head}");
-        let text = self.run_text(&["log", "--reverse", "--no-merges", "--format=%s", &range, "--"])?;
+        let text = self
+            .git("log")
+            .options(&["--reverse", "--no-merges", "--no-show-signature", "--format=%s"])
+            .revision(&format!("{base}..{head}"))
+            .paths(&[])
+            .text()?;
         Ok(text.lines().map(str::to_owned).filter(|line| !line.is_empty()).collect())
     }
 
     /// The repository's name for records: the `origin` URL, else the work tree's folder name.
     pub fn repository_name(&self) -> String {
-        match self.run_text(&["config", "--get", "remote.origin.url"]) {
+        match self.git("config").options(&["--get", "remote.origin.url"]).text() {
             Ok(url) if !url.is_empty() => url,
             _ => self
                 .root
@@ -198,15 +312,101 @@ impl Git {
 
     /// `user.name` from git's configuration.
     pub fn user_name(&self) -> Option<String> {
-        self.run_text(&["config", "--get", "user.name"]).ok().filter(|name| !name.is_empty())
+        self.git("config").options(&["--get", "user.name"]).text().ok().filter(|name| !name.is_empty())
     }
 
     /// The most recent tag reachable from `rev`: the last release, as a default base.
     pub fn latest_tag(&self, rev: &str) -> Option<String> {
-        self.run_text(&["describe", "--tags", "--abbrev=0", "--end-of-options", rev])
+        self.git("describe")
+            .options(&["--tags", "--abbrev=0"])
+            .revision(rev)
+            .text()
             .ok()
             .filter(|t| !t.is_empty())
     }
+
+    /// An absolute path inside the repository's (common) git directory, e.g. `objects`.
+    fn git_path(&self, name: &'static str) -> Result<PathBuf, GitError> {
+        let path = self.git("rev-parse").options(&["--path-format=absolute", "--git-path", name]).text()?;
+        Ok(PathBuf::from(path))
+    }
+}
+
+/// A private git directory for one comparison, removed when dropped: `HEAD` at the commit, no
+/// configuration, hooks, attributes, refs or replace objects of the repository's; only its object database
+/// (through `objects/info/alternates`) and its exclude patterns (ignore rules run nothing).
+struct Scratch {
+    dir: PathBuf,
+}
+
+impl Scratch {
+    fn new(git: &Git, commit: &str) -> Result<Scratch, GitError> {
+        let objects = git.git_path("objects")?;
+        let exclude = git.git_path("info/exclude")?;
+        let format = git.git("rev-parse").option("--show-object-format").text()?;
+        let dir = unique_temp_dir().map_err(GitError::Scratch)?;
+        let scratch = Scratch { dir };
+        let config = if format == "sha256" {
+            "[core]\n\trepositoryformatversion = 1\n\tbare = false\n[extensions]\n\tobjectformat = sha256\n"
+        } else {
+            "[core]\n\trepositoryformatversion = 0\n\tbare = false\n"
+        };
+        let write = |relative: &str, bytes: &[u8]| -> std::io::Result<()> {
+            let path = scratch.dir.join(relative);
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::write(path, bytes)
+        };
+        (|| {
+            std::fs::create_dir_all(scratch.dir.join("refs"))?;
+            write("config", config.as_bytes())?;
+            write("HEAD", format!("{commit}\n").as_bytes())?;
+            let mut alternates = objects.into_os_string().into_encoded_bytes();
+            alternates.push(b'\n');
+            write("objects/info/alternates", &alternates)?;
+            // Only ignore patterns; a link or a special file here is skipped, not followed.
+            if std::fs::symlink_metadata(&exclude).is_ok_and(|m| m.is_file())
+                && let Ok(bytes) = crate::fs::read_limited(&exclude)
+            {
+                write("info/exclude", &bytes)?;
+            }
+            Ok(())
+        })()
+        .map_err(GitError::Scratch)?;
+        Ok(scratch)
+    }
+
+    fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A new, empty folder of ours under the system's temporary folder (created, never reused).
+fn unique_temp_dir() -> std::io::Result<PathBuf> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let base = std::env::temp_dir();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.subsec_nanos());
+    let mut last = None;
+    for _ in 0..16 {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = base.join(format!("release-gate-index-{}-{nanos:x}-{n}", std::process::id()));
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => last = Some(error),
+            Err(error) => return Err(error),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary folder name")))
 }
 
 /// Lowercase hex of bytes.

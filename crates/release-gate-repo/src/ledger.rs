@@ -7,7 +7,7 @@
 //! after that, so an entry whose command succeeded is never lost; a crash leaves at most a torn last line
 //! that no command reported, which `release-gate log repair` cuts (and logs).
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
@@ -16,7 +16,10 @@ use release_gate_core::signing::{
     AllowedSigners, CHECKPOINT_NAMESPACE, SigningKey, sha256_hex, sshsig_claims,
 };
 
-use crate::fs::{sync_dir, write_atomic};
+use crate::fs::{
+    ReadError, check_inside, create_dir_inside, open_append, open_regular, read_inside, sync_dir,
+    write_atomic,
+};
 
 /// Why the log could not be read or appended to.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +40,8 @@ pub enum LedgerError {
 /// The files of the log under a `.release/` directory.
 #[derive(Debug, Clone)]
 pub struct Ledger {
+    /// The repository the log belongs to: no file of the log may lead out of it.
+    root: PathBuf,
     pub path: PathBuf,
     pub checkpoint: PathBuf,
     pub checkpoint_sig: PathBuf,
@@ -46,6 +51,7 @@ impl Ledger {
     /// The log of the `.release/` directory `release_dir`.
     pub fn new(release_dir: &Path) -> Ledger {
         Ledger {
+            root: release_dir.parent().unwrap_or(release_dir).to_path_buf(),
             path: release_dir.join("ledger.jsonl"),
             checkpoint: release_dir.join("ledger.checkpoint"),
             checkpoint_sig: release_dir.join("ledger.checkpoint.sig"),
@@ -56,17 +62,21 @@ impl Ledger {
         LedgerError::Io { path: self.path.clone(), source }
     }
 
+    fn read_error(&self, error: ReadError) -> LedgerError {
+        match error {
+            ReadError::Io(source) => self.io(source),
+            other => self.io(std::io::Error::other(other)),
+        }
+    }
+
     /// Takes the log's exclusive lock (creating the file and its directory if needed) and reads it.
     pub fn lock(&self) -> Result<Locked, LedgerError> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| self.io(e))?;
-        let existed = self.path.exists();
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(&self.path)
-            .map_err(|e| self.io(e))?;
+        create_dir_inside(&self.root, dir).map_err(|e| self.read_error(e))?;
+        let existed = std::fs::symlink_metadata(&self.path).is_ok();
+        // Never through a link: a committed link must not make signing write elsewhere.
+        let mut file = open_append(&self.path).map_err(|e| self.io(e))?;
+        crate::fs::remove_stale_temps(dir);
         file.lock().map_err(|e| self.io(e))?;
         if !existed {
             sync_dir(dir).map_err(|e| self.io(e))?;
@@ -78,10 +88,11 @@ impl Ledger {
 
     /// Reads the log under a shared lock (an empty chain when there is no log yet).
     pub fn read(&self) -> Result<Chain, LedgerError> {
-        let mut file = match File::open(&self.path) {
+        let opened = check_inside(&self.root, &self.path).and_then(|()| open_regular(&self.path));
+        let mut file = match opened {
             Ok(file) => file,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Chain::default()),
-            Err(error) => return Err(self.io(error)),
+            Err(error) if error.is_not_found() => return Ok(Chain::default()),
+            Err(error) => return Err(self.read_error(error)),
         };
         file.lock_shared().map_err(|e| self.io(e))?;
         let bytes = read_all(&mut file).map_err(|e| self.io(e))?;
@@ -91,9 +102,9 @@ impl Ledger {
     /// Checks the signed checkpoint against `chain`: present (for a non-empty log), signed under
     /// [`CHECKPOINT_NAMESPACE`] by a key allowed_signers trusts at the pinned entry's time, pinning a prefix.
     pub fn check_checkpoint(&self, chain: &Chain, allowed: &AllowedSigners) -> Result<String, String> {
-        let text = match std::fs::read(&self.checkpoint) {
+        let text = match read_inside(&self.root, &self.checkpoint) {
             Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            Err(error) if error.is_not_found() => {
                 return if chain.entries.is_empty() {
                     Ok("no entries and no checkpoint".into())
                 } else {
@@ -102,7 +113,7 @@ impl Ledger {
             }
             Err(error) => return Err(format!("{}: {error}", self.checkpoint.display())),
         };
-        let sig = std::fs::read(&self.checkpoint_sig)
+        let sig = read_inside(&self.root, &self.checkpoint_sig)
             .map_err(|error| format!("{}: {error}", self.checkpoint_sig.display()))?;
         let (key, _) = sshsig_claims(&sig)?;
         key.verify_sshsig(CHECKPOINT_NAMESPACE, &text, &sig)

@@ -82,16 +82,7 @@ impl Workspace {
 
     /// The trusted keys in `.release/allowed_signers` (or the given file).
     pub fn allowed_signers(&self, explicit: Option<&Path>) -> Result<AllowedSigners, OpError> {
-        let path = explicit.map_or_else(|| self.release_dir().join("allowed_signers"), Path::to_path_buf);
-        let bytes = crate::fs::read_limited(&path).map_err(|error| {
-            OpError::Invalid(format!(
-                "cannot read {}: {error}. release-gate trusts the keys in .release/allowed_signers (ssh-keygen's format); add a line per signer, as `release-gate keygen` prints",
-                path.display()
-            ))
-        })?;
-        let text = std::str::from_utf8(&bytes)
-            .map_err(|_| OpError::Invalid(format!("{} is not UTF-8", path.display())))?;
-        Ok(AllowedSigners::parse(text))
+        read_allowed_signers(self.git.root(), explicit).map(|(_, allowed)| allowed)
     }
 
     fn full_commit(&self, rev: &str) -> Result<GitCommit, OpError> {
@@ -177,7 +168,7 @@ impl Workspace {
             )));
         }
         let statement = statement_bytes(input).map_err(|error| OpError::Invalid(error.to_string()))?;
-        let files = Files::new(&self.release_dir().join("attestations"), &id);
+        let files = Files::new(self.git.root(), &self.release_dir().join("attestations"), &id);
         let ledger = Ledger::new(&self.release_dir());
         let signed = attestation::sign(&SignRequest {
             files: &files,
@@ -191,17 +182,24 @@ impl Workspace {
             now: request.now,
         })
         .map_err(|error| OpError::Invalid(error.to_string()))?;
-        let panel: BTreeSet<String> = match &signed.entry.event {
-            release_gate_core::ledger::Event::Sign(sign) => sign
-                .signers
-                .iter()
-                .flat_map(|s| roles_of(&s.principals.iter().cloned().collect(), &predicate))
-                .filter(|role| {
-                    predicate.owners.panel.iter().any(|n| person_name(n).eq_ignore_ascii_case(role))
-                })
-                .map(|role| role.to_ascii_lowercase())
-                .collect(),
-            release_gate_core::ledger::Event::Repair(_) => BTreeSet::new(),
+        // Counted as `verify` counts: distinct keys, each for one distinct panel member.
+        let panel = match &signed.entry.event {
+            release_gate_core::ledger::Event::Sign(sign) => {
+                let keys: Vec<BTreeSet<String>> = sign
+                    .signers
+                    .iter()
+                    .fold(Vec::<(&str, BTreeSet<String>)>::new(), |mut keys, signer| {
+                        if !keys.iter().any(|(key, _)| *key == signer.key) {
+                            keys.push((&signer.key, signer.principals.iter().cloned().collect()));
+                        }
+                        keys
+                    })
+                    .into_iter()
+                    .map(|(_, principals)| principals)
+                    .collect();
+                verify::count_panel_signers(&keys, &predicate)
+            }
+            release_gate_core::ledger::Event::Repair(_) => 0,
         };
         let shown = |path: PathBuf| path.strip_prefix(self.git.root()).unwrap_or(&path).display().to_string();
         Ok(SignOutcome::Signed(SignedDecision {
@@ -213,7 +211,7 @@ impl Workspace {
             log_entry: signed.entry.seq,
             added: signed.added,
             signatures: signed.envelope.signatures.len(),
-            panel_signatures: panel.len(),
+            panel_signatures: panel,
             required_panel_signatures: required_panel_signatures(&predicate, &self.policy),
         }))
     }
@@ -237,12 +235,17 @@ impl Workspace {
         commit: Option<&str>,
         allowed_signers: Option<&Path>,
     ) -> Result<Verification, OpError> {
-        let files = Files::from_envelope_path(envelope_path).ok_or_else(|| {
+        let mut files = Files::from_envelope_path(envelope_path).ok_or_else(|| {
             OpError::Invalid(format!(
                 "{} is not named `<id>.dsse.json`; pass the envelope `release-gate sign` wrote, or the decision id",
                 envelope_path.display()
             ))
         })?;
+        // The repository's own attestations may not lead out of it; a file named elsewhere is the caller's.
+        let absolute = std::path::absolute(envelope_path).unwrap_or_else(|_| envelope_path.to_path_buf());
+        if absolute.starts_with(self.git.root()) {
+            files.root = Some(self.git.root().to_path_buf());
+        }
         let release_dir = match files.dir.parent() {
             Some(parent) if files.dir.ends_with("attestations") && parent.ends_with(".release") => {
                 parent.to_path_buf()
@@ -250,10 +253,12 @@ impl Workspace {
             _ => self.release_dir(),
         };
         let allowed = self.allowed_signers(allowed_signers)?;
-        let envelope = read_limited(envelope_path)?;
-        let statement = match std::fs::read(files.statement()) {
+        let envelope = files
+            .read(envelope_path)
+            .map_err(|error| OpError::Invalid(format!("{}: {error}", envelope_path.display())))?;
+        let statement = match files.read(&files.statement()) {
             Ok(bytes) => Some(bytes),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => None,
+            Err(error) if error.is_not_found() => None,
             Err(error) => {
                 return Err(OpError::Invalid(format!(
                     "cannot read {}: {error}",
@@ -311,6 +316,28 @@ impl Workspace {
             _ => false,
         }
     }
+}
+
+/// The trusted keys and the file they came from: `explicit`, else `<root>/.release/allowed_signers`, which
+/// may not lead out of the repository. Bounded and regular-only either way.
+pub fn read_allowed_signers(
+    root: &Path,
+    explicit: Option<&Path>,
+) -> Result<(PathBuf, AllowedSigners), OpError> {
+    let path = explicit.map_or_else(|| root.join(".release").join("allowed_signers"), Path::to_path_buf);
+    let read = match explicit {
+        Some(path) => crate::fs::read_limited(path),
+        None => crate::fs::read_inside(root, &path),
+    };
+    let bytes = read.map_err(|error| {
+        OpError::Invalid(format!(
+            "cannot read {}: {error}. release-gate trusts the keys in .release/allowed_signers (ssh-keygen's format); add a line per signer, as `release-gate keygen` prints",
+            path.display()
+        ))
+    })?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| OpError::Invalid(format!("{} is not UTF-8", path.display())))?;
+    Ok((path, AllowedSigners::parse(text)))
 }
 
 /// The commit a statement's subject names, read without trusting it (verification checks it after).

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use release_gate_core::Decision;
 
-use crate::fs::{Lock, ReadError, read_limited, write_atomic};
+use crate::fs::{Lock, ReadError, create_dir_inside, read_inside, remove_stale_temps, write_atomic};
 
 /// A decision id: a safe file name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -99,6 +99,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
 /// The decisions of one repository.
 #[derive(Debug, Clone)]
 pub struct Store {
+    root: PathBuf,
     dir: PathBuf,
     locks: PathBuf,
 }
@@ -107,7 +108,7 @@ impl Store {
     /// The store under `<root>/.release/`.
     pub fn open(root: &Path) -> Store {
         let release = root.join(".release");
-        Store { dir: release.join("decisions"), locks: release.join(".locks") }
+        Store { root: root.to_path_buf(), dir: release.join("decisions"), locks: release.join(".locks") }
     }
 
     pub fn dir(&self) -> &Path {
@@ -118,13 +119,21 @@ impl Store {
         self.dir.join(format!("{id}.json"))
     }
 
+    /// Whether a record (or anything else) has the id's file name; a link counts, so it is never replaced.
     pub fn exists(&self, id: &Id) -> bool {
-        self.path(id).is_file()
+        std::fs::symlink_metadata(self.path(id)).is_ok()
     }
 
     fn ensure_dirs(&self) -> Result<(), StoreError> {
-        std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
-        std::fs::create_dir_all(&self.locks).map_err(io(&self.locks))?;
+        // Neither folder may be a link out of the repository: records and locks stay inside it.
+        for dir in [&self.dir, &self.locks] {
+            create_dir_inside(&self.root, dir).map_err(|error| match error {
+                ReadError::Io(source) => io(dir)(source),
+                other => {
+                    StoreError::Io { path: dir.display().to_string(), source: std::io::Error::other(other) }
+                }
+            })?;
+        }
         // Lock files are local state, never part of the repository's history.
         let ignore = self.locks.join(".gitignore");
         if !ignore.exists() {
@@ -136,16 +145,20 @@ impl Store {
     fn lock(&self, id: &Id) -> Result<Lock, StoreError> {
         self.ensure_dirs()?;
         let path = self.locks.join(format!("{id}.lock"));
-        Lock::exclusive(&path).map_err(io(&path))
+        let lock = Lock::exclusive(&path).map_err(io(&path))?;
+        remove_stale_temps(&self.dir);
+        Ok(lock)
     }
 
-    /// Reads a decision.
+    /// Reads a decision. A record arrives in pull requests, so it is checked as untrusted input: a regular
+    /// file inside the repository, at most 10 MiB, the record format, and git facts that are full object
+    /// ids and digests (a value such as `--output=FILE` never reaches git).
     pub fn load(&self, id: &Id) -> Result<Decision, StoreError> {
         let path = self.path(id);
         let corrupt = |reason: String| StoreError::Corrupt { path: path.display().to_string(), reason };
-        let bytes = match read_limited(&path) {
+        let bytes = match read_inside(&self.root, &path) {
             Ok(bytes) => bytes,
-            Err(ReadError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => {
+            Err(error) if error.is_not_found() => {
                 return Err(StoreError::NotFound { id: id.to_string(), dir: self.dir.display().to_string() });
             }
             Err(ReadError::Io(error)) => return Err(io(&path)(error)),
@@ -153,7 +166,9 @@ impl Store {
             Err(other) => return Err(corrupt(other.to_string())),
         };
         let text = std::str::from_utf8(&bytes).map_err(|e| corrupt(format!("not UTF-8 ({e})")))?;
-        Decision::from_json(text).map_err(|e| corrupt(e.to_string()))
+        let decision = Decision::from_json(text).map_err(|e| corrupt(e.to_string()))?;
+        decision.check_stored().map_err(|e| corrupt(e.to_string()))?;
+        Ok(decision)
     }
 
     /// Stores a new decision; refuses to replace an existing one.

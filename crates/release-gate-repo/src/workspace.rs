@@ -40,47 +40,43 @@ pub fn load_policy_with_bytes(
     explicit: Option<&Path>,
     root: Option<&Path>,
 ) -> Result<(Policy, Vec<u8>), OpError> {
-    let path: PathBuf = match (explicit, root) {
-        (Some(path), _) => path.to_path_buf(),
-        (None, Some(root)) if root.join(".release/policy.toml").is_file() => {
-            let path = root.join(".release/policy.toml");
-            // The repository's policy must be its own file, not a link to one elsewhere.
-            let inside = match (std::fs::canonicalize(&path), std::fs::canonicalize(root)) {
-                (Ok(real), Ok(root)) => real.starts_with(root),
-                _ => false,
-            };
-            if !inside {
-                return Err(OpError::Policy {
-                    path: path.display().to_string(),
-                    error: PolicyError {
-                        line: None,
-                        key: None,
-                        message: "is a link that leaves the repository; replace it with the policy file"
-                            .into(),
-                    },
-                });
+    let Some((path, text)) = read_policy_file(explicit, root)? else {
+        return Ok((Policy::default(), release_gate_core::policy::DEFAULT_POLICY_TOML.as_bytes().to_vec()));
+    };
+    let policy = Policy::from_toml(&text)
+        .map_err(|error| OpError::Policy { path: path.display().to_string(), error })?;
+    Ok((policy, text.into_bytes()))
+}
+
+/// The policy file and its text: the given file, else `<root>/.release/policy.toml`, which must be the
+/// repository's own file (a link that leads out of the repository is refused); `None` when there is none.
+/// Bounded, regular-only and UTF-8 either way: the one reader of policy files.
+pub fn read_policy_file(
+    explicit: Option<&Path>,
+    root: Option<&Path>,
+) -> Result<Option<(PathBuf, String)>, OpError> {
+    let (path, read) = match (explicit, root) {
+        (Some(path), _) => (path.to_path_buf(), crate::fs::read_limited(path)),
+        (None, Some(root)) => {
+            let path = root.join(".release").join("policy.toml");
+            let read = crate::fs::read_inside(root, &path);
+            if read.as_ref().is_err_and(crate::fs::ReadError::is_not_found) {
+                return Ok(None);
             }
-            path
+            (path, read)
         }
-        _ => {
-            return Ok((
-                Policy::default(),
-                release_gate_core::policy::DEFAULT_POLICY_TOML.as_bytes().to_vec(),
-            ));
-        }
+        (None, None) => return Ok(None),
     };
     let error = |message: String| OpError::Policy {
         path: path.display().to_string(),
         error: PolicyError { line: None, key: None, message },
     };
-    let bytes = crate::fs::read_limited(&path).map_err(|e| match e {
+    let bytes = read.map_err(|e| match e {
         crate::fs::ReadError::Io(io) => error(format!("cannot read it: {io}")),
         other => error(other.to_string()),
     })?;
-    let text = std::str::from_utf8(&bytes).map_err(|_| error("not valid UTF-8".into()))?;
-    let policy = Policy::from_toml(text)
-        .map_err(|error| OpError::Policy { path: path.display().to_string(), error })?;
-    Ok((policy, bytes))
+    let text = String::from_utf8(bytes).map_err(|_| error("not valid UTF-8".into()))?;
+    Ok(Some((path, text)))
 }
 
 /// A repository with its store and policy.

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::verify::{Context, FailureCode, Files, Verification, verify};
@@ -336,6 +337,67 @@ fn swapped_commit_replay_and_removed_signature_fail_with_reasons() {
         result.failures
     );
     assert!(result.failures[0].message.contains("2 distinct panel signatures"));
+}
+
+/// Priya's signature alone, re-recorded in the log (the checkpoint then says the log was rewritten).
+fn priya_only() -> Signed {
+    let mut one = signed();
+    let mut envelope = Envelope::from_json(&one.envelope).unwrap();
+    envelope.signatures.pop();
+    one.envelope = envelope.to_bytes();
+    one.sshsigs.pop();
+    let chain = ledger::read_chain(&one.ledger);
+    let mut entry = chain.entries[0].clone();
+    if let Event::Sign(sign) = &mut entry.event {
+        sign.envelope = sha256_hex(&one.envelope);
+        sign.signers.pop();
+    }
+    one.ledger = [entry.to_line(), b"\n".to_vec()].concat();
+    one
+}
+
+#[test]
+fn one_key_listed_for_two_panel_members_is_one_signer() {
+    // The attack: allowed_signers gives Priya's key both panel members' names.
+    let priya = key("test-only-priya-ed25519").public().to_openssh();
+    let lee = key("test-only-lee-ed25519").public().to_openssh();
+    let both_names = AllowedSigners::parse(&format!("\"Priya Shah,Lee Park\" {priya}\n\"Lee Park\" {lee}\n"));
+    let result = run(&priya_only(), &both_names, Some(COMMIT), "golden");
+    assert!(codes(&result).contains(&FailureCode::SignaturesMissing), "{:#?}", result.failures);
+    assert!(result.failures.iter().any(|f| f.message.contains("1 verified")), "{:#?}", result.failures);
+    // Both keys sign: two people, whatever names the first key also carries.
+    let both = run(&signed(), &both_names, Some(COMMIT), "golden");
+    assert!(both.ok(), "{:#?}", both.failures);
+}
+
+#[test]
+fn panel_signers_are_a_matching_of_keys_to_members() {
+    use super::verify::count_panel_signers;
+    let predicate = |panel: &[&str]| {
+        let mut decision = decision();
+        decision.panel = panel.iter().map(|name| (*name).to_owned()).collect();
+        let commit = GitCommit::parse(COMMIT).unwrap();
+        predicate(StatementInput { id: "golden", decision: &decision, commit: &commit, policy_text: b"" })
+            .unwrap()
+    };
+    let keys = |sets: &[&[&str]]| -> Vec<BTreeSet<String>> {
+        sets.iter().map(|set| set.iter().map(|name| (*name).to_owned()).collect()).collect()
+    };
+    let panel = predicate(&["Priya Shah", "Lee Park", "Dana Ruiz"]);
+    let count = |sets: &[&[&str]]| count_panel_signers(&keys(sets), &panel);
+    // One key, any number of names: one person.
+    assert_eq!(count(&[&["Priya Shah", "Lee Park", "Dana Ruiz"]]), 1);
+    // Two keys of one person: one person.
+    assert_eq!(count(&[&["Lee Park"], &["lee park"]]), 1);
+    // Two keys that could both be either: two people.
+    assert_eq!(count(&[&["Priya Shah", "Lee Park"], &["Priya Shah", "Lee Park"]]), 2);
+    // The matching finds the assignment a greedy count would miss.
+    assert_eq!(count(&[&["Priya Shah", "Lee Park"], &["Priya Shah"]]), 2);
+    assert_eq!(count(&[&["Priya Shah", "Lee Park"], &["Priya Shah"], &["Lee Park", "Dana Ruiz"]]), 3);
+    // Names outside the panel count for nothing; a panel written twice is one member.
+    assert_eq!(count(&[&["Mallory"], &[]]), 0);
+    let doubled = predicate(&["Priya Shah", "priya shah"]);
+    assert_eq!(count_panel_signers(&keys(&[&["Priya Shah"], &["priya shah"]]), &doubled), 1);
 }
 
 #[test]

@@ -141,6 +141,80 @@ pub fn roles_of(principals: &BTreeSet<String>, predicate: &DecisionPredicate) ->
     roles
 }
 
+/// How many distinct people of the go/no-go panel a set of signing keys stands for. `keys` holds, for each
+/// distinct key, the principals allowed_signers gives it. Each key counts for at most one panel member and
+/// each member at most once: the size of a maximum matching between keys and the panel names their
+/// principals match. So one key listed for two principals is one person, and one person with two keys is
+/// one person. The one rule behind every panel threshold (`sign` and `verify` both count with it).
+pub fn count_panel_signers<'a>(
+    keys: impl IntoIterator<Item = &'a BTreeSet<String>>,
+    predicate: &DecisionPredicate,
+) -> usize {
+    // The panel's distinct members, by name as the decision writes it, case-insensitively.
+    let mut members: Vec<&str> = Vec::new();
+    for name in &predicate.owners.panel {
+        if !members.iter().any(|member| person_name(member).eq_ignore_ascii_case(person_name(name))) {
+            members.push(name);
+        }
+    }
+    // For each key, the members it may stand for.
+    let edges: Vec<Vec<usize>> = keys
+        .into_iter()
+        .map(|principals| {
+            (0..members.len())
+                .filter(|&m| {
+                    members.get(m).is_some_and(|name| principals.iter().any(|p| principal_matches(p, name)))
+                })
+                .collect()
+        })
+        .collect();
+    maximum_matching(&edges, members.len())
+}
+
+/// The size of a maximum matching in a bipartite graph (`edges[left]` lists the right vertices of each left
+/// vertex), by breadth-first augmenting paths: no recursion over input.
+fn maximum_matching(edges: &[Vec<usize>], right_len: usize) -> usize {
+    let mut right_match: Vec<Option<usize>> = vec![None; right_len];
+    let mut left_match: Vec<Option<usize>> = vec![None; edges.len()];
+    let mut size = 0;
+    for start in 0..edges.len() {
+        let mut reached_from: Vec<Option<usize>> = vec![None; right_len];
+        let mut queue = std::collections::VecDeque::from([start]);
+        let mut free = None;
+        'search: while let Some(left) = queue.pop_front() {
+            for &right in edges.get(left).map_or(&[][..], Vec::as_slice) {
+                let Some(slot) = reached_from.get_mut(right) else { continue };
+                if slot.is_some() {
+                    continue;
+                }
+                *slot = Some(left);
+                match right_match.get(right).copied().flatten() {
+                    None => {
+                        free = Some(right);
+                        break 'search;
+                    }
+                    Some(next) => queue.push_back(next),
+                }
+            }
+        }
+        // Flip the path: each right vertex on it takes the left vertex that reached it.
+        let mut right = free;
+        while let Some(r) = right {
+            let Some(left) = reached_from.get(r).copied().flatten() else { break };
+            let previous = left_match.get(left).copied().flatten();
+            if let (Some(rm), Some(lm)) = (right_match.get_mut(r), left_match.get_mut(left)) {
+                *rm = Some(left);
+                *lm = Some(r);
+            }
+            right = previous;
+        }
+        if free.is_some() {
+            size += 1;
+        }
+    }
+    size
+}
+
 /// How many distinct panel signatures the policy asks of this decision's risk class.
 pub fn required_panel_signatures(predicate: &DecisionPredicate, policy: &Policy) -> u32 {
     predicate
@@ -236,7 +310,8 @@ pub fn verify(files: Files<'_>, context: Context<'_>) -> Verification {
         out.fail(FailureCode::SignaturesMissing, "the envelope has no signatures; sign the decision");
     }
     let mut seen_keys = BTreeSet::new();
-    let mut panel_signers = BTreeSet::new();
+    // The principals of each distinct trusted key that signed, for the panel count.
+    let mut signing_keys: Vec<BTreeSet<String>> = Vec::new();
     for (index, signature) in envelope.signatures.iter().enumerate() {
         let label = format!("signature {} (keyid {})", index + 1, short(&signature.keyid));
         let Some(sig) = super::decode_base64(&signature.sig) else {
@@ -284,11 +359,7 @@ pub fn verify(files: Files<'_>, context: Context<'_>) -> Verification {
                 ),
             );
         }
-        for role in &roles {
-            if predicate.owners.panel.iter().any(|name| person_name(name).eq_ignore_ascii_case(role)) {
-                panel_signers.insert(role.to_ascii_lowercase());
-            }
-        }
+        signing_keys.push(principals.clone());
         out.signers.push(VerifiedSigner {
             index,
             key: key.fingerprint(),
@@ -298,13 +369,13 @@ pub fn verify(files: Files<'_>, context: Context<'_>) -> Verification {
     }
     if let Some(predicate) = predicate {
         let required = required_panel_signatures(predicate, context.policy);
-        let have = u32::try_from(panel_signers.len()).unwrap_or(u32::MAX);
+        let have = u32::try_from(count_panel_signers(&signing_keys, predicate)).unwrap_or(u32::MAX);
         if have < required {
             out.fail(
                 FailureCode::SignaturesMissing,
                 format!(
-                    "the policy asks {required} distinct panel signatures for a {} risk GO; {have} verified: \
-                     more panel members must sign",
+                    "the policy asks {required} distinct panel signatures for a {} risk GO; {have} verified \
+                     (each key counts for one panel member, each member once): more panel members must sign",
                     predicate.risk_class.as_deref().unwrap_or("?")
                 ),
             );
