@@ -16,6 +16,7 @@ mod codex;
 mod evidence;
 mod mcp;
 mod mcp_clients;
+mod mcp_sign;
 mod repo;
 mod signing;
 mod support;

@@ -11,6 +11,7 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 
 use crate::server::ReleaseGateServer;
+use crate::sign_tools::Transport;
 use crate::transport::MAX_LINE_BYTES;
 
 type Body = http_body_util::combinators::BoxBody<Bytes, Infallible>;
@@ -53,6 +54,9 @@ pub async fn run(
     access: Access,
 ) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
+    // The server knows how it is reached: over HTTP without a token, any local process (any user's) is a
+    // client, so `sign_decision` refuses there.
+    let server = server.with_transport(Transport::Http { token: access.token.is_some() });
     let service = StreamableHttpService::new(
         move || Ok(server.clone()),
         Arc::new(LocalSessionManager::default()),

@@ -22,7 +22,7 @@ pub use http::{ENDPOINT, config as http_config};
 pub use input::Root;
 pub use resources::{DECISION_URI_TEMPLATE, POLICY_URI, RULES_URI, TEMPLATE, TEMPLATE_URI};
 pub use server::{INSTRUCTIONS, ReleaseGateServer, TOOL_NAMES};
-pub use sign_tools::{Confirmation, SIGN_CONFIRM_ENV, SIGNING_KEY_ENV, Signing};
+pub use sign_tools::{Confirmation, ConfirmedBy, SIGN_CONFIRM_ENV, SIGNING_KEY_ENV, Signing, Transport};
 pub use transport::{LineTransport, MAX_LINE_BYTES, leading_id};
 
 /// The environment variable holding the bearer token for `serve --http`.

@@ -67,6 +67,8 @@ pub const TOOL_NAMES: [&str; 19] = [
 pub struct ReleaseGateServer {
     root: Root,
     signing: crate::sign_tools::Signing,
+    /// How clients reach this server; `sign_decision` refuses over HTTP without a bearer token.
+    transport: crate::sign_tools::Transport,
     tool_router: ToolRouter<ReleaseGateServer>,
     prompt_router: PromptRouter<ReleaseGateServer>,
 }
@@ -334,6 +336,7 @@ impl ReleaseGateServer {
         ReleaseGateServer {
             root,
             signing: crate::sign_tools::Signing::default(),
+            transport: crate::sign_tools::Transport::default(),
             tool_router: Self::tool_router() + Self::repo_tool_router() + Self::sign_tool_router(),
             prompt_router: Self::prompt_router(),
         }
@@ -352,6 +355,18 @@ impl ReleaseGateServer {
 
     pub(crate) fn signing(&self) -> &crate::sign_tools::Signing {
         &self.signing
+    }
+
+    /// The same server, reached over the given transport (`serve --http` sets HTTP and whether a bearer
+    /// token guards it; the default is stdio).
+    #[must_use]
+    pub fn with_transport(mut self, transport: crate::sign_tools::Transport) -> ReleaseGateServer {
+        self.transport = transport;
+        self
+    }
+
+    pub(crate) fn transport(&self) -> crate::sign_tools::Transport {
+        self.transport
     }
 
     /// The decision a tool was given as `content`, `path` or `id`.

@@ -1,18 +1,24 @@
-//! Signing and verifying decisions over MCP. `sign_decision` is annotated destructive: it asks the person
-//! to confirm through elicitation when the client supports it (showing the decision, commit and signer),
-//! and otherwise relies on the client's own approval. The signing key is the person's, configured when the
-//! server starts (`RELEASE_GATE_SIGNING_KEY`); no tool argument names a key or a file to sign with.
+//! Signing and verifying decisions over MCP. `sign_decision` is annotated destructive and signs only with a
+//! person's confirmation: asked through elicitation (showing the decision, the commit and who signs), or,
+//! when the person who started the server chose `RELEASE_GATE_SIGN_CONFIRM=client`, the client's own
+//! approval of the call. A client that cannot ask gets a refusal otherwise, and over HTTP signing needs the
+//! bearer token even on loopback (any local process, any user's, can reach a loopback port). The signing key
+//! is the person's, configured when the server starts (`RELEASE_GATE_SIGNING_KEY`); no tool argument names a
+//! key or a file to sign with.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use release_gate_core::signing::NAMESPACE;
 use release_gate_core::signing::verify::Verification;
 use release_gate_repo::signoff::{SignDecision, SignOutcome, Target};
+use release_gate_repo::store::Id;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::service::{ElicitationError, Peer};
 use rmcp::{Json, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::TOKEN_ENV;
 use crate::input::ToolError;
 use crate::repo::{self, blocking, op_error};
 use crate::server::ReleaseGateServer;
@@ -20,8 +26,8 @@ use crate::server::ReleaseGateServer;
 /// The environment variable naming the private key `sign_decision` signs with.
 pub const SIGNING_KEY_ENV: &str = "RELEASE_GATE_SIGNING_KEY";
 
-/// How `sign_decision` gets the person's confirmation: `elicit` (default: ask through the client when it
-/// can; a decline refuses) or `client` (the client's approval of this destructive tool is the
+/// How `sign_decision` gets the person's confirmation: `elicit` (default: ask through the client; a decline,
+/// or a client that cannot ask, refuses) or `client` (the client's approval of this destructive tool is the
 /// confirmation, for headless runs where the key's owner pre-approved `sign_decision`).
 pub const SIGN_CONFIRM_ENV: &str = "RELEASE_GATE_SIGN_CONFIRM";
 
@@ -46,13 +52,30 @@ pub struct SignArgs {
 pub struct SignResult {
     /// Whether a signature was written.
     pub signed: bool,
-    /// How the person confirmed: `elicitation` (asked through the client) or `client-approval`.
-    pub confirmed_by: String,
+    /// How the person confirmed: `elicitation` (they answered the server's question in the client) or
+    /// `client-approval` (the server was started with `RELEASE_GATE_SIGN_CONFIRM=client`). Absent when
+    /// nobody confirmed; then nothing was signed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "ConfirmedBy")]
+    pub confirmed_by: Option<ConfirmedBy>,
     /// The signature (when signed) or why nothing was signed.
     pub outcome: SignOutcome,
 }
 
-/// A confirmation the person gives through the client.
+/// How the person confirmed a signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConfirmedBy {
+    /// They answered the server's confirmation form in the client.
+    Elicitation,
+    /// The client approved the call, which the person who started the server made the confirmation.
+    ClientApproval,
+}
+
+// The person's confirmation through the client. The doc comments are the form the client shows. `confirm`
+// has no default, so the form lists it as required: some clients accept a form without a required property
+// on their own, which would be no confirmation at all.
+/// Confirm the signature.
 #[derive(Debug, Deserialize, Serialize, JsonSchema)]
 pub struct Confirm {
     /// Sign this decision now.
@@ -77,11 +100,23 @@ pub struct VerifyArgs {
 /// How the person confirms a signature.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Confirmation {
-    /// Ask through MCP elicitation when the client can; a decline or cancel refuses.
+    /// Ask through MCP elicitation; a decline, a cancel, an unchecked `confirm` or a client that cannot
+    /// ask refuses.
     #[default]
     Elicit,
-    /// The client's approval of the destructive tool call is the confirmation.
+    /// The client's approval of the destructive tool call is the confirmation; the server does not ask.
     Client,
+}
+
+/// How clients reach the server: what `sign_decision` may trust about who is calling.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// stdio (or an in-process pipe): the one client that started the server.
+    #[default]
+    Stdio,
+    /// Streamable HTTP; `token`: every request must carry the bearer token. Without it any local process
+    /// can call, so `sign_decision` refuses.
+    Http { token: bool },
 }
 
 /// The signing set up by the person who starts the server.
@@ -127,7 +162,10 @@ impl ReleaseGateServer {
             server started): an in-toto statement in a DSSE envelope, an SSH signature, and an entry in the \
             decision log. Only for a GO that validates, and only when the key belongs to the final decision \
             owner or a panel member. This records a person's sign-off: call it only when that person asked you \
-            to; the client asks them to confirm. Returns `signed` and the signature, or why nothing was signed.",
+            to. The server asks them to confirm in the client (elicitation); a decline, or a client that cannot \
+            ask, signs nothing, unless they started the server with RELEASE_GATE_SIGN_CONFIRM=client (then the \
+            client's approval of this call is the confirmation). Over HTTP it also needs the server's bearer \
+            token (RELEASE_GATE_HTTP_TOKEN). Returns `signed` and the signature, or why nothing was signed.",
         annotations(
             title = "Sign a release decision",
             read_only_hint = false,
@@ -142,52 +180,50 @@ impl ReleaseGateServer {
         peer: Peer<RoleServer>,
     ) -> Result<Json<SignResult>, ToolError> {
         let id = repo::id(&args.id)?;
+        if self.transport() == (Transport::Http { token: false }) {
+            return Err(ToolError::Failed(format!(
+                "nothing was signed: this server listens over HTTP without a bearer token, so any local process \
+                 (any user's) could ask it to sign. The person who signs restarts it with {TOKEN_ENV} set to a \
+                 secret of at least 16 characters that only their client sends (`Authorization: Bearer <token>`), \
+                 or uses stdio (`release-gate serve`)"
+            )));
+        }
         let key = self.signing().key()?;
         let commit = args.commit.filter(|c| !c.trim().is_empty()).unwrap_or_else(|| "HEAD".to_owned());
-        let root = self.root().clone();
-        // What the person is asked to confirm: the decision, its call, the commit, the key.
-        let summary = {
-            let (id, key, commit) = (id.clone(), key.clone(), commit.clone());
-            blocking(move || {
-                let workspace = repo::workspace(&root)?;
-                let decision = workspace.store.load(&id).map_err(|e| op_error(e.into()))?;
-                let sha = workspace.git.resolve(&commit).map_err(|e| op_error(e.into()))?;
-                let call = decision.decision.unwrap_or_else(|| "no decision".to_owned());
-                let risk = decision.risk_class.unwrap_or_else(|| "undeclared".to_owned());
-                Ok(format!(
-                    "Sign release decision `{id}` ({call}, risk {risk}) for commit {sha} with the key {}?",
-                    key.display()
-                ))
-            })
-            .await?
-        };
-        let elicited = match self.signing().confirmation {
-            Confirmation::Elicit => peer.elicit::<Confirm>(summary).await,
-            Confirmation::Client => Err(ElicitationError::CapabilityNotSupported),
-        };
-        let confirmed_by = match elicited {
-            Ok(Some(Confirm { confirm: true })) => "elicitation",
-            Ok(_) | Err(ElicitationError::UserDeclined) | Err(ElicitationError::UserCancelled) => {
-                return Ok(Json(SignResult {
-                    signed: false,
-                    confirmed_by: "elicitation".to_owned(),
-                    outcome: SignOutcome::Refused {
-                        reason: format!(
-                            "the person did not confirm the signature through the client, so nothing was signed. \
-                             A client that cannot ask (a headless run) declines on its own: the key's owner who \
-                             pre-approved `sign_decision` there starts the server with {SIGN_CONFIRM_ENV}=client"
-                        ),
-                        findings: Vec::new(),
-                    },
-                }));
-            }
-            // The client cannot ask, or its owner chose so: its own approval of this destructive tool stands
-            // for the confirmation.
-            Err(ElicitationError::CapabilityNotSupported) => "client-approval",
-            Err(error) => {
-                return Err(ToolError::Failed(format!(
-                    "could not ask the person to confirm ({error}); nothing was signed: call again"
-                )));
+        let confirmed_by = match self.signing().confirmation {
+            // The person who started the server made the client's approval of this destructive call the
+            // confirmation (headless runs, whose clients decline every question on their own).
+            Confirmation::Client => ConfirmedBy::ClientApproval,
+            Confirmation::Elicit => {
+                let question = self.question(&id, &key, &commit, args.principal.as_deref()).await?;
+                match peer.elicit::<Confirm>(question).await {
+                    Ok(Some(Confirm { confirm: true })) => ConfirmedBy::Elicitation,
+                    Ok(_)
+                    | Err(ElicitationError::UserDeclined)
+                    | Err(ElicitationError::UserCancelled)
+                    | Err(ElicitationError::NoContent)
+                    | Err(ElicitationError::ParseError { .. }) => {
+                        return Ok(refused(format!(
+                            "the person did not confirm the signature, so nothing was signed. A client that \
+                             cannot ask (a headless run) declines on its own: the key's owner who pre-approved \
+                             `sign_decision` there starts the server with {SIGN_CONFIRM_ENV}=client"
+                        )));
+                    }
+                    Err(ElicitationError::CapabilityNotSupported) => {
+                        return Ok(refused(format!(
+                            "this client cannot ask the person to confirm (it does not support elicitation), so \
+                             nothing was signed. The person signs with `release-gate sign {id} --key THEIR_KEY`, \
+                             or, to let this client's approval of the call stand for their confirmation, starts \
+                             the server with {SIGN_CONFIRM_ENV}=client"
+                        )));
+                    }
+                    Err(error) => {
+                        return Err(ToolError::Failed(format!(
+                            "could not ask the person to confirm ({error}); nothing was signed. Call again, or the \
+                             person signs with `release-gate sign {id} --key THEIR_KEY`"
+                        )));
+                    }
+                }
             }
         };
         let root = self.root().clone();
@@ -202,7 +238,7 @@ impl ReleaseGateServer {
             };
             let outcome = workspace.sign(&request).map_err(op_error)?;
             let signed = matches!(outcome, SignOutcome::Signed(_));
-            Ok(Json(SignResult { signed, confirmed_by: confirmed_by.to_owned(), outcome }))
+            Ok(Json(SignResult { signed, confirmed_by: Some(confirmed_by), outcome }))
         })
         .await
     }
@@ -240,4 +276,63 @@ impl ReleaseGateServer {
         })
         .await
     }
+}
+
+/// A refusal before anything was written: nobody confirmed.
+fn refused(reason: String) -> Json<SignResult> {
+    Json(SignResult {
+        signed: false,
+        confirmed_by: None,
+        outcome: SignOutcome::Refused { reason, findings: Vec::new() },
+    })
+}
+
+impl ReleaseGateServer {
+    /// What the person is asked to confirm: the decision, its call, the commit, and who signs (the key's
+    /// allowed_signers principals; the key's path when they cannot be read).
+    async fn question(
+        &self,
+        id: &Id,
+        key: &Path,
+        commit: &str,
+        principal: Option<&str>,
+    ) -> Result<String, ToolError> {
+        let (root, id, key, commit) = (self.root().clone(), id.clone(), key.to_path_buf(), commit.to_owned());
+        let principal = principal.map(str::to_owned);
+        blocking(move || {
+            let workspace = repo::workspace(&root)?;
+            let decision = workspace.store.load(&id).map_err(|e| op_error(e.into()))?;
+            let sha = workspace.git.resolve(&commit).map_err(|e| op_error(e.into()))?;
+            let at = decision
+                .decided_at
+                .as_deref()
+                .and_then(|text| text.parse::<jiff::Timestamp>().ok())
+                .unwrap_or_else(jiff::Timestamp::now);
+            let signer = signers(&workspace, &key, at, principal.as_deref())
+                .unwrap_or_else(|| format!("with the key {}", key.display()));
+            let call = decision.decision.unwrap_or_else(|| "no decision".to_owned());
+            let risk = decision.risk_class.unwrap_or_else(|| "undeclared".to_owned());
+            Ok(format!("Sign release decision `{id}` ({call}, risk {risk}) for commit {sha} {signer}?"))
+        })
+        .await
+    }
+}
+
+/// `as NAME, NAME` for the principals allowed_signers gives the key, if the key and the file can be read.
+fn signers(
+    workspace: &release_gate_repo::workspace::Workspace,
+    key: &Path,
+    at: jiff::Timestamp,
+    wanted: Option<&str>,
+) -> Option<String> {
+    let key = release_gate_repo::keys::load_signing_key(key, Some(workspace.git.root())).ok()?;
+    let allowed = workspace.allowed_signers(None).ok()?;
+    let mut principals = allowed.principals(&key.public(), NAMESPACE, at).ok()?;
+    if let Some(wanted) = wanted {
+        principals.retain(|p| p.eq_ignore_ascii_case(wanted));
+    }
+    if principals.is_empty() {
+        return None;
+    }
+    Some(format!("as {}", principals.into_iter().collect::<Vec<_>>().join(", ")))
 }

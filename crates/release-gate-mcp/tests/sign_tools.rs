@@ -1,6 +1,8 @@
 //! In-process tests of `sign_decision` and `verify_decision` over `tokio::io::duplex`, on a real git
-//! repository with a real ssh-keygen key: confirmation through elicitation (accepted, declined), a client
-//! that cannot elicit, no key configured, and verification.
+//! repository with a real ssh-keygen key: confirmation through elicitation (accepted, declined, cancelled,
+//! `confirm: false`), a client that cannot elicit (refused unless the server was started with
+//! `RELEASE_GATE_SIGN_CONFIRM=client`), HTTP without a bearer token (refused), no key configured, and
+//! verification. Every refusal is checked on disk: no envelope, no signature, no log.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
@@ -10,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use release_gate_core::decision::{Call, Layer, RiskClass};
 use release_gate_core::history::{Mark, SettableField};
-use release_gate_mcp::{Confirmation, LineTransport, ReleaseGateServer, Root, Signing};
+use release_gate_mcp::{Confirmation, LineTransport, ReleaseGateServer, Root, Signing, Transport};
 use release_gate_repo::workspace::{DraftRequest, Workspace};
 use rmcp::model::{
     CallToolRequestParams, ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult,
@@ -31,8 +33,18 @@ impl Drop for Repo {
     }
 }
 
+/// Runs a program in `dir`; git without the host's configuration (no system or global file, a fresh HOME).
 fn run(dir: &Path, program: &str, args: &[&str]) -> String {
-    let output = Command::new(program).args(args).current_dir(dir).output().unwrap();
+    let home = std::env::temp_dir().join(format!("release-gate-mcp-sign-home-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let output = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("HOME", &home)
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
@@ -49,6 +61,7 @@ fn decided(name: &str) -> Repo {
     git(&["init", "-q", "-b", "main"]);
     git(&["config", "user.name", "Rel Eng"]);
     git(&["config", "user.email", "releng@example.com"]);
+    git(&["config", "commit.gpgsign", "false"]);
     std::fs::write(dir.join("src/lib.rs"), "fn a() {}\n").unwrap();
     git(&["add", "-A"]);
     git(&["commit", "-q", "-m", "initial"]);
@@ -94,17 +107,29 @@ fn decided(name: &str) -> Repo {
     Repo { dir, key }
 }
 
-/// A client that answers elicitations as told (`None`: it does not support them).
+/// How a test client answers an elicitation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// It does not declare the elicitation capability.
+    CannotAsk,
+    Accept,
+    /// Accepts the form with `confirm: false`.
+    AcceptUnconfirmed,
+    Decline,
+    Cancel,
+}
+
+/// A client that answers elicitations as told, and keeps every question (message and requested schema).
 #[derive(Clone)]
 struct Client {
-    answer: Option<ElicitationAction>,
-    asked: Arc<Mutex<Vec<String>>>,
+    answer: Answer,
+    asked: Arc<Mutex<Vec<(String, Value)>>>,
 }
 
 impl ClientHandler for Client {
     fn get_info(&self) -> ClientConfig {
         let mut capabilities = ClientCapabilities::default();
-        if self.answer.is_some() {
+        if self.answer != Answer::CannotAsk {
             capabilities.elicitation =
                 Some(ElicitationCapability::new().with_form(FormElicitationCapability::default()));
         }
@@ -116,22 +141,33 @@ impl ClientHandler for Client {
         request: ElicitRequestParams,
         _context: RequestContext<RoleClient>,
     ) -> Result<ElicitResult, ErrorData> {
-        if let ElicitRequestParams::FormElicitationParams { message, .. } = request {
-            self.asked.lock().unwrap().push(message);
+        if let ElicitRequestParams::FormElicitationParams { message, requested_schema, .. } = request {
+            self.asked.lock().unwrap().push((message, serde_json::to_value(requested_schema).unwrap()));
         }
-        let action = self.answer.clone().unwrap_or(ElicitationAction::Decline);
-        let accept = action == ElicitationAction::Accept;
-        let result = ElicitResult::new(action);
-        Ok(if accept { result.with_content(json!({"confirm": true})) } else { result })
+        Ok(match self.answer {
+            Answer::Accept => {
+                ElicitResult::new(ElicitationAction::Accept).with_content(json!({"confirm": true}))
+            }
+            Answer::AcceptUnconfirmed => {
+                ElicitResult::new(ElicitationAction::Accept).with_content(json!({"confirm": false}))
+            }
+            Answer::Cancel => ElicitResult::new(ElicitationAction::Cancel),
+            Answer::Decline | Answer::CannotAsk => ElicitResult::new(ElicitationAction::Decline),
+        })
     }
 }
 
-async fn connect(repo: &Repo, signing: Signing, client: Client) -> RunningService<RoleClient, Client> {
+async fn connect(server: ReleaseGateServer, client: Client) -> RunningService<RoleClient, Client> {
     let (server_end, client_end) = tokio::io::duplex(64 * 1024);
-    let server = ReleaseGateServer::new(Root::new(&repo.dir).unwrap()).with_signing(signing);
     let (read, write) = tokio::io::split(server_end);
     tokio::spawn(release_gate_mcp::serve_on(server, LineTransport::new(read, write)));
     client.serve(client_end).await.unwrap()
+}
+
+/// A server on the repository, signing with its key, reached over stdio unless told otherwise.
+fn server(repo: &Repo, confirmation: Confirmation) -> ReleaseGateServer {
+    let signing = Signing { key: Some(repo.key.clone()), confirmation };
+    ReleaseGateServer::new(Root::new(&repo.dir).unwrap()).with_signing(signing)
 }
 
 async fn call(client: &RunningService<RoleClient, Client>, tool: &str, args: Value) -> Value {
@@ -140,11 +176,7 @@ async fn call(client: &RunningService<RoleClient, Client>, tool: &str, args: Val
     serde_json::to_value(client.call_tool(params).await.unwrap()).unwrap()
 }
 
-fn signing(repo: &Repo, confirmation: Confirmation) -> Signing {
-    Signing { key: Some(repo.key.clone()), confirmation }
-}
-
-fn client(answer: Option<ElicitationAction>) -> Client {
+fn client(answer: Answer) -> Client {
     Client { answer, asked: Arc::new(Mutex::new(Vec::new())) }
 }
 
@@ -152,11 +184,23 @@ fn envelope(repo: &Repo) -> PathBuf {
     repo.dir.join(".release/attestations/rel-1.dsse.json")
 }
 
+/// Nothing of a signature is on disk: no attestation file (envelope, statement, SSH signature), no log.
+fn nothing_signed(repo: &Repo) {
+    let attestations = repo.dir.join(".release/attestations");
+    let files: Vec<_> = std::fs::read_dir(&attestations)
+        .map(|entries| entries.map(|entry| entry.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(files.is_empty(), "written after a refusal: {files:?}");
+    assert!(!envelope(repo).exists());
+    assert!(!repo.dir.join(".release/ledger.jsonl").exists(), "a log entry after a refusal");
+    assert!(!repo.dir.join(".release/ledger.checkpoint").exists());
+}
+
 #[tokio::test]
 async fn the_person_confirms_through_elicitation_and_the_decision_verifies() {
     let repo = decided("accept");
-    let asker = client(Some(ElicitationAction::Accept));
-    let client = connect(&repo, signing(&repo, Confirmation::Elicit), asker.clone()).await;
+    let asker = client(Answer::Accept);
+    let client = connect(server(&repo, Confirmation::Elicit), asker.clone()).await;
     let result = call(&client, "sign_decision", json!({"id": "rel-1"})).await;
     assert_eq!(result["isError"], false, "{result}");
     let signed = &result["structuredContent"];
@@ -165,14 +209,14 @@ async fn the_person_confirms_through_elicitation_and_the_decision_verifies() {
     assert_eq!(signed["outcome"]["roles"], json!(["Priya Shah"]));
     let asked = asker.asked.lock().unwrap().clone();
     assert_eq!(asked.len(), 1);
-    // The person sees the decision, its call, the commit and the key.
+    let (message, schema) = &asked[0];
+    // The person sees the decision, its call, the commit and who signs (the key's principal).
     let head = run(&repo.dir, "git", &["rev-parse", "HEAD"]);
-    assert!(
-        asked[0].contains("rel-1") && asked[0].contains("GO") && asked[0].contains(&head),
-        "{}",
-        asked[0]
-    );
-    assert!(asked[0].contains("priya_ed25519"), "{}", asked[0]);
+    assert!(message.contains("rel-1") && message.contains("GO") && message.contains(&head), "{message}");
+    assert!(message.contains("as Priya Shah"), "{message}");
+    // The form has a required property: a form without one is accepted by some clients on their own.
+    assert_eq!(schema["required"], json!(["confirm"]), "{schema}");
+    assert_eq!(schema["properties"]["confirm"]["type"], "boolean", "{schema}");
 
     let verified = call(&client, "verify_decision", json!({"id": "rel-1"})).await;
     assert_eq!(verified["isError"], false, "{verified}");
@@ -192,13 +236,13 @@ async fn the_person_confirms_through_elicitation_and_the_decision_verifies() {
 #[tokio::test]
 async fn a_declined_confirmation_signs_nothing() {
     let repo = decided("decline");
-    let client =
-        connect(&repo, signing(&repo, Confirmation::Elicit), client(Some(ElicitationAction::Decline))).await;
+    let client = connect(server(&repo, Confirmation::Elicit), client(Answer::Decline)).await;
     let result = call(&client, "sign_decision", json!({"id": "rel-1"})).await;
     assert_eq!(result["isError"], false, "{result}");
     assert_eq!(result["structuredContent"]["signed"], false);
     assert_eq!(result["structuredContent"]["outcome"]["outcome"], "refused");
-    assert!(!envelope(&repo).exists());
+    assert_eq!(result["structuredContent"].get("confirmed_by"), None, "nobody confirmed: {result}");
+    nothing_signed(&repo);
     // Not signed: verify_decision says so as a tool error with what to do.
     let verified = call(&client, "verify_decision", json!({"id": "rel-1"})).await;
     assert_eq!(verified["isError"], true, "{verified}");
@@ -207,20 +251,87 @@ async fn a_declined_confirmation_signs_nothing() {
 }
 
 #[tokio::test]
-async fn a_client_that_cannot_ask_relies_on_its_own_approval() {
+async fn a_cancelled_or_unconfirmed_form_signs_nothing() {
+    let repo = decided("unconfirmed");
+    for answer in [Answer::Cancel, Answer::AcceptUnconfirmed] {
+        let asker = client(answer);
+        let client = connect(server(&repo, Confirmation::Elicit), asker.clone()).await;
+        let result = call(&client, "sign_decision", json!({"id": "rel-1"})).await;
+        assert_eq!(result["structuredContent"]["signed"], false, "{result}");
+        assert_eq!(result["structuredContent"]["outcome"]["outcome"], "refused", "{result}");
+        assert_eq!(asker.asked.lock().unwrap().len(), 1);
+        nothing_signed(&repo);
+        client.cancel().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_cannot_ask_is_refused_and_told_how_to_opt_in() {
     let repo = decided("no-elicit");
-    let client = connect(&repo, signing(&repo, Confirmation::Elicit), client(None)).await;
+    let client = connect(server(&repo, Confirmation::Elicit), client(Answer::CannotAsk)).await;
+    let result = call(&client, "sign_decision", json!({"id": "rel-1"})).await;
+    assert_eq!(result["isError"], false, "{result}");
+    let refused = &result["structuredContent"];
+    assert_eq!(refused["signed"], false, "{result}");
+    assert_eq!(refused.get("confirmed_by"), None, "{result}");
+    assert_eq!(refused["outcome"]["outcome"], "refused", "{result}");
+    let reason = refused["outcome"]["reason"].as_str().unwrap();
+    assert!(reason.contains("RELEASE_GATE_SIGN_CONFIRM=client"), "{reason}");
+    assert!(reason.contains("release-gate sign rel-1"), "{reason}");
+    nothing_signed(&repo);
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn with_client_confirmation_chosen_the_client_s_approval_signs_without_asking() {
+    let repo = decided("client-confirm");
+    // Even a client that can ask (and would decline) is not asked: the person chose the client's approval.
+    for (answer, id) in [(Answer::CannotAsk, "rel-1"), (Answer::Decline, "rel-1")] {
+        let asker = client(answer);
+        let client = connect(server(&repo, Confirmation::Client), asker.clone()).await;
+        let result = call(&client, "sign_decision", json!({"id": id})).await;
+        assert_eq!(result["structuredContent"]["signed"], true, "{result}");
+        assert_eq!(result["structuredContent"]["confirmed_by"], "client-approval", "{result}");
+        assert!(asker.asked.lock().unwrap().is_empty());
+        client.cancel().await.unwrap();
+    }
+    assert!(envelope(&repo).exists());
+}
+
+#[tokio::test]
+async fn over_http_without_a_token_nothing_is_signed_whatever_the_confirmation() {
+    let repo = decided("http-open");
+    for confirmation in [Confirmation::Elicit, Confirmation::Client] {
+        for answer in [Answer::Accept, Answer::CannotAsk] {
+            let open = server(&repo, confirmation).with_transport(Transport::Http { token: false });
+            let asker = client(answer);
+            let client = connect(open, asker.clone()).await;
+            let result = call(&client, "sign_decision", json!({"id": "rel-1"})).await;
+            assert_eq!(result["isError"], true, "{result}");
+            let text = result["content"][0]["text"].as_str().unwrap();
+            assert!(
+                text.contains("RELEASE_GATE_HTTP_TOKEN") && text.contains("nothing was signed"),
+                "{text}"
+            );
+            assert!(asker.asked.lock().unwrap().is_empty(), "the person was asked for nothing");
+            nothing_signed(&repo);
+            client.cancel().await.unwrap();
+        }
+    }
+    // With a token, the person is asked and the signature is made.
+    let guarded = server(&repo, Confirmation::Elicit).with_transport(Transport::Http { token: true });
+    let client = connect(guarded, client(Answer::Accept)).await;
     let result = call(&client, "sign_decision", json!({"id": "rel-1"})).await;
     assert_eq!(result["structuredContent"]["signed"], true, "{result}");
-    assert_eq!(result["structuredContent"]["confirmed_by"], "client-approval");
-    assert!(envelope(&repo).exists());
+    assert_eq!(result["structuredContent"]["confirmed_by"], "elicitation", "{result}");
     client.cancel().await.unwrap();
 }
 
 #[tokio::test]
 async fn without_a_key_or_with_a_bad_argument_nothing_is_signed() {
     let repo = decided("no-key");
-    let client = connect(&repo, Signing::default(), client(Some(ElicitationAction::Accept))).await;
+    let keyless = ReleaseGateServer::new(Root::new(&repo.dir).unwrap()).with_signing(Signing::default());
+    let client = connect(keyless, client(Answer::Accept)).await;
     let result = call(&client, "sign_decision", json!({"id": "rel-1"})).await;
     assert_eq!(result["isError"], true, "{result}");
     assert!(result["content"][0]["text"].as_str().unwrap().contains("RELEASE_GATE_SIGNING_KEY"), "{result}");
@@ -233,6 +344,6 @@ async fn without_a_key_or_with_a_bad_argument_nothing_is_signed() {
     let params = CallToolRequestParams::new("sign_decision")
         .with_arguments(json!({"id": "../x"}).as_object().unwrap().clone());
     assert!(client.call_tool(params).await.is_err());
-    assert!(!envelope(&repo).exists());
+    nothing_signed(&repo);
     client.cancel().await.unwrap();
 }
