@@ -11,6 +11,7 @@
     clippy::print_stderr
 )]
 
+mod attack;
 mod cli;
 mod codex;
 mod evidence;

@@ -424,7 +424,7 @@ fn committing_the_decision_itself_keeps_its_evidence_fresh() {
 fn odd_repositories_and_files_get_clear_answers() {
     // No commits yet: the decisions are listed, without verdicts.
     let empty = crate::support::TempDir::new("unborn");
-    std::process::Command::new("git").args(["init", "-q"]).current_dir(empty.path()).status().unwrap();
+    crate::support::git_command().args(["init", "-q"]).current_dir(empty.path()).status().unwrap();
     let out = run_in(Some(empty.path()), &["list"]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("no decisions yet"), "{out:?}");

@@ -202,6 +202,28 @@ fn signed_decision_verifies_here_and_with_independent_tools() {
 }
 
 #[test]
+fn one_key_listed_for_two_panel_members_counts_once() {
+    // The attack: allowed_signers gives one key both panel members' names; one signature must not make two.
+    let fx = Fixture::new("one-key-two-names");
+    fx.trust(&[("Priya Shah,Lee Park", PRIYA, "")]);
+    let out = fx.sign("rel.md", PRIYA);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("panel signatures 1 of 2"), "{out:?}");
+    assert_eq!(failure_codes(&fx.verify(&[])), ["signatures-missing"]);
+    // securesystemslib agrees at the same threshold: one key is one signature, whatever names it carries.
+    let envelope = fx.attestation("rel.dsse.json").display().to_string();
+    let priya_pub = fx.keys.join(format!("{PRIYA}.pub")).display().to_string();
+    let verify_dsse = tool("verify_dsse.py").display().to_string();
+    let out = sh(&fx.repo, &python().display().to_string(), &[&verify_dsse, &envelope, "2", &priya_pub]);
+    assert_eq!(out.code, 1, "securesystemslib counted one key twice: {out:?}");
+    // The second person's own key, trusted under their name, makes the second signature.
+    fx.trust(&[("Priya Shah,Lee Park", PRIYA, ""), ("Lee Park", LEE, "")]);
+    assert_eq!(fx.sign("rel.md", LEE).code, 0);
+    let out = fx.verify(&[]);
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+#[test]
 fn golden_vectors_verify_with_ssh_keygen_and_securesystemslib() {
     let dir = data("signing");
     let temp = TempDir::new("golden-tools");

@@ -11,11 +11,140 @@ pub fn data(relative: &str) -> PathBuf {
     repo_root().join("tests/data").join(relative)
 }
 
-/// The real binary, with a clean environment for colors.
+/// A home folder of the suite's own, made once per run.
+pub fn home() -> &'static Path {
+    static HOME: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    HOME.get_or_init(|| {
+        let home = std::env::temp_dir().join(format!("release-gate-it-home-{}", std::process::id()));
+        std::fs::create_dir_all(&home).unwrap();
+        home
+    })
+}
+
+/// Keeps a command from the machine's git configuration and home folder: no system or global git config,
+/// a temporary HOME. Hostile configuration reaches a test only when the test writes it on purpose.
+pub fn hermetic(command: &mut Command) -> &mut Command {
+    command
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("HOME", home())
+        .env_remove("GIT_DIR")
+        .env_remove("GIT_WORK_TREE")
+        .env_remove("GIT_INDEX_FILE")
+}
+
+/// The real binary, with a clean environment for colors and git.
 pub fn release_gate() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_release-gate"));
     command.env_remove("CLICOLOR_FORCE").env("NO_COLOR", "1");
+    hermetic(&mut command);
     command
+}
+
+/// git, kept from the machine's configuration.
+pub fn git_command() -> Command {
+    let mut command = Command::new("git");
+    hermetic(&mut command);
+    command
+}
+
+/// The pinned Python with the MCP SDK and securesystemslib (`scripts/test.sh` makes it).
+pub fn python() -> PathBuf {
+    let path = std::env::var_os("RELEASE_GATE_PYTHON")
+        .map_or_else(|| repo_root().join(".venv/bin/python"), PathBuf::from);
+    assert!(
+        path.exists(),
+        "the pinned Python is not installed at {}: run `bash scripts/test.sh`, which makes .venv from \
+         tests/requirements.txt",
+        path.display()
+    );
+    path
+}
+
+/// `release-gate serve --http 127.0.0.1:0` on a root, stopped on drop; the address comes from its first
+/// stderr line.
+pub struct HttpServer {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl HttpServer {
+    pub fn start(root: &Path, env: &[(&str, &str)]) -> HttpServer {
+        use std::io::BufRead;
+        let mut command = release_gate();
+        command.args(["serve", "--http", "127.0.0.1:0", "--root"]).arg(root).stdin(Stdio::null());
+        command.stdout(Stdio::null()).stderr(Stdio::piped());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().unwrap();
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        stderr.read_line(&mut line).unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|word| word.starts_with("http://"))
+            .unwrap_or_else(|| panic!("serve --http did not say where it listens: {line:?}"))
+            .to_owned();
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        HttpServer { child, url }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// How a test reaches the MCP server.
+#[derive(Debug, Clone)]
+pub enum Transport {
+    /// `release-gate serve --root ROOT` on stdin/stdout, started by the client.
+    Stdio,
+    /// A running `serve --http`, with the bearer token if it needs one.
+    Http { url: String, token: Option<String> },
+}
+
+/// Makes `calls` (each `{"tool": .., "arguments": ..}` or `{"resource": uri}`) with the Python SDK's client
+/// in one session on `root`; one result per call (see `tests/python/tool_calls.py`).
+pub fn mcp_calls(root: &Path, transport: &Transport, calls: &[serde_json::Value]) -> Vec<serde_json::Value> {
+    let case = match transport {
+        Transport::Stdio => {
+            let env: serde_json::Map<String, serde_json::Value> = [
+                ("GIT_CONFIG_NOSYSTEM", "1".to_owned()),
+                ("GIT_CONFIG_GLOBAL", "/dev/null".to_owned()),
+                ("HOME", home().display().to_string()),
+                ("PATH", std::env::var("PATH").unwrap_or_default()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v)))
+            .collect();
+            serde_json::json!({"transport": "stdio", "command": env!("CARGO_BIN_EXE_release-gate"),
+                "args": ["serve", "--root", root], "env": env, "calls": calls})
+        }
+        Transport::Http { url, token } => {
+            serde_json::json!({"transport": "http", "url": url, "token": token, "calls": calls})
+        }
+    };
+    let dir = TempDir::new("mcp-calls");
+    let file = dir.path().join("case.json");
+    std::fs::write(&file, case.to_string()).unwrap();
+    let output = Command::new(python())
+        .arg(repo_root().join("tests/python/tool_calls.py"))
+        .arg(&file)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the MCP client failed: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 /// The result of one run: exit code, stdout, stderr.
@@ -113,7 +242,7 @@ impl GitRepo {
 
     /// Runs git and returns its trimmed stdout; panics on failure.
     pub fn git(&self, args: &[&str]) -> String {
-        let output = Command::new("git").arg("-C").arg(self.path()).args(args).output().unwrap();
+        let output = git_command().arg("-C").arg(self.path()).args(args).output().unwrap();
         assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
         String::from_utf8(output.stdout).unwrap().trim().to_owned()
     }
