@@ -36,6 +36,11 @@ fi
 export RELEASE_GATE_PYTHON="$PWD/.venv/bin/python"
 export RELEASE_GATE_NODE_DIR="$PWD/tests/node"
 
+# The suite never reads this machine's git configuration (in-process servers inherit this environment;
+# the end-to-end tests also give every command a temporary HOME). Hostile configuration reaches a test only
+# when the test writes it on purpose.
+export GIT_CONFIG_NOSYSTEM=1 GIT_CONFIG_GLOBAL=/dev/null
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

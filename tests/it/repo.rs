@@ -449,7 +449,7 @@ fn odd_repositories_and_files_get_clear_answers() {
     let decision = crate::support::data("decisions/rule_scope_missing.md");
     let out = repo.run(&["validate", decision.to_str().unwrap()]);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("is a link that leaves the repository"), "{}", out.stderr);
+    assert!(out.stderr.contains("is a link that leads out of the repository"), "{}", out.stderr);
 
     // A JSON error says its position once.
     let out = crate::support::run_stdin(&["validate", "-"], b"{\"risk_class\": 5}");

@@ -65,7 +65,14 @@ impl GitRepo {
     }
 
     fn git(&self, args: &[&str]) -> String {
-        let output = Command::new("git").arg("-C").arg(&self.dir).args(args).output().unwrap();
+        let output = Command::new("git")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .arg("-C")
+            .arg(&self.dir)
+            .args(args)
+            .output()
+            .unwrap();
         assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
         String::from_utf8(output.stdout).unwrap().trim().to_owned()
     }

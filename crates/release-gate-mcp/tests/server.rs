@@ -527,7 +527,10 @@ async fn a_policy_linked_from_outside_the_root_is_not_served() {
     assert!(!shown.contains("do not serve"), "{shown}");
     let result = call(&client, "validate_decision", json!({"path": "docs/release.md"})).await.unwrap();
     assert_eq!(result["isError"], true, "{result}");
-    assert!(result["content"][0]["text"].as_str().unwrap().contains("leaves the repository"), "{result}");
+    assert!(
+        result["content"][0]["text"].as_str().unwrap().contains("leads out of the repository"),
+        "{result}"
+    );
     let _ = std::fs::remove_file(&outside);
     client.cancel().await.unwrap();
 }
