@@ -10,7 +10,12 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<Outcome> {
     let decision = input::decision(&args.input.file)?;
     let text = match args.to {
         RenderTarget::Markdown => release_gate_core::markdown::render(&decision),
-        RenderTarget::Json => decision.to_json(),
+        // Written as it is serialized (the same bytes as `Decision::to_json`): JSON escapes can make the
+        // record several times the size of its text, and none of it needs to be held at once.
+        RenderTarget::Json => {
+            crate::output::json(&decision)?;
+            return Ok(Outcome::Success);
+        }
         RenderTarget::ReleaseNote => release_gate_core::note::release_note(&decision),
     };
     let mut out = std::io::stdout().lock();

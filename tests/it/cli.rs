@@ -285,3 +285,54 @@ fn crlf_and_bom_read_like_unix_text() {
     let out = run_stdin(&["validate", "-", "--now", NOW], windows.as_bytes());
     assert_eq!(out.code, 0, "{out:?}");
 }
+
+/// The amplification attack: 10 MiB of `- a` lines, each an unknown bullet. The report lists five
+/// `field-unknown` findings and one that counts the rest, instead of millions.
+pub fn dash_a_attack() -> (String, u64) {
+    let head = "### Release Decision\n";
+    let lines = (10 * 1024 * 1024 - head.len()) / "- a\n".len();
+    (format!("{head}{}", "- a\n".repeat(lines)), u64::try_from(lines).unwrap())
+}
+
+#[test]
+fn ten_mib_of_unknown_bullets_gives_a_bounded_report() {
+    let (text, lines) = dash_a_attack();
+    let dir = TempDir::new("amplify");
+    let path = dir.path().join("attack.md");
+    std::fs::write(&path, &text).unwrap();
+    let out = run(&["validate", path.to_str().unwrap(), "--now", NOW, "--format", "json"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stdout.len() < 16 * 1024, "{} bytes of JSON", out.stdout.len());
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    let unknown: Vec<&Value> =
+        report["findings"].as_array().unwrap().iter().filter(|f| f["code"] == "field-unknown").collect();
+    assert_eq!(unknown.len(), 6, "{report}");
+    let summary = unknown[5]["message"].as_str().unwrap();
+    assert!(summary.starts_with(&format!("{} more `field-unknown` findings", lines - 5)), "{summary}");
+    assert!(summary.contains("left out"), "{summary}");
+    assert_eq!(unknown[5]["line"], 7, "the first one left out is on line 7: {summary}");
+
+    // The other commands read the same document within the same bounds.
+    let audit = run(&["audit", path.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(audit.code, 1, "{}", audit.stderr);
+    assert!(audit.stdout.len() < 16 * 1024, "{} bytes", audit.stdout.len());
+    let text_report = run(&["validate", path.to_str().unwrap(), "--now", NOW]);
+    assert_eq!(text_report.code, 1, "{}", text_report.stderr);
+    assert!(text_report.stdout.len() < 16 * 1024, "{} bytes", text_report.stdout.len());
+    let rendered = run(&["render", path.to_str().unwrap(), "--to", "json"]);
+    assert_eq!(rendered.code, 0, "{}", rendered.stderr);
+    assert!(rendered.stdout.len() < 4 * 1024, "{} bytes", rendered.stdout.len());
+}
+
+#[test]
+fn a_field_of_more_than_ten_thousand_bullets_is_an_input_error() {
+    let mut text = String::from("### Release Decision\n- Residual risks:\n");
+    text.push_str(&"  - a\n".repeat(10_000));
+    let out = run_stdin(&["validate", "-", "--format", "json"], text.as_bytes());
+    assert_input_error(&out, "line 2 has more than 10000 nested bullets");
+    let mut record = String::from("{\"residual_risks\": [\"a\"");
+    record.push_str(&",\"a\"".repeat(100_000));
+    record.push_str("]}");
+    let out = run_stdin(&["validate", "-", "--format", "json"], record.as_bytes());
+    assert_input_error(&out, "more than 100000 values");
+}

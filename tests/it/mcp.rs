@@ -203,3 +203,39 @@ fn http_refuses_a_public_address_without_a_token() {
     assert!(stderr.contains("RELEASE_GATE_HTTP_TOKEN"), "{stderr}");
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn ten_mib_of_unknown_bullets_gives_a_bounded_answer_and_the_server_keeps_answering() {
+    let root = fixture_root("mcp-amplify");
+    let mut session = Session::start(root.path());
+    let (text, lines) = crate::cli::dash_a_attack();
+    let request = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
+        "name": "validate_decision", "arguments": {"content": text, "now": "2026-11-28T12:00:00Z"}}});
+    session.send_line(request.to_string().as_bytes());
+    // Sent while the validation runs: answered first, since the tool's work is off the async thread.
+    session.send_line(json!({"jsonrpc": "2.0", "id": 2, "method": "ping"}).to_string().as_bytes());
+    let first = session.receive();
+    assert_eq!(first["id"], 2, "the ping waited for the validation: {first}");
+    assert!(first["result"].is_object(), "{first}");
+    let line = session.lines.recv_timeout(Duration::from_secs(60)).expect("the validation is answered");
+    assert!(line.len() < 32 * 1024, "a {} byte answer", line.len());
+    let answer: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(answer["id"], 1, "{answer}");
+    let findings = answer["result"]["structuredContent"]["findings"].as_array().unwrap();
+    let unknown: Vec<&Value> = findings.iter().filter(|f| f["code"] == "field-unknown").collect();
+    assert_eq!(unknown.len(), 6, "{answer}");
+    let summary = unknown[5]["message"].as_str().unwrap();
+    assert!(summary.starts_with(&format!("{} more `field-unknown` findings", lines - 5)), "{summary}");
+
+    // The same document through the other tools that read `content`.
+    for (id, tool, extra) in [(3, "audit_decision", json!({})), (4, "render_decision", json!({"to": "json"}))]
+    {
+        let mut arguments = json!({"content": text});
+        arguments.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        let answer = session.call(id, tool, arguments);
+        assert_eq!(answer["id"], id, "{answer}");
+        assert!(answer["result"]["isError"] != true, "{answer}");
+        assert!(answer.to_string().len() < 32 * 1024, "{tool}: {} bytes", answer.to_string().len());
+    }
+    session.still_works(5);
+}

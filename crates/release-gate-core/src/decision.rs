@@ -121,11 +121,38 @@ pub enum RecordError {
         "`{field}` {reason}; release-gate writes this field itself: restore the record from version control"
     )]
     Field { field: String, reason: &'static str },
+    #[error(
+        "the decision record holds more than {MAX_RECORD_VALUES} values (list items and object members); release-gate reads records of at most that many"
+    )]
+    TooManyValues,
+}
+
+/// The most values (list items and object members, counted by the commas between them) a JSON record may
+/// hold: far more than any decision's history needs, and few enough that reading one costs little memory
+/// whatever its size.
+pub const MAX_RECORD_VALUES: usize = 100_000;
+
+/// The commas of a JSON text outside its strings: one less than the values of each list or object.
+fn separators(text: &str) -> usize {
+    let (mut count, mut in_string, mut escaped) = (0, false, false);
+    for &byte in text.as_bytes() {
+        match (in_string, escaped, byte) {
+            (true, true, _) => escaped = false,
+            (true, false, b'\\') => escaped = true,
+            (true, false, b'"') | (false, _, b'"') => in_string = !in_string,
+            (false, _, b',') => count += 1,
+            _ => {}
+        }
+    }
+    count
 }
 
 impl Decision {
     /// Reads a record from its JSON form, normalizing empty values to absent ones.
     pub fn from_json(text: &str) -> Result<Decision, RecordError> {
+        if separators(text) >= MAX_RECORD_VALUES {
+            return Err(RecordError::TooManyValues);
+        }
         let decision: Decision =
             serde_json::from_str(text).map_err(|error| RecordError::Json(error.to_string()))?;
         if decision.version != RECORD_VERSION {

@@ -3,6 +3,7 @@
 //! Codes are a public contract: the CLI's JSON, the MCP server, the docs and the skill all use them.
 //! A code is never reused for another meaning; new rules get new codes.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -170,6 +171,18 @@ codes! {
     FieldDuplicate = "field-duplicate", Warning,
         "A field is given more than once; only the first is read.",
         "Keep one bullet per field.";
+    EvidenceOverridden = "evidence-overridden", Error,
+        "A gate result was typed over evidence the policy runs, by an explicit override (a warning for low risk).",
+        "Run the evidence (`release-gate gates run ID`) so the gate shows what happened, or accept the override as a known risk.";
+    RecordInconsistent = "record-inconsistent", Error,
+        "A stored record's fields disagree with its own history (a hand edit).",
+        "Restore the record from version control and record changes with release-gate, never by editing the JSON.";
+    TriggerNotObserved = "trigger-not-observed", Error,
+        "The rehearsal's trigger did nothing observable: the recovery check never failed after it.",
+        "Make the trigger really break the service in the rehearsal environment (the check must fail within `detect_within`), then rehearse again.";
+    DecisionExpired = "decision-expired", Error,
+        "The GO is older than the policy's `go_valid_for` for its risk class.",
+        "The final decision owner confirms the GO again (`release-gate decide ID --go`) for the commit being deployed.";
 }
 
 impl fmt::Display for Code {
@@ -240,6 +253,117 @@ pub struct Finding {
     pub line: Option<u32>,
 }
 
+/// How many findings of one code a report lists; the rest are counted in one summary finding.
+pub const MAX_PER_CODE: usize = 5;
+
+/// The findings gathered so far, at most [`MAX_PER_CODE`] of each code; the rest are only counted.
+///
+/// Every finding the reader and the rules produce goes through here, so no input can make a report
+/// grow with its size: a document of a million unknown bullets gives five findings and one summary,
+/// not a million findings. A message is written only for a finding that is kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Findings {
+    kept: Vec<Finding>,
+    tallies: BTreeMap<Code, Tally>,
+}
+
+/// One code's count: how many were kept, and the ones left out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Tally {
+    kept: usize,
+    omitted: u64,
+    /// The strongest severity among those left out.
+    severity: Option<Severity>,
+    /// The line of the first one left out.
+    line: Option<u32>,
+}
+
+impl Tally {
+    fn leave_out(&mut self, severity: Severity, line: Option<u32>, count: u64) {
+        self.omitted = self.omitted.saturating_add(count);
+        self.severity = Some(self.severity.map_or(severity, |other| other.min(severity)));
+        if self.line.is_none() {
+            self.line = line;
+        }
+    }
+}
+
+impl Findings {
+    pub fn new() -> Findings {
+        Findings::default()
+    }
+
+    /// Adds a finding; `message` is called only when the finding is kept.
+    pub fn add(
+        &mut self,
+        code: Code,
+        severity: Severity,
+        line: Option<u32>,
+        message: impl FnOnce() -> String,
+    ) {
+        let tally = self.tallies.entry(code).or_default();
+        if tally.kept < MAX_PER_CODE {
+            tally.kept += 1;
+            self.kept.push(Finding { code, severity, message: message(), line });
+        } else {
+            tally.leave_out(severity, line, 1);
+        }
+    }
+
+    /// Adds a finding that is already written.
+    pub fn push(&mut self, finding: Finding) {
+        let Finding { code, severity, message, line } = finding;
+        self.add(code, severity, line, || message);
+    }
+
+    /// Adds every finding of `other`, counted ones included; `severity` maps each code and severity to
+    /// the one to use, or `None` to drop the finding.
+    pub fn merge(&mut self, other: &Findings, severity: impl Fn(Code, Severity) -> Option<Severity>) {
+        for finding in &other.kept {
+            if let Some(mapped) = severity(finding.code, finding.severity) {
+                self.add(finding.code, mapped, finding.line, || finding.message.clone());
+            }
+        }
+        for (&code, tally) in &other.tallies {
+            if let Some(mapped) = tally.severity.and_then(|original| severity(code, original)) {
+                self.tallies.entry(code).or_default().leave_out(mapped, tally.line, tally.omitted);
+            }
+        }
+    }
+
+    /// Whether nothing was found.
+    pub fn is_empty(&self) -> bool {
+        self.kept.is_empty()
+    }
+
+    /// How many findings were added, the ones left out included.
+    pub fn total(&self) -> u64 {
+        self.tallies.values().map(|tally| tally.kept as u64 + tally.omitted).sum()
+    }
+
+    /// The findings kept, plus one summary per code that had more, in line order.
+    pub fn into_vec(self) -> Vec<Finding> {
+        let Findings { mut kept, tallies } = self;
+        for (code, tally) in tallies {
+            if let (Some(severity), true) = (tally.severity, tally.omitted > 0) {
+                let message = summary(code, tally.omitted, tally.line);
+                kept.push(Finding { code, severity, message, line: tally.line });
+            }
+        }
+        kept.sort_by_key(|finding| (finding.line, finding.code));
+        kept
+    }
+}
+
+/// The message of the finding that stands for the `omitted` findings of `code` left out of a report.
+fn summary(code: Code, omitted: u64, line: Option<u32>) -> String {
+    let from = line.map(|line| format!(" (the first on line {line})")).unwrap_or_default();
+    let (noun, verb) = if omitted == 1 { ("finding", "was") } else { ("findings", "were") };
+    format!(
+        "{omitted} more `{code}` {noun}{from} {verb} left out: a report lists at most {MAX_PER_CODE} of one code. Fix the ones shown, then validate again to see the rest."
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,5 +379,44 @@ mod tests {
             assert!(code.meaning().ends_with('.') && code.fix().ends_with('.'), "{name}: write sentences");
         }
         assert_eq!(Code::from_name("no-such-code"), None);
+    }
+
+    #[test]
+    fn findings_keep_five_of_a_code_and_count_the_rest() {
+        let mut findings = Findings::new();
+        let mut written = 0;
+        for line in 1..=1000 {
+            findings.add(Code::FieldUnknown, Severity::Warning, Some(line), || {
+                written += 1;
+                format!("unknown on {line}")
+            });
+        }
+        findings.add(Code::ScopeMissing, Severity::Error, None, || "scope".into());
+        assert_eq!(written, MAX_PER_CODE, "messages are written only for findings that are kept");
+        assert_eq!(findings.total(), 1001);
+        let list = findings.into_vec();
+        assert_eq!(list.len(), MAX_PER_CODE + 2, "{list:?}");
+        let summary = list.iter().find(|f| f.message.contains("left out")).unwrap();
+        assert_eq!(summary.code, Code::FieldUnknown);
+        assert_eq!(summary.line, Some(6));
+        assert!(summary.message.starts_with("995 more `field-unknown` findings (the first on line 6)"));
+    }
+
+    #[test]
+    fn merged_findings_keep_their_counts_and_take_the_mapped_severity() {
+        let mut read = Findings::new();
+        for line in 1..=8 {
+            read.add(Code::FieldDuplicate, Severity::Warning, Some(line), || "dup".into());
+        }
+        read.add(Code::MultipleDecisions, Severity::Warning, Some(20), || "second".into());
+        let mut report = Findings::new();
+        report.merge(&read, |code, severity| match code {
+            Code::MultipleDecisions => None,
+            _ => Some(if severity == Severity::Warning { Severity::Error } else { severity }),
+        });
+        let list = report.into_vec();
+        assert_eq!(list.len(), MAX_PER_CODE + 1, "{list:?}");
+        assert!(list.iter().all(|f| f.code == Code::FieldDuplicate && f.severity == Severity::Error));
+        assert!(list.iter().any(|f| f.message.starts_with("3 more `field-duplicate` findings")), "{list:?}");
     }
 }

@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::decision::{Communication, Decision, DrillItem, Layer, Operations, Rehearsal};
-use crate::finding::{Code, Finding, Severity};
+use crate::finding::{Code, Findings, Severity};
 use crate::value;
 
 /// A top-level field of the Markdown template.
@@ -125,8 +125,13 @@ impl SourceLines {
 pub struct ParsedMarkdown {
     pub decision: Decision,
     pub lines: SourceLines,
-    pub findings: Vec<Finding>,
+    pub findings: Findings,
 }
+
+/// The most bullets one top-level bullet of the section may hold, itself and nested ones included. The
+/// template's longest list is a few dozen items; the bound keeps what a field costs to read independent of
+/// the input's size.
+pub const MAX_FIELD_BULLETS: usize = 10_000;
 
 /// Why a Markdown document could not be read as a decision at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -135,66 +140,68 @@ pub enum MarkdownError {
         "no `Release Decision` heading found: add a heading such as `### Release Decision` followed by the template's bullets"
     )]
     NoSection,
+    #[error(
+        "the bullet on line {line} has more than {MAX_FIELD_BULLETS} nested bullets; release-gate reads at most that many per field: shorten the list"
+    )]
+    TooManyBullets { line: u32 },
 }
 
 /// Reads the first `Release Decision` section of a Markdown document.
+///
+/// One pass over the lines, keeping only the top-level bullet being read: memory grows with the largest
+/// field, not with the document.
 pub fn parse(text: &str) -> Result<ParsedMarkdown, MarkdownError> {
-    let lines = classify_lines(text);
-    let (start, level) = lines
-        .iter()
-        .enumerate()
-        .find_map(|(index, line)| match line {
-            Line::Heading { level, text } if is_decision_heading(text) => Some((index, *level)),
-            _ => None,
-        })
-        .ok_or(MarkdownError::NoSection)?;
-
-    let mut findings = Vec::new();
-    for (index, line) in lines.iter().enumerate().skip(start + 1) {
-        if let Line::Heading { text, .. } = line
-            && is_decision_heading(text)
-        {
-            findings.push(warning(
-                Code::MultipleDecisions,
-                format!(
-                    "A second `Release Decision` section starts here; only the first (line {}) is read. Keep one per document.",
-                    line_number(start)
-                ),
-                index,
-            ));
+    let mut out =
+        Out { decision: Decision::default(), lines: SourceLines::default(), findings: Findings::new() };
+    // The section's heading (index, level) once found, and whether the section has ended.
+    let mut section: Option<(usize, u8)> = None;
+    let mut ended = false;
+    let mut builder = Builder::default();
+    let mut error = None;
+    for_each_line(text, |index, line| {
+        if error.is_some() {
+            return;
         }
+        let Some((start, level)) = section else {
+            if let Line::Heading { level, text } = &line
+                && is_decision_heading(text)
+            {
+                section = Some((index, *level));
+                out.lines.heading = line_number(index);
+            }
+            return;
+        };
+        if let Line::Heading { level: other, text } = &line {
+            if is_decision_heading(text) {
+                out.findings.add(Code::MultipleDecisions, Severity::Warning, Some(line_number(index)), || {
+                    format!(
+                        "A second `Release Decision` section starts here; only the first (line {}) is read. Keep one per document.",
+                        line_number(start)
+                    )
+                });
+            }
+            if !ended && *other <= level {
+                ended = true;
+                builder.finish(&mut out);
+            }
+        }
+        if !ended && let Err(found) = builder.line(index, line, &mut out) {
+            error = Some(found);
+        }
+    });
+    if let Some(error) = error {
+        return Err(error);
     }
-    let end = lines
-        .iter()
-        .enumerate()
-        .skip(start + 1)
-        .find_map(|(index, line)| match line {
-            Line::Heading { level: other, .. } if *other <= level => Some(index),
-            _ => None,
-        })
-        .unwrap_or(lines.len());
-
-    let tree = Tree::build(lines.get(start + 1..end).unwrap_or_default(), start + 1);
-    let mut reader = Reader {
-        decision: Decision::default(),
-        lines: SourceLines { heading: line_number(start), ..SourceLines::default() },
-        findings,
-        tree: &tree,
-    };
-    for &root in &tree.roots {
-        reader.read_field(root);
+    if section.is_none() {
+        return Err(MarkdownError::NoSection);
     }
-    let Reader { decision, lines, mut findings, .. } = reader;
-    findings.sort_by_key(|finding| (finding.line, finding.code));
+    builder.finish(&mut out);
+    let Out { decision, lines, findings } = out;
     Ok(ParsedMarkdown { decision: decision.normalized(), lines, findings })
 }
 
 fn line_number(index: usize) -> u32 {
     u32::try_from(index).unwrap_or(u32::MAX - 1).saturating_add(1)
-}
-
-fn warning(code: Code, message: String, index: usize) -> Finding {
-    Finding { code, severity: Severity::Warning, message, line: Some(line_number(index)) }
 }
 
 fn is_decision_heading(text: &str) -> bool {
@@ -237,30 +244,30 @@ fn content_line<'s, 'a>(content: &'s str, indent: usize, own: impl Fn(&'s str) -
     }
 }
 
-fn classify_lines(text: &str) -> Vec<Line<'_>> {
+/// Hands each source line, classified, to `visit` with its 0-based index, in order. A paragraph line is
+/// held back until the next line shows whether it underlines it into a (setext) heading.
+fn for_each_line<'a>(text: &'a str, mut visit: impl FnMut(usize, Line<'a>)) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    // Room for lines of about 40 bytes, so the list seldom grows.
-    let mut out: Vec<Line<'_>> = Vec::with_capacity(text.len() / 40 + 8);
     let mut fence: Option<(char, usize)> = None;
     let mut in_comment = false;
-    // Whether the previous line was a paragraph line that a setext underline could turn into a heading.
-    let mut paragraph = false;
+    // The previous line, when it is a paragraph line that a setext underline could turn into a heading.
+    let mut held: Option<(usize, Line<'a>)> = None;
+    let mut last_was_bullet = false;
     let mut in_list_item = false;
-    for raw in text.split('\n') {
+    for (index, raw) in text.split('\n').enumerate() {
+        let paragraph = held.is_some();
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         let trimmed = raw.trim_start();
         if let Some((fence_char, fence_len)) = fence {
             if is_fence_close(trimmed, fence_char, fence_len) {
                 fence = None;
             }
-            out.push(Line::Blank);
-            paragraph = false;
+            emit(&mut held, &mut last_was_bullet, &mut visit, index, Line::Blank);
             continue;
         }
         if let Some(open) = fence_open(trimmed) {
             fence = Some(open);
-            out.push(Line::Blank);
-            paragraph = false;
+            emit(&mut held, &mut last_was_bullet, &mut visit, index, Line::Blank);
             continue;
         }
         let (visible, still_in_comment) = strip_comments(raw, in_comment);
@@ -268,8 +275,7 @@ fn classify_lines(text: &str) -> Vec<Line<'_>> {
         let indent = indentation(&visible);
         let content = visible.trim();
         if content.is_empty() {
-            out.push(Line::Blank);
-            paragraph = false;
+            emit(&mut held, &mut last_was_bullet, &mut visit, index, Line::Blank);
             in_list_item = false;
             continue;
         }
@@ -277,11 +283,11 @@ fn classify_lines(text: &str) -> Vec<Line<'_>> {
             && paragraph
             && let Some(level) = setext_level(content)
         {
-            if let Some(Line::Text { text, .. }) = out.pop() {
-                out.push(Line::Heading { level, text });
+            if let Some((held_index, Line::Text { text, .. })) = held.take() {
+                visit(held_index, Line::Heading { level, text });
             }
-            out.push(Line::Blank);
-            paragraph = false;
+            last_was_bullet = false;
+            visit(index, Line::Blank);
             continue;
         }
         let line = match visible {
@@ -289,21 +295,42 @@ fn classify_lines(text: &str) -> Vec<Line<'_>> {
             Cow::Owned(cut) => content_line(cut.trim(), indent, |part| Cow::Owned(part.to_owned())),
         };
         match line {
-            Line::Heading { .. } => {
-                paragraph = false;
-                in_list_item = false;
-            }
-            Line::Bullet { .. } | Line::Blank => paragraph = false,
+            Line::Heading { .. } => in_list_item = false,
             Line::Text { .. } => {
                 // A text line right after a list item continues that item; only other text starts a
                 // paragraph.
-                in_list_item = in_list_item || matches!(out.last(), Some(Line::Bullet { .. }));
-                paragraph = !in_list_item;
+                in_list_item = in_list_item || (!paragraph && last_was_bullet);
+                if !in_list_item {
+                    if let Some((held_index, held_line)) = held.take() {
+                        visit(held_index, held_line);
+                    }
+                    last_was_bullet = false;
+                    held = Some((index, line));
+                    continue;
+                }
             }
+            Line::Bullet { .. } | Line::Blank => {}
         }
-        out.push(line);
+        emit(&mut held, &mut last_was_bullet, &mut visit, index, line);
     }
-    out
+    if let Some((held_index, held_line)) = held {
+        visit(held_index, held_line);
+    }
+}
+
+/// Hands on the held paragraph line, if any, then `line`.
+fn emit<'a>(
+    held: &mut Option<(usize, Line<'a>)>,
+    last_was_bullet: &mut bool,
+    visit: &mut impl FnMut(usize, Line<'a>),
+    index: usize,
+    line: Line<'a>,
+) {
+    if let Some((held_index, held_line)) = held.take() {
+        visit(held_index, held_line);
+    }
+    *last_was_bullet = matches!(line, Line::Bullet { .. });
+    visit(index, line);
 }
 
 /// Removes `<!-- ... -->` comments from a line; returns the rest and whether a comment is still open.
@@ -413,11 +440,11 @@ fn bullet_text(content: &str) -> Option<&str> {
     }
 }
 
-/// The bullets of the section as a tree, in an arena so that depth costs no stack.
+/// One top-level bullet of the section and the bullets under it, in an arena so that depth costs no
+/// stack. The top-level bullet is node 0.
 #[derive(Debug, Default)]
 struct Tree<'a> {
     nodes: Vec<Node<'a>>,
-    roots: Vec<usize>,
 }
 
 #[derive(Debug)]
@@ -432,57 +459,79 @@ struct Node<'a> {
     next_sibling: Option<usize>,
 }
 
-impl<'a> Tree<'a> {
-    fn build(lines: &[Line<'a>], first_index: usize) -> Tree<'a> {
-        let mut tree = Tree::default();
-        // (indent, node) of the open bullets, innermost last.
-        let mut open: Vec<(usize, usize)> = Vec::new();
-        // The node a continuation line would extend, with its indent.
-        let mut last: Option<(usize, usize)> = None;
-        for (offset, line) in lines.iter().enumerate() {
-            match line {
-                Line::Bullet { indent, text } => {
-                    while open.last().is_some_and(|(open_indent, _)| *open_indent >= *indent) {
-                        open.pop();
-                    }
-                    let id = tree.nodes.len();
-                    tree.nodes.push(Node {
-                        line: line_number(first_index + offset),
-                        text: text.clone(),
-                        first_child: None,
-                        last_child: None,
-                        next_sibling: None,
-                    });
-                    match open.last().map(|(_, parent)| *parent) {
-                        Some(parent) => tree.adopt(parent, id),
-                        None => tree.roots.push(id),
-                    }
-                    open.push((*indent, id));
-                    last = Some((*indent, id));
+/// Builds the section's bullets into a [`Tree`] one top-level bullet at a time, reading each into the
+/// decision as soon as it is complete.
+#[derive(Debug, Default)]
+struct Builder<'a> {
+    tree: Tree<'a>,
+    /// (indent, node) of the open bullets, innermost last.
+    open: Vec<(usize, usize)>,
+    /// The node a continuation line would extend, with its indent.
+    last: Option<(usize, usize)>,
+}
+
+impl<'a> Builder<'a> {
+    /// Takes the section's next line.
+    fn line(&mut self, index: usize, line: Line<'a>, out: &mut Out) -> Result<(), MarkdownError> {
+        match line {
+            Line::Bullet { indent, text } => {
+                while self.open.last().is_some_and(|(open_indent, _)| *open_indent >= indent) {
+                    self.open.pop();
                 }
-                Line::Text { indent, text } => {
-                    // An indented line right after a bullet continues it (a wrapped value).
-                    match last.and_then(|(bullet_indent, id)| {
-                        (*indent > bullet_indent).then(|| tree.nodes.get_mut(id)).flatten()
-                    }) {
-                        Some(node) => {
-                            let joined = node.text.to_mut();
-                            joined.push(' ');
-                            joined.push_str(text);
-                        }
-                        None => last = None,
-                    }
+                let parent = self.open.last().map(|(_, parent)| *parent);
+                if parent.is_none() {
+                    self.finish(out);
                 }
-                Line::Blank => last = None,
-                Line::Heading { .. } => {
-                    open.clear();
-                    last = None;
+                let tree = &mut self.tree;
+                if tree.nodes.len() >= MAX_FIELD_BULLETS {
+                    let line = tree.nodes.first().map_or(line_number(index), |root| root.line);
+                    return Err(MarkdownError::TooManyBullets { line });
+                }
+                let id = tree.nodes.len();
+                tree.nodes.push(Node {
+                    line: line_number(index),
+                    text,
+                    first_child: None,
+                    last_child: None,
+                    next_sibling: None,
+                });
+                if let Some(parent) = parent {
+                    tree.adopt(parent, id);
+                }
+                self.open.push((indent, id));
+                self.last = Some((indent, id));
+            }
+            Line::Text { indent, text } => {
+                // An indented line right after a bullet continues it (a wrapped value).
+                match self.last.and_then(|(bullet_indent, id)| {
+                    (indent > bullet_indent).then(|| self.tree.nodes.get_mut(id)).flatten()
+                }) {
+                    Some(node) => {
+                        let joined = node.text.to_mut();
+                        joined.push(' ');
+                        joined.push_str(&text);
+                    }
+                    None => self.last = None,
                 }
             }
+            Line::Blank => self.last = None,
+            Line::Heading { .. } => self.finish(out),
         }
-        tree
+        Ok(())
     }
 
+    /// Reads the top-level bullet built so far, if any, and starts afresh.
+    fn finish(&mut self, out: &mut Out) {
+        if !self.tree.nodes.is_empty() {
+            Reader { out, tree: &self.tree }.read_field(0);
+        }
+        self.tree.nodes.clear();
+        self.open.clear();
+        self.last = None;
+    }
+}
+
+impl<'a> Tree<'a> {
     /// Appends `child` to `parent`'s children.
     fn adopt(&mut self, parent: usize, child: usize) {
         let previous = self.nodes.get_mut(parent).and_then(|node| {
@@ -514,34 +563,34 @@ fn split_named(text: &str) -> Option<(&str, &str)> {
     Some((name.trim(), value.trim()))
 }
 
-struct Reader<'t, 'a> {
+/// What the reader has gathered so far.
+#[derive(Debug)]
+struct Out {
     decision: Decision,
     lines: SourceLines,
-    findings: Vec<Finding>,
+    findings: Findings,
+}
+
+/// Reads one top-level bullet (a field) into [`Out`].
+struct Reader<'o, 't, 'a> {
+    out: &'o mut Out,
     tree: &'t Tree<'a>,
 }
 
-impl<'t> Reader<'t, '_> {
+impl<'t> Reader<'_, 't, '_> {
     fn unknown(&mut self, line: u32, what: &str, text: &str) {
-        let shown: String = text.chars().take(60).collect();
-        self.findings.push(Finding {
-            code: Code::FieldUnknown,
-            severity: Severity::Warning,
-            message: format!(
+        self.out.findings.add(Code::FieldUnknown, Severity::Warning, Some(line), || {
+            let shown = value::excerpt(text, 60);
+            format!(
                 "`{shown}` is not {what}; it is ignored. Check the name against the template or move the text out of the list."
-            ),
-            line: Some(line),
+            )
         });
     }
 
     fn duplicate(&mut self, line: u32, name: &str, first: u32) {
-        self.findings.push(Finding {
-            code: Code::FieldDuplicate,
-            severity: Severity::Warning,
-            message: format!(
-                "`{name}` is given again here; only the first (line {first}) is read. Keep one."
-            ),
-            line: Some(line),
+        self.out.findings.add(Code::FieldDuplicate, Severity::Warning, Some(line), || {
+            let name = value::excerpt(name, 60);
+            format!("`{name}` is given again here; only the first (line {first}) is read. Keep one.")
         });
     }
 
@@ -590,24 +639,25 @@ impl<'t> Reader<'t, '_> {
             self.unknown(line, "a field of the Release Decision template", name);
             return;
         };
-        if let Some(&first) = self.lines.fields.get(&field) {
+        if let Some(&first) = self.out.lines.fields.get(&field) {
             self.duplicate(line, field.label(), first);
             return;
         }
-        self.lines.fields.insert(field, line);
+        self.out.lines.fields.insert(field, line);
         match field {
-            Field::Scope => self.decision.scope = self.text_value(id, inline),
-            Field::RiskClass => self.decision.risk_class = self.text_value(id, inline),
-            Field::RollbackOwner => self.decision.rollback_owner = self.text_value(id, inline),
-            Field::DecisionOwner => self.decision.decision_owner = self.text_value(id, inline),
-            Field::Decision => self.decision.decision = self.text_value(id, inline),
-            Field::DecidedAt => self.decision.decided_at = self.text_value(id, inline),
-            Field::ResidualRisks => self.decision.residual_risks = self.texts(id, inline),
-            Field::Panel => self.decision.panel = self.texts(id, inline),
+            Field::Scope => self.out.decision.scope = self.text_value(id, inline),
+            Field::RiskClass => self.out.decision.risk_class = self.text_value(id, inline),
+            Field::RollbackOwner => self.out.decision.rollback_owner = self.text_value(id, inline),
+            Field::DecisionOwner => self.out.decision.decision_owner = self.text_value(id, inline),
+            Field::Decision => self.out.decision.decision = self.text_value(id, inline),
+            Field::DecidedAt => self.out.decision.decided_at = self.text_value(id, inline),
+            Field::ResidualRisks => self.out.decision.residual_risks = self.texts(id, inline),
+            Field::Panel => self.out.decision.panel = self.texts(id, inline),
             Field::RollbackTrigger => {
                 let items = self.items(id, inline);
-                self.lines.rollback_trigger = items.iter().map(|(line, _)| *line).collect();
-                self.decision.rollback_trigger = items.into_iter().map(|(_, text)| text.to_owned()).collect();
+                self.out.lines.rollback_trigger = items.iter().map(|(line, _)| *line).collect();
+                self.out.decision.rollback_trigger =
+                    items.into_iter().map(|(_, text)| text.to_owned()).collect();
             }
             Field::Gates => self.read_gates(id),
             Field::Drill => self.read_drill(id),
@@ -627,7 +677,7 @@ impl<'t> Reader<'t, '_> {
                     }
                     Some(std::mem::replace(slot, value))
                 });
-                self.decision.rehearsal = Some(rehearsal);
+                self.out.decision.rehearsal = Some(rehearsal);
             }
             Field::Communication => {
                 let mut communication = Communication::default();
@@ -640,7 +690,7 @@ impl<'t> Reader<'t, '_> {
                     };
                     Some(std::mem::replace(communication.field_mut(label)?, value))
                 });
-                self.decision.communication = Some(communication);
+                self.out.decision.communication = Some(communication);
             }
             Field::Operations => {
                 let mut operations = Operations::default();
@@ -652,7 +702,7 @@ impl<'t> Reader<'t, '_> {
                     };
                     Some(std::mem::replace(operations.field_mut(label)?, value))
                 });
-                self.decision.operations = Some(operations);
+                self.out.decision.operations = Some(operations);
             }
         }
     }
@@ -668,17 +718,17 @@ impl<'t> Reader<'t, '_> {
                 self.unknown(line, "a gate layer (code, review, operational, communication, decision)", text);
                 continue;
             };
-            if let Some(&first) = self.lines.gates.get(&layer) {
+            if let Some(&first) = self.out.lines.gates.get(&layer) {
                 self.duplicate(line, layer.template_name(), first);
                 continue;
             }
-            self.lines.gates.insert(layer, line);
-            *self.decision.gates.get_mut(layer) = self.text_value(child, inline);
+            self.out.lines.gates.insert(layer, line);
+            *self.out.decision.gates.get_mut(layer) = self.text_value(child, inline);
         }
     }
 
     fn read_drill(&mut self, id: usize) {
-        self.decision.drill = self
+        self.out.decision.drill = self
             .tree
             .children(id)
             .filter_map(|node| {
@@ -718,7 +768,7 @@ impl<'t> Reader<'t, '_> {
                 continue;
             }
             let value = self.text_value(child, inline);
-            match store(&label, line, value, &mut self.lines) {
+            match store(&label, line, value, &mut self.out.lines) {
                 Some(_) => seen.push((label, line)),
                 None => self.unknown(line, what, name),
             }

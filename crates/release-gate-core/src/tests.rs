@@ -250,3 +250,52 @@ fn layers_render_in_template_order() {
         ["code gates", "review gates", "operational gates", "communication gates", "decision gate"]
     );
 }
+
+#[test]
+fn a_report_stays_small_whatever_the_number_of_bad_lines() {
+    // 100,000 unknown bullets, duplicate fields, extra sections and unknown gate layers.
+    let mut text = String::from("### Release Decision\n- Gate results:\n");
+    text.push_str(&"  - security: pass\n".repeat(9_000));
+    text.push_str(&"- a\n".repeat(100_000));
+    text.push_str(&"- Release scope: a\n".repeat(100_000));
+    text.push_str(&"#### Release Decision\n".repeat(1_000));
+    let document = read_document(text.as_bytes()).unwrap();
+    let report = validate(&document, &Policy::default(), now());
+    let count = |code: crate::Code| report.findings.iter().filter(|f| f.code == code).count();
+    for code in [crate::Code::FieldUnknown, crate::Code::FieldDuplicate, crate::Code::MultipleDecisions] {
+        assert_eq!(count(code), crate::finding::MAX_PER_CODE + 1, "{code}: {report:?}");
+    }
+    let unknown = report.findings.iter().rfind(|f| f.code == crate::Code::FieldUnknown).unwrap();
+    assert!(unknown.message.starts_with("108995 more `field-unknown` findings"), "{}", unknown.message);
+    assert_eq!(unknown.line, Some(8));
+}
+
+#[test]
+fn quoted_input_is_cut_short_in_messages() {
+    let word = "x".repeat(100_000);
+    let text = format!("### Release Decision\n- Risk class: {word}\n- Decision: {word}\n- {word}\n");
+    let report = validate(&read_document(text.as_bytes()).unwrap(), &Policy::default(), now());
+    assert!(report.findings.iter().all(|f| f.message.len() < 400), "{report:?}");
+}
+
+#[test]
+fn fields_and_records_beyond_their_bounds_are_input_errors() {
+    let mut text = String::from("### Release Decision\n- Release scope: a\n- Residual risks:\n");
+    text.push_str(&"  - a\n".repeat(markdown::MAX_FIELD_BULLETS - 1));
+    assert!(read_document(text.as_bytes()).is_ok(), "a field of exactly the bound is read");
+    text.push_str("    - one more\n");
+    let error = read_document(text.as_bytes()).unwrap_err();
+    assert!(
+        matches!(error, crate::InputError::Markdown(markdown::MarkdownError::TooManyBullets { line: 3 })),
+        "{error}"
+    );
+    let items = vec!["\"a,\""; crate::decision::MAX_RECORD_VALUES - 1].join(",");
+    let record = format!("{{\"residual_risks\": [{items}]}}");
+    assert!(read_document(record.as_bytes()).is_ok(), "commas inside strings are not separators");
+    let record = format!("{{\"residual_risks\": [{items}, \"\\\\\", \"b\"]}}");
+    let error = read_document(record.as_bytes()).unwrap_err();
+    assert!(
+        matches!(error, crate::InputError::Record(crate::decision::RecordError::TooManyValues)),
+        "{error}"
+    );
+}

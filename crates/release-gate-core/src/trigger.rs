@@ -55,8 +55,16 @@ const PHRASES: &[(&str, &str)] = &[
     ("under", "<"),
 ];
 
-/// Reads a condition; `None` when it has no comparison followed by a number.
+/// The longest condition read into its parts, in bytes. A real condition is a sentence; a longer text is
+/// left unstructured, since its parts would copy it several times into every JSON form of the record.
+pub const MAX_CONDITION_BYTES: usize = 1_000;
+
+/// Reads a condition; `None` when it has no comparison followed by a number, or is longer than
+/// [`MAX_CONDITION_BYTES`].
 pub fn parse(text: &str) -> Option<Condition> {
+    if text.len() > MAX_CONDITION_BYTES {
+        return None;
+    }
     // ASCII case folding keeps byte offsets, so a place found in `lower` is the same place in `text`.
     let lower = text.to_ascii_lowercase();
     let (at, phrase, operator) = earliest_comparison(&lower)?;
@@ -116,6 +124,17 @@ fn strip_prefix_word<'t>(text: &'t str, words: &[&str]) -> &'t str {
     text
 }
 
+/// Which bytes start a phrase of [`PHRASES`], derived from the list.
+static FIRST_BYTES: std::sync::LazyLock<[bool; 256]> = std::sync::LazyLock::new(|| {
+    let mut table = [false; 256];
+    for (phrase, _) in PHRASES {
+        if let Some(slot) = phrase.as_bytes().first().and_then(|byte| table.get_mut(usize::from(*byte))) {
+            *slot = true;
+        }
+    }
+    table
+});
+
 /// The earliest comparison in the text, preferring the longest phrase at the same place. A phrase of
 /// words counts only as whole words; a symbol counts anywhere.
 fn earliest_comparison(lower: &str) -> Option<(usize, &'static str, &'static str)> {
@@ -127,8 +146,12 @@ fn earliest_comparison(lower: &str) -> Option<(usize, &'static str, &'static str
             continue;
         }
         let rest = lower.get(at..)?;
-        // Comparing the first byte before the whole phrase keeps the usual miss cheap.
+        // Most places cannot start a phrase: one look at the first byte settles them, so a long text of
+        // separators costs one step per character.
         let first = rest.as_bytes().first().copied();
+        if !first.is_some_and(|byte| FIRST_BYTES.get(usize::from(byte)).copied().unwrap_or(false)) {
+            continue;
+        }
         let hit = PHRASES
             .iter()
             .filter(|(phrase, _)| {

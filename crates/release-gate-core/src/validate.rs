@@ -8,14 +8,21 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::decision::{Call, Decision, GateResult, Layer, Reading, RiskClass};
-use crate::finding::{Code, Finding, Severity};
+use crate::finding::{Code, Finding, Findings, Severity};
 use crate::history::Change;
 use crate::markdown::{self, Field, SourceLines};
 use crate::policy::{Policy, Requirement};
 use crate::value;
 
+mod lifecycle;
+
+pub use lifecycle::evidence_time;
+
 /// How far in the future a decision timestamp may be, for clock skew between machines.
 pub const FUTURE_TOLERANCE: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
+
+/// How many characters of the input a finding quotes.
+const QUOTED: usize = 80;
 
 /// How many checked items a complete pre-release drill has (the protocol's five).
 pub const DRILL_SIZE: usize = 5;
@@ -27,12 +34,12 @@ pub struct Document {
     /// Source lines, for Markdown input.
     pub lines: Option<SourceLines>,
     /// What the reader itself noticed (unknown fields, duplicates, extra sections).
-    pub findings: Vec<Finding>,
+    pub findings: Findings,
 }
 
 impl Document {
     pub fn from_record(decision: Decision) -> Document {
-        Document { decision: decision.normalized(), lines: None, findings: Vec::new() }
+        Document { decision: decision.normalized(), lines: None, findings: Findings::new() }
     }
 
     pub fn from_markdown(parsed: markdown::ParsedMarkdown) -> Document {
@@ -91,9 +98,7 @@ pub fn validate_release(
     release: Option<&ReleaseFacts>,
 ) -> Report {
     let mut rules = Rules::new(document, policy, now);
-    for finding in &document.findings {
-        rules.emit(finding.code, finding.severity, finding.message.clone(), finding.line);
-    }
+    rules.findings.merge(&document.findings, |code, severity| policy.severity(code, severity));
     let call = document.decision.call();
     let is_go = call.valid() == Some(Call::Go);
     let is_draft = call.valid().is_none();
@@ -101,6 +106,8 @@ pub fn validate_release(
     rules.scope();
     rules.risk_class();
     rules.risk_declared_late();
+    rules.record_consistent();
+    rules.evidence_overridden();
     if let Some(release) = release {
         rules.risk_below_suggested(release);
         rules.evidence_fresh(release);
@@ -118,6 +125,7 @@ pub fn validate_release(
         rules.rollback_owner();
     }
     if is_go {
+        rules.decision_expired();
         rules.gates_failed();
         rules.panel();
         rules.drill();
@@ -134,7 +142,7 @@ pub(crate) struct Rules<'a> {
     policy: &'a Policy,
     now: jiff::Timestamp,
     class: Option<RiskClass>,
-    findings: Vec<Finding>,
+    findings: Findings,
 }
 
 impl<'a> Rules<'a> {
@@ -145,32 +153,38 @@ impl<'a> Rules<'a> {
             policy,
             now,
             class: document.decision.risk_class().valid(),
-            findings: Vec::new(),
+            findings: Findings::new(),
         }
     }
 
-    pub(crate) fn finish(mut self) -> Report {
-        self.findings.sort_by_key(|finding| (finding.line, finding.code));
-        let verdict = if self.findings.iter().any(|f| f.severity == Severity::Error) {
+    pub(crate) fn finish(self) -> Report {
+        let findings = self.findings.into_vec();
+        let verdict = if findings.iter().any(|f| f.severity == Severity::Error) {
             Verdict::Fail
         } else {
             Verdict::Pass
         };
-        Report {
-            verdict,
-            risk_class: self.class,
-            decision: self.decision.call().valid(),
-            findings: self.findings,
-        }
+        Report { verdict, risk_class: self.class, decision: self.decision.call().valid(), findings }
     }
 
     pub(crate) fn take_findings(&mut self) -> Vec<Finding> {
-        std::mem::take(&mut self.findings)
+        std::mem::take(&mut self.findings).into_vec()
     }
 
     fn emit(&mut self, code: Code, severity: Severity, message: String, line: Option<u32>) {
+        self.emit_with(code, severity, line, || message);
+    }
+
+    /// Adds a finding whose message is written only if the report keeps it (see [`Findings`]).
+    fn emit_with(
+        &mut self,
+        code: Code,
+        severity: Severity,
+        line: Option<u32>,
+        message: impl FnOnce() -> String,
+    ) {
         if let Some(severity) = self.policy.severity(code, severity) {
-            self.findings.push(Finding { code, severity, message, line });
+            self.findings.add(code, severity, line, message);
         }
     }
 
@@ -210,11 +224,11 @@ impl<'a> Rules<'a> {
                         match declared {
                             None => late.push(format!(
                                 "The risk class was first declared ({risk_class}, {} by {}) after gate results were recorded: gate depth must be settled before verification. Re-record the gates.",
-                                event.at, event.actor
+                                event.at, value::excerpt(&event.actor, QUOTED)
                             )),
                             Some(before) if *risk_class < before => late.push(format!(
-                                "The risk class was lowered from {before} to {risk_class} ({} by {}) after gate results were recorded: keep {before}, or start a new decision.",
-                                event.at, event.actor
+                                "The risk class was lowered from {before} to {risk_class} ({} by {}) after gate results were recorded: keep {before}, or re-record every gate after the change.",
+                                event.at, value::excerpt(&event.actor, QUOTED)
                             )),
                             Some(_) => {}
                         }
@@ -224,9 +238,34 @@ impl<'a> Rules<'a> {
                 _ => {}
             }
         }
+        if late.is_empty() || self.gates_recorded_again_after_last_risk_change() {
+            return;
+        }
         for message in late {
             self.emit(Code::RiskDeclaredLate, Severity::Error, message, None);
         }
+    }
+
+    /// Whether every gate recorded before the last risk declaration was recorded again after it: the gates
+    /// were then gathered at the depth the class now asks, so a late declaration no longer matters.
+    fn gates_recorded_again_after_last_risk_change(&self) -> bool {
+        let history = &self.decision.history;
+        let Some(last_risk) =
+            history.iter().rposition(|event| matches!(event.change, Change::RiskDeclared { .. }))
+        else {
+            return true;
+        };
+        let (before, after) = history.split_at(last_risk);
+        let layers = |events: &[crate::history::Event]| -> BTreeSet<Layer> {
+            events
+                .iter()
+                .filter_map(|event| match &event.change {
+                    Change::GateRecorded { layer, .. } => Some(*layer),
+                    _ => None,
+                })
+                .collect()
+        };
+        layers(before).is_subset(&layers(after))
     }
 
     fn risk_below_suggested(&mut self, release: &ReleaseFacts) {
@@ -248,7 +287,9 @@ impl<'a> Rules<'a> {
         }
         let (severity, why) =
             match self.decision.risk_justification().and_then(|j| value::meaningful(Some(j))) {
-                Some(justification) => (Severity::Warning, format!("justified as: {justification}")),
+                Some(justification) => {
+                    (Severity::Warning, format!("justified as: {}", value::excerpt(justification, QUOTED)))
+                }
                 None => (Severity::Error, "no justification is recorded".to_owned()),
             };
         let line = self.field_line(Field::RiskClass);
@@ -270,7 +311,7 @@ impl<'a> Rules<'a> {
                 Code::EvidenceStale,
                 Severity::Error,
                 format!(
-                    "The change being released ({}..{}) differs from the one this decision covers ({}..{}): re-draft or re-record the gates for the new diff.",
+                    "The change being released ({}..{}) differs from the one this decision covers ({}..{}): after new commits, `release-gate rebind ID` moves the decision to the new head; then re-run or re-record the gates.",
                     short(&binding.base),
                     short(&release.commit),
                     short(&binding.base),
@@ -280,31 +321,35 @@ impl<'a> Rules<'a> {
             );
         }
         let max_age = self.class.map(|class| self.policy.class(class).evidence_max_age);
+        let age_at = evidence_time(self.decision, self.now);
         for layer in Layer::ALL {
             let Some(evidence) = self.decision.gate_evidence(layer) else { continue };
-            if evidence.commit != release.commit && !release.same_code.iter().any(|c| c == evidence.commit) {
-                self.emit(
+            // A layer the class does not require is never the reason a decision fails.
+            let severity = match self.class {
+                Some(class) if !self.policy.class(class).gates.contains(&layer) => Severity::Warning,
+                _ => Severity::Error,
+            };
+            let judged = evidence.judge(release, self.now, age_at, max_age);
+            match judged.stale {
+                Some(crate::history::Stale::OtherCommit) => self.emit(
                     Code::EvidenceStale,
-                    Severity::Error,
+                    severity,
                     format!(
-                        "The {layer} gate's evidence was gathered on {}, but {} is being released: re-run or re-record the gate on the released commit.",
+                        "The {layer} gate's evidence was gathered on {}, but {} is being released: re-run or re-record the gate on the released commit (after new commits, `release-gate rebind` first).",
                         short(evidence.commit),
                         short(&release.commit)
                     ),
                     None,
-                );
-            } else if let Some(digest) = evidence.diff_digest
-                && digest != release.diff_digest
-            {
-                self.emit(
+                ),
+                Some(crate::history::Stale::OtherDiff) => self.emit(
                     Code::EvidenceStale,
-                    Severity::Error,
+                    severity,
                     format!("The {layer} gate's evidence covers another diff than the one being released: re-record it."),
                     None,
-                );
+                ),
+                None => {}
             }
-            let latest = self.now.checked_add(FUTURE_TOLERANCE).unwrap_or(self.now);
-            if evidence.at > latest {
+            if judged.future {
                 self.emit(
                     Code::EvidenceFuture,
                     Severity::Error,
@@ -315,14 +360,15 @@ impl<'a> Rules<'a> {
                     ),
                     None,
                 );
-            } else if let Some(max_age) = max_age
-                && self.now.duration_since(evidence.at) > max_age
+            } else if judged.expired
+                && let Some(max_age) = max_age
             {
+                let when = if age_at == self.now { "" } else { " at the time of the GO" };
                 self.emit(
                     Code::EvidenceExpired,
-                    Severity::Error,
+                    severity,
                     format!(
-                        "The {layer} gate's evidence is from {}, older than the {} allowed for this risk class: re-run or re-record it.",
+                        "The {layer} gate's evidence is from {}, older{when} than the {} allowed for this risk class: re-run or re-record it.",
                         evidence.at,
                         human_age(max_age)
                     ),
@@ -349,12 +395,17 @@ impl<'a> Rules<'a> {
         let line = self.field_line(Field::Scope);
         if !unknown.is_empty() {
             let known: Vec<&str> = scopes.keys().map(String::as_str).collect();
+            let shown: Vec<&str> = unknown.iter().take(5).map(|name| value::excerpt(name, QUOTED)).collect();
+            let more = match unknown.len() {
+                0..=5 => String::new(),
+                count => format!(" and {} more", count - 5),
+            };
             self.emit(
                 Code::ScopeUnknown,
                 Severity::Warning,
                 format!(
-                    "The release scope names {}, which the policy does not define (it defines {}): use the policy's scope names so drift can be checked.",
-                    unknown.join(", "),
+                    "The release scope names {}{more}, which the policy does not define (it defines {}): use the policy's scope names so drift can be checked.",
+                    shown.join(", "),
                     known.join(", ")
                 ),
                 line,
@@ -399,7 +450,10 @@ impl<'a> Rules<'a> {
             Reading::Invalid(word) => self.error(
                 Code::RiskClassInvalid,
                 Field::RiskClass,
-                format!("`{word}` is not a risk class: use low, medium or high (a comment may follow it)."),
+                format!(
+                    "`{}` is not a risk class: use low, medium or high (a comment may follow it).",
+                    value::excerpt(&word, QUOTED)
+                ),
             ),
         }
     }
@@ -413,7 +467,8 @@ impl<'a> Rules<'a> {
                 }
                 Reading::Invalid(word) => {
                     format!(
-                        "The {layer} gate is marked `{word}`: mark it pass, fail or n/a (a comment may follow)."
+                        "The {layer} gate is marked `{}`: mark it pass, fail or n/a (a comment may follow).",
+                        value::excerpt(&word, QUOTED)
                     )
                 }
             };
@@ -436,7 +491,9 @@ impl<'a> Rules<'a> {
         let message = match self.decision.call() {
             Reading::Valid(_) => return,
             Reading::Missing => "No decision is recorded: record an explicit GO or NO-GO.".to_owned(),
-            Reading::Invalid(word) => format!("`{word}` is not a decision: record GO or NO-GO."),
+            Reading::Invalid(word) => {
+                format!("`{}` is not a decision: record GO or NO-GO.", value::excerpt(&word, QUOTED))
+            }
         };
         self.error(Code::DecisionMissing, Field::Decision, message);
     }
@@ -455,7 +512,10 @@ impl<'a> Rules<'a> {
             self.error(
                 Code::TimestampInvalid,
                 Field::DecidedAt,
-                format!("`{word}` is not an RFC 3339 date-time with an offset: write it like `2026-11-27T14:05:00Z`."),
+                format!(
+                    "`{}` is not an RFC 3339 date-time with an offset: write it like `2026-11-27T14:05:00Z`.",
+                    value::excerpt(word, QUOTED)
+                ),
             );
             return;
         };
@@ -524,7 +584,7 @@ impl<'a> Rules<'a> {
                     .copied()
                     .unwrap_or_else(|| lines.field_or_heading(Field::RollbackTrigger))
             });
-            let shown: String = text.chars().take(80).collect();
+            let shown = value::excerpt(text, QUOTED);
             self.emit(
                 Code::RollbackTriggerVague,
                 Severity::Error,
@@ -675,11 +735,23 @@ impl<'a> Rules<'a> {
     /// A rehearsal that was run and failed, or whose recorded recovery time exceeds the policy's limit.
     fn rehearsal_outcome(&mut self) {
         let latest_run = self.decision.history.iter().rev().find_map(|event| match &event.change {
-            Change::RehearsalRun { passed, recovery_ms, max_recovery_ms, .. } => {
-                Some((*passed, *recovery_ms, *max_recovery_ms))
+            Change::RehearsalRun { passed, recovery_ms, max_recovery_ms, detection_ms, steps, .. } => {
+                let observed = detection_ms.is_some() || !steps.iter().any(|step| step.name == "detect");
+                Some((*passed && observed, *recovery_ms, *max_recovery_ms, observed))
             }
             _ => None,
         });
+        if let Some((_, _, _, false)) = latest_run {
+            let line = self.field_line(Field::Rehearsal);
+            self.emit(
+                Code::TriggerNotObserved,
+                Severity::Error,
+                "The last rollback rehearsal's trigger did nothing observable: the recovery check never failed after it, so the rollback was not shown to fix anything. Make the trigger break the service in the rehearsal environment and rehearse again.".into(),
+                line,
+            );
+            return;
+        }
+        let latest_run = latest_run.map(|(passed, recovery, max, _)| (passed, recovery, max));
         let message = match latest_run {
             Some((true, _, _)) => return,
             Some((false, Some(ms), max)) if ms > max => format!(

@@ -74,6 +74,15 @@ pub fn tidy_lines(text: Cow<'_, str>) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// At most the first `max` characters of `text`: how a finding quotes the input, so a message stays short
+/// however long the line it quotes.
+pub fn excerpt(text: &str, max: usize) -> &str {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => text.get(..end).unwrap_or(text),
+        None => text,
+    }
+}
+
 /// Whether a value is a template placeholder: `<...>` as a whole, or one of the template's option lists.
 pub fn is_placeholder(text: &str) -> bool {
     let text = text.trim();
@@ -140,11 +149,20 @@ fn has_comparison(text: &str) -> bool {
         return true;
     }
     let lower = text.to_lowercase();
-    let words: Vec<&str> = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
-    COMPARISON_WORDS.iter().any(|phrase| {
-        let needle: Vec<&str> = phrase.split(' ').collect();
-        words.windows(needle.len()).any(|window| window == needle.as_slice())
-    })
+    // One word of look-behind is enough: a phrase has at most two words. No list of the words is kept, so a
+    // long condition costs no memory per word.
+    let mut previous = "";
+    for word in lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        let found = COMPARISON_WORDS.iter().any(|phrase| match phrase.split_once(' ') {
+            Some((first, second)) => previous == first && word == second,
+            None => word == *phrase,
+        });
+        if found {
+            return true;
+        }
+        previous = word;
+    }
+    false
 }
 
 /// Reads a duration as people write it: `4m 10s`, `4.5s`, `250 ms`, `12 minutes`, `1h`, `00:04:10`.

@@ -220,24 +220,24 @@ impl ReleaseGateServer {
                 "`commit` applies only to a stored decision (`id`); omit it with `content` or `path`",
             ));
         }
-        let source =
-            input::source(&self.root, args.content.as_deref(), args.path.as_deref(), args.id.as_deref())?;
-        match source {
-            Source::Text(document) => {
-                let policy = self.root.policy()?;
-                Ok(Json(release_gate_core::validate(&document, &policy, now)))
-            }
-            Source::Stored(id) => {
-                let root = self.root.clone();
-                let commit = args.commit.unwrap_or_else(|| "HEAD".to_owned());
-                blocking(move || {
+        // Reading and judging a decision of up to 10 MiB takes a while: off the async thread, so the server
+        // keeps answering other requests meanwhile.
+        let root = self.root.clone();
+        blocking(move || {
+            match input::source(&root, args.content.as_deref(), args.path.as_deref(), args.id.as_deref())? {
+                Source::Text(document) => {
+                    let policy = root.policy()?;
+                    Ok(Json(release_gate_core::validate(&document, &policy, now)))
+                }
+                Source::Stored(id) => {
+                    let commit = args.commit.unwrap_or_else(|| "HEAD".to_owned());
                     let workspace = repo::workspace(&root)?;
                     let (_, report) = workspace.validate(&id, &commit, now).map_err(op_error)?;
                     Ok(Json(report))
-                })
-                .await
+                }
             }
-        }
+        })
+        .await
     }
 
     /// The protocol's five-question audit of a decision.
@@ -260,8 +260,12 @@ impl ReleaseGateServer {
         &self,
         Parameters(args): Parameters<AuditArgs>,
     ) -> Result<Json<Audit>, ToolError> {
-        let document = self.document(args.content, args.path, args.id).await?;
-        Ok(Json(release_gate_core::audit(&document)))
+        let root = self.root.clone();
+        blocking(move || {
+            let document = document(&root, args.content, args.path, args.id)?;
+            Ok(Json(release_gate_core::audit(&document)))
+        })
+        .await
     }
 
     /// Convert a decision between the Markdown template and the JSON record.
@@ -282,12 +286,16 @@ impl ReleaseGateServer {
         &self,
         Parameters(args): Parameters<RenderArgs>,
     ) -> Result<Json<Rendered>, ToolError> {
-        let document = self.document(args.content, args.path, args.id).await?;
-        let text = match args.to {
-            RenderTarget::Markdown => release_gate_core::markdown::render(&document.decision),
-            RenderTarget::Json => document.decision.to_json(),
-        };
-        Ok(Json(Rendered { text }))
+        let root = self.root.clone();
+        blocking(move || {
+            let document = document(&root, args.content, args.path, args.id)?;
+            let text = match args.to {
+                RenderTarget::Markdown => release_gate_core::markdown::render(&document.decision),
+                RenderTarget::Json => document.decision.to_json(),
+            };
+            Ok(Json(Rendered { text }))
+        })
+        .await
     }
 }
 
@@ -337,7 +345,10 @@ impl ReleaseGateServer {
             root,
             signing: crate::sign_tools::Signing::default(),
             transport: crate::sign_tools::Transport::default(),
-            tool_router: Self::tool_router() + Self::repo_tool_router() + Self::sign_tool_router(),
+            tool_router: Self::tool_router()
+                + Self::repo_tool_router()
+                + Self::lifecycle_tool_router()
+                + Self::sign_tool_router(),
             prompt_router: Self::prompt_router(),
         }
     }
@@ -369,19 +380,6 @@ impl ReleaseGateServer {
         self.transport
     }
 
-    /// The decision a tool was given as `content`, `path` or `id`.
-    async fn document(
-        &self,
-        content: Option<String>,
-        path: Option<String>,
-        id: Option<String>,
-    ) -> Result<Document, ToolError> {
-        match input::source(&self.root, content.as_deref(), path.as_deref(), id.as_deref())? {
-            Source::Text(document) => Ok(*document),
-            Source::Stored(id) => Ok(Document::from_record(self.stored(id).await?)),
-        }
-    }
-
     /// A stored decision, read from the repository's store.
     async fn stored(&self, id: release_gate_repo::store::Id) -> Result<Decision, ToolError> {
         let root = self.root.clone();
@@ -402,6 +400,21 @@ impl ReleaseGateServer {
         })
         .await;
         ids.unwrap_or_default()
+    }
+}
+
+/// The decision a tool was given as `content`, `path` or `id`. Blocking: it reads and parses.
+fn document(
+    root: &Root,
+    content: Option<String>,
+    path: Option<String>,
+    id: Option<String>,
+) -> Result<Document, ToolError> {
+    match input::source(root, content.as_deref(), path.as_deref(), id.as_deref())? {
+        Source::Text(document) => Ok(*document),
+        Source::Stored(id) => Ok(Document::from_record(
+            repo::workspace(root)?.store.load(&id).map_err(|error| op_error(error.into()))?,
+        )),
     }
 }
 
