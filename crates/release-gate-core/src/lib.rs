@@ -89,4 +89,6 @@ pub fn read_document(bytes: &[u8]) -> Result<Document, InputError> {
 }
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
