@@ -17,6 +17,7 @@ mod codex;
 mod evidence;
 mod mcp;
 mod mcp_clients;
+mod mcp_http;
 mod mcp_sign;
 mod repo;
 mod signing;

@@ -90,6 +90,11 @@ impl HttpServer {
         std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
         HttpServer { child, url }
     }
+
+    /// The server's process id (to read its memory, or lower its limits).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for HttpServer {

@@ -7,6 +7,7 @@
 
 mod http;
 mod input;
+mod lifecycle_tools;
 mod prompts;
 mod repo;
 mod repo_tools;
@@ -47,6 +48,11 @@ pub enum ServeError {
     TokenRequired(SocketAddr),
     #[error("the {TOKEN_ENV} token is shorter than 16 characters; use a longer secret")]
     TokenTooShort,
+    #[error(
+        "the {TOKEN_ENV} token cannot be sent in an HTTP header: use only visible ASCII characters without \
+         spaces (letters, digits and `-._~+/=`)"
+    )]
+    TokenNotSendable,
     #[error("{0}")]
     Config(String),
     #[error("the MCP session failed to start: {0}")]
@@ -125,6 +131,9 @@ where
 pub fn serve_http(options: &HttpOptions) -> Result<(), ServeError> {
     init_logging();
     let token = options.token.clone().filter(|token| !token.is_empty());
+    if token.as_ref().is_some_and(|token| !http::sendable_token(token)) {
+        return Err(ServeError::TokenNotSendable);
+    }
     if token.as_ref().is_some_and(|token| token.chars().count() < 16) {
         return Err(ServeError::TokenTooShort);
     }
@@ -138,7 +147,9 @@ pub fn serve_http(options: &HttpOptions) -> Result<(), ServeError> {
             .map_err(|source| ServeError::Bind { addr: options.addr, source })?;
         let addr = listener.local_addr()?;
         announce(&format!("release-gate MCP server listening on http://{addr}{ENDPOINT}"));
-        http::run(listener, server, http::Access { token }).await.map_err(ServeError::Io)
+        http::run(listener, server, http::Access { token }, http::Limits::for_this_process())
+            .await
+            .map_err(ServeError::Io)
     })
 }
 
