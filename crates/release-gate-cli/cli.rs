@@ -46,8 +46,12 @@ pub enum Command {
     Risk(RiskArgs),
     /// Set a field of a stored decision (scope, residual risks, rollback trigger and owner, owner, panel).
     Set(SetArgs),
+    /// Move a decision to a new head on the same base (new commits, a hotfix); earlier evidence turns stale.
+    Rebind(RebindArgs),
     /// Record the GO / NO-GO call; a GO is refused unless the decision validates.
     Decide(DecideArgs),
+    /// End a decision's life: deployed, rolled back or abandoned.
+    Close(CloseArgs),
     /// Show the protocol's quick checklist with each item's state.
     Checklist(ChecklistArgs),
     /// Sign a validated decision for a commit: in-toto statement, DSSE envelope, SSH signature, log entry.
@@ -252,6 +256,45 @@ pub struct GateArgs {
     /// The commit the evidence was gathered on (default: HEAD).
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     pub commit: String,
+    /// Type a result for a gate whose evidence the committed policy runs (`gates run`): a person's explicit
+    /// override, recorded and reported as `evidence-overridden`. Needs --justification.
+    #[arg(long, requires = "justification")]
+    pub r#override: bool,
+    /// Why the override is right, in your words (recorded).
+    #[arg(long, value_name = "TEXT", requires = "override")]
+    pub justification: Option<String>,
+    #[command(flatten)]
+    pub actor: ActorArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RebindArgs {
+    pub id: String,
+    /// The new head (default: HEAD). It must contain the decision's base.
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub head: String,
+    #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
+    pub format: PlainFormat,
+    #[command(flatten)]
+    pub actor: ActorArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("outcome").required(true).args(["deployed", "rolled_back", "abandoned"])))]
+pub struct CloseArgs {
+    pub id: String,
+    /// The GO was deployed.
+    #[arg(long)]
+    pub deployed: bool,
+    /// The deployed release was rolled back.
+    #[arg(long)]
+    pub rolled_back: bool,
+    /// The release will not ship under this decision.
+    #[arg(long)]
+    pub abandoned: bool,
+    /// Why, in a sentence (recorded).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
     #[command(flatten)]
     pub actor: ActorArgs,
 }
@@ -300,9 +343,12 @@ pub struct DecideArgs {
     /// Record NO-GO (always recorded).
     #[arg(long)]
     pub no_go: bool,
-    /// The final decision owner making the call.
+    /// The final decision owner making the call (must be the recorded decision owner, if one is).
     #[arg(long, value_name = "NAME")]
     pub owner: String,
+    /// Why, in the owner's words (above all for a NO-GO).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
     /// The commit being released (default: HEAD).
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     pub commit: String,
@@ -317,6 +363,9 @@ pub struct ListArgs {
     /// The commit being released (default: HEAD).
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     pub commit: String,
+    /// Also list closed (deployed, rolled back) and abandoned decisions.
+    #[arg(long)]
+    pub all: bool,
     #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
     pub format: PlainFormat,
 }
@@ -543,6 +592,10 @@ pub struct VerifyArgs {
     /// Policy file (default: `.release/policy.toml` of the repository, else the built-in policy).
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// The deploy time the GO is judged at (RFC 3339 with offset; default: now): a GO older than its
+    /// class's `go_valid_for` fails with `decision-expired`.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
     #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
     pub format: PlainFormat,
 }

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use release_gate_core::Call;
-use release_gate_repo::workspace::OpError;
+use release_gate_repo::workspace::{DecideRequest, OpError};
 
 use crate::Outcome;
 use crate::cli::{DecideArgs, PlainFormat};
@@ -17,7 +17,14 @@ pub fn run(args: &DecideArgs) -> anyhow::Result<Outcome> {
     let actor = input::actor(&workspace, args.actor.actor.as_deref());
     let call = if args.go { Call::Go } else { Call::NoGo };
     let source = workspace.store.path(&id).display().to_string();
-    match workspace.decide(&id, call, &args.owner, &actor, &args.commit, now) {
+    let request = DecideRequest {
+        call,
+        owner: args.owner.clone(),
+        reason: args.reason.clone(),
+        actor,
+        commit: args.commit.clone(),
+    };
+    match workspace.decide(&id, request, now) {
         Ok((_, report)) => {
             if args.format == PlainFormat::Json {
                 output::json(&report)?;

@@ -9,7 +9,7 @@ use crate::output::{self, DIM, ERROR, GOOD};
 
 pub fn run(args: &ListArgs) -> anyhow::Result<Outcome> {
     let workspace = input::workspace(None)?;
-    let summaries = workspace.list(&args.commit, jiff::Timestamp::now())?;
+    let summaries = workspace.list(&args.commit, jiff::Timestamp::now(), args.all)?;
     if args.format == PlainFormat::Json {
         #[derive(serde::Serialize)]
         struct List<'a> {
@@ -34,10 +34,11 @@ pub fn run(args: &ListArgs) -> anyhow::Result<Outcome> {
         };
         writeln!(
             out,
-            "{}  {verdict}  risk {}  decision {}  {DIM}{}{DIM:#}",
+            "{}  {}  {verdict}  risk {}{}  {DIM}{}{DIM:#}",
             summary.id,
+            summary.state.as_deref().unwrap_or("-"),
             summary.risk_class.map_or("-".to_owned(), |c| c.to_string()),
-            summary.decision.map_or("-".to_owned(), |c| c.to_string()),
+            if summary.signed { "  signed" } else { "" },
             summary.scope.as_deref().unwrap_or("").replace('\n', ", ")
         )?;
     }

@@ -8,6 +8,7 @@ mod audit;
 mod checklist;
 mod classify;
 mod cli;
+mod close;
 mod comms;
 mod decide;
 mod draft;
@@ -22,6 +23,7 @@ mod log;
 mod ops;
 mod output;
 mod progress;
+mod rebind;
 mod rehearse;
 mod render;
 mod risk;
@@ -74,6 +76,8 @@ fn run(args: cli::Cli) -> anyhow::Result<Outcome> {
         cli::Command::Risk(args) => risk::run(&args),
         cli::Command::Set(args) => set::run(&args),
         cli::Command::Decide(args) => decide::run(&args),
+        cli::Command::Rebind(args) => rebind::run(&args),
+        cli::Command::Close(args) => close::run(&args),
         cli::Command::List(args) => list::run(&args),
         cli::Command::Classify(args) => classify::run(&args),
         cli::Command::Gates(args) => gates::run(&args),

@@ -35,7 +35,11 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<Outcome> {
     }
     writeln!(out)?;
     for gate in &status.gates {
-        let need = if gate.required { "required" } else { "optional" };
+        let need = match (gate.layer, gate.required) {
+            (release_gate_core::Layer::Decision, _) => "set by `decide`".to_owned(),
+            (_, true) => "required".to_owned(),
+            (_, false) => format!("not required for {risk} risk"),
+        };
         let result = gate.result.as_deref().unwrap_or("not marked");
         writeln!(out, "  {:<14} {result} {DIM}({need}){DIM:#}", gate.layer.as_str())?;
         if let Some(evidence) = &gate.evidence {
@@ -56,6 +60,12 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<Outcome> {
     }
     writeln!(out)?;
     crate::validate::text(&status.report, &workspace.store.path(&id).display().to_string())?;
+    if !status.go_needs.is_empty() {
+        writeln!(out, "\n{BOLD}to record GO you still need{BOLD:#}:")?;
+        for finding in &status.go_needs {
+            writeln!(out, "  - {ERROR}{}{ERROR:#}: {}", finding.code, finding.message)?;
+        }
+    }
     if !status.next.is_empty() {
         writeln!(out, "\n{BOLD}next{BOLD:#}:")?;
         for step in &status.next {

@@ -10,7 +10,8 @@ use crate::output::{self, ERROR, GOOD, WARNING};
 pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
     let workspace = input::workspace(args.policy.as_deref())?;
     let envelope = workspace.envelope_path(&args.decision)?;
-    let result = workspace.verify(&envelope, args.commit.as_deref(), args.allowed_signers.as_deref())?;
+    let now = input::now(args.now.as_deref())?;
+    let result = workspace.verify(&envelope, args.commit.as_deref(), args.allowed_signers.as_deref(), now)?;
     match args.format {
         PlainFormat::Json => output::json(&result)?,
         PlainFormat::Text => {

@@ -282,8 +282,12 @@ fn a_rehearsal_against_a_real_service_measures_recovery_time() {
     assert!((400..30_000).contains(&recovery), "recovery {recovery} ms includes the 0.4 s rollback");
     let steps: Vec<&str> =
         outcome["steps"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
-    assert_eq!(steps, ["apply", "trigger", "rollback", "check"]);
+    assert_eq!(steps, ["apply", "trigger", "detect", "rollback", "check"]);
+    // The trigger was seen: the check failed right after it.
+    assert!(outcome["detection_ms"].as_u64().is_some(), "{outcome}");
     let stored = record(&repo, "r");
+    let trigger = stored["rehearsal"]["simulate_rollback_trigger"].as_str().unwrap();
+    assert!(trigger.contains("service seen broken after"), "{trigger}");
     assert!(stored["rehearsal"]["recovery_time"].as_str().unwrap().ends_with('s'), "{}", stored["rehearsal"]);
     assert_eq!(stored["rehearsal"]["friction_points"], "rollback needs the full build id");
     assert!(stored["rehearsal"]["apply_candidate_build"].as_str().unwrap().starts_with("ok in"));
@@ -301,6 +305,41 @@ fn a_rehearsal_against_a_real_service_measures_recovery_time() {
     assert_eq!(code, 1);
     assert!(
         refused["findings"].as_array().unwrap().iter().any(|f| f["code"] == "rehearsal-failed"),
+        "{refused}"
+    );
+}
+
+#[test]
+fn a_rehearsal_whose_trigger_breaks_nothing_fails() {
+    let service = Service::start("service-noop");
+    let repo = GitRepo::new("rehearse-noop");
+    // Nothing breaks the service (the candidate is the healthy build and the trigger does nothing): the check
+    // keeps passing, so nothing was shown to need a rollback.
+    let dir = service.dir().display().to_string();
+    let policy = service
+        .policy("0", "30s")
+        .replace(&format!("{dir}/candidate.txt"), &format!("{dir}/previous.txt"))
+        .replace(
+            &format!("trigger = [\"sh\", \"-c\", \"echo broken > {}/status.txt\"]", service.dir().display()),
+            "trigger = [\"true\"]\ndetect_within = \"2s\"",
+        );
+    assert!(policy.contains("trigger = [\"true\"]"), "{policy}");
+    commit_policy(&repo, &policy);
+    assert_eq!(repo.run(&["draft", "--scope", "s", "--risk", "medium", "--id", "r"]).code, 0);
+    let (code, outcome) = repo.json(&["rehearse", "r", "--format", "json"]);
+    assert_eq!(code, 1, "{outcome}");
+    assert_eq!(outcome["passed"], false, "{outcome}");
+    assert_eq!(outcome["detection_ms"], Value::Null, "{outcome}");
+    // The rollback still ran, and recovery was timed as usual.
+    assert!(outcome["recovery_ms"].as_u64().is_some(), "{outcome}");
+    // `status` shows it before any GO is attempted; a GO is refused with the code.
+    let (_, status) = repo.json(&["status", "r", "--format", "json"]);
+    let needs = status["go_needs"].as_array().unwrap();
+    assert!(needs.iter().any(|f| f["code"] == "trigger-not-observed"), "{status}");
+    let (code, refused) = repo.json(&["decide", "r", "--go", "--owner", "Priya", "--format", "json"]);
+    assert_eq!(code, 1);
+    assert!(
+        refused["findings"].as_array().unwrap().iter().any(|f| f["code"] == "trigger-not-observed"),
         "{refused}"
     );
 }

@@ -81,7 +81,7 @@ fn a_new_commit_makes_evidence_stale() {
     // Re-recording the gates on the new commit clears the gate findings, not the binding's.
     for layer in ["code", "review", "operational", "communication"] {
         let result = if matches!(layer, "code" | "review") { "pass" } else { "n/a" };
-        assert_eq!(repo.run(&["gate", &id, layer, result]).code, 0);
+        assert_eq!(repo.run(&["gate", &id, layer, result, "--evidence", "CI #2"]).code, 0);
     }
     let (_, report) = repo.json(&["validate", &id, "--format", "json"]);
     let stale =
@@ -163,14 +163,14 @@ fn risk_declared_after_a_gate_is_late() {
     let repo = GitRepo::new("late");
     repo.commit(&[("src/search.rs", "fn search() {}\n")], "search");
     assert_eq!(repo.run(&["draft", "--scope", "search", "--id", "late"]).code, 0);
-    assert_eq!(repo.run(&["gate", "late", "code", "pass"]).code, 0);
+    assert_eq!(repo.run(&["gate", "late", "code", "pass", "--evidence", "CI #1"]).code, 0);
     assert_eq!(repo.run(&["risk", "late", "medium"]).code, 0);
     let (_, report) = repo.json(&["validate", "late", "--format", "json"]);
     assert!(has(&report, "risk-declared-late", "error"), "{report}");
 
     // Declared first, then lowered after a gate: late too. Raising is fine.
     assert_eq!(repo.run(&["draft", "--scope", "search", "--risk", "high", "--id", "lowered"]).code, 0);
-    assert_eq!(repo.run(&["gate", "lowered", "code", "pass"]).code, 0);
+    assert_eq!(repo.run(&["gate", "lowered", "code", "pass", "--evidence", "CI #1"]).code, 0);
     let (_, report) = repo.json(&["validate", "lowered", "--format", "json"]);
     assert!(!has(&report, "risk-declared-late", "error"), "{report}");
     assert_eq!(repo.run(&["risk", "lowered", "medium"]).code, 0);
@@ -178,10 +178,28 @@ fn risk_declared_after_a_gate_is_late() {
     assert!(has(&report, "risk-declared-late", "error"), "{report}");
 
     assert_eq!(repo.run(&["draft", "--scope", "search", "--risk", "low", "--id", "raised"]).code, 0);
-    assert_eq!(repo.run(&["gate", "raised", "code", "pass"]).code, 0);
+    assert_eq!(repo.run(&["gate", "raised", "code", "pass", "--evidence", "CI #1"]).code, 0);
     assert_eq!(repo.run(&["risk", "raised", "medium"]).code, 0);
     let (_, report) = repo.json(&["validate", "raised", "--format", "json"]);
     assert!(!has(&report, "risk-declared-late", "error"), "{report}");
+
+    // It clears once every gate recorded before the last risk change is recorded again after it: for a
+    // late first declaration, and for a class lowered and then raised back.
+    assert_eq!(repo.run(&["gate", "late", "code", "pass", "--evidence", "CI #2"]).code, 0);
+    let (_, report) = repo.json(&["validate", "late", "--format", "json"]);
+    assert!(!has(&report, "risk-declared-late", "error"), "{report}");
+    assert_eq!(repo.run(&["risk", "lowered", "high"]).code, 0);
+    let (_, report) = repo.json(&["validate", "lowered", "--format", "json"]);
+    assert!(has(&report, "risk-declared-late", "error"), "raising back alone is not enough: {report}");
+    assert_eq!(repo.run(&["gate", "lowered", "code", "pass", "--evidence", "CI #2"]).code, 0);
+    let (_, report) = repo.json(&["validate", "lowered", "--format", "json"]);
+    assert!(!has(&report, "risk-declared-late", "error"), "{report}");
+    // A gate recorded before the change but not after keeps it.
+    assert_eq!(repo.run(&["gate", "lowered", "review", "pass", "--evidence", "PR #3"]).code, 0);
+    assert_eq!(repo.run(&["risk", "lowered", "low"]).code, 0);
+    assert_eq!(repo.run(&["gate", "lowered", "code", "pass", "--evidence", "CI #3"]).code, 0);
+    let (_, report) = repo.json(&["validate", "lowered", "--format", "json"]);
+    assert!(has(&report, "risk-declared-late", "error"), "the review gate was not re-recorded: {report}");
 }
 
 #[test]
@@ -222,8 +240,11 @@ fn evidence_older_than_the_class_allows_has_expired() {
     repo.commit(&[("src/search.rs", "fn search() {}\n")], "search");
     assert_eq!(repo.run(&["draft", "--scope", "s", "--risk", "medium", "--id", "e"]).code, 0);
     // Records are stamped with the clock; a recorded time cannot be chosen.
-    assert_eq!(repo.run(&["gate", "e", "code", "pass", "--now", "2026-01-01T00:00:00Z"]).code, 2);
-    assert_eq!(repo.run(&["gate", "e", "code", "pass"]).code, 0);
+    assert_eq!(
+        repo.run(&["gate", "e", "code", "pass", "--evidence", "CI #1", "--now", "2026-01-01T00:00:00Z"]).code,
+        2
+    );
+    assert_eq!(repo.run(&["gate", "e", "code", "pass", "--evidence", "CI #1"]).code, 0);
     let at = |days: i64| {
         let when = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(days * 24);
         when.round(jiff::Unit::Second).unwrap().to_string()
@@ -348,7 +369,7 @@ fn hostile_ids_and_broken_records_get_clear_errors() {
     let out = repo.run(&["status", "t"]);
     assert_eq!(out.code, 2);
     assert!(out.stderr.contains("t.json is not a readable decision record"), "{}", out.stderr);
-    let out = repo.run(&["gate", "t", "code", "pass"]);
+    let out = repo.run(&["gate", "t", "code", "pass", "--evidence", "CI #1"]);
     assert_eq!(out.code, 2, "an update of a broken record fails");
     assert_eq!(std::fs::read(&path).unwrap(), &full[..full.len() / 2], "and leaves it as it was");
     std::fs::write(&path, b"\x00\xff garbage").unwrap();
@@ -396,7 +417,7 @@ fn committing_the_decision_itself_keeps_its_evidence_fresh() {
     repo.commit(&[("docs/guide.md", "# Guide\n")], "docs");
     assert_eq!(repo.run(&["draft", "--scope", "docs", "--risk", "low", "--id", "d"]).code, 0);
     for layer in ["code", "review", "operational", "communication"] {
-        assert_eq!(repo.run(&["gate", "d", layer, "pass"]).code, 0);
+        assert_eq!(repo.run(&["gate", "d", layer, "pass", "--evidence", "CI #1"]).code, 0);
     }
     // CI sees the decision only once it is committed: that commit changes only `.release/`.
     repo.git(&["add", "-A"]);

@@ -66,7 +66,11 @@ impl Fixture {
         std::fs::create_dir_all(repo.join(".release")).unwrap();
         std::fs::create_dir_all(&keys).unwrap();
         git(&repo, &["init", "-q"]);
-        std::fs::copy(data("signing/decision.md"), repo.join("rel.md")).unwrap();
+        // The golden decision, decided a minute ago: a GO stands for its class's `go_valid_for` only.
+        let decided = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(1);
+        let decided = decided.round(jiff::Unit::Second).unwrap().to_string();
+        let text = std::fs::read_to_string(data("signing/decision.md")).unwrap();
+        std::fs::write(repo.join("rel.md"), text.replace("2026-11-27T14:05:00Z", &decided)).unwrap();
         git(&repo, &["add", "rel.md"]);
         git(&repo, &["commit", "-q", "-m", "release candidate"]);
         let head = git(&repo, &["rev-parse", "HEAD"]);

@@ -119,6 +119,10 @@ pub enum Change {
         /// The checks that were run for this result, when it was run rather than typed.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         checks: Vec<CheckResult>,
+        /// Why a person typed this result where the policy runs the evidence (`--override`): set only on
+        /// an explicit override, reported by `evidence-overridden`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        override_justification: Option<String>,
     },
     /// A pre-release drill item was run or confirmed.
     DrillItemRecorded {
@@ -141,6 +145,10 @@ pub enum Change {
         recovery_ms: Option<u64>,
         /// The policy's limit on recovery time, in milliseconds.
         max_recovery_ms: u64,
+        /// Trigger end to the recovery check's first failure (the service seen broken), in milliseconds;
+        /// absent if the check never failed, so the trigger was not observed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        detection_ms: Option<u64>,
         passed: bool,
         commit: String,
     },
@@ -153,7 +161,60 @@ pub enum Change {
     /// A template field was set.
     FieldSet { field: SettableField, value: Vec<String> },
     /// The go/no-go call was made.
-    Decided { decision: Call, owner: String },
+    Decided {
+        decision: Call,
+        owner: String,
+        /// Why, in the owner's words (above all for a NO-GO).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// The decision moved to a new head on the same base: new commits after the draft.
+    Rebound {
+        previous_head: String,
+        head: String,
+        diff_digest: String,
+        /// Each file changed from the previous head to the new one, with the class the policy suggests.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        delta: Vec<DeltaFile>,
+    },
+    /// The decision's life ended: deployed, rolled back or abandoned.
+    Closed {
+        outcome: Closure,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+}
+
+/// A file changed between two heads of a decision, with the risk class its path suggests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeltaFile {
+    pub path: String,
+    pub class: RiskClass,
+    /// The policy pattern that set the class.
+    pub rule: String,
+}
+
+/// How a decision's life ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Closure {
+    /// The GO was deployed.
+    Deployed,
+    /// The deployed release was rolled back.
+    RolledBack,
+    /// The release will not ship under this decision.
+    Abandoned,
+}
+
+impl Closure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Closure::Deployed => "deployed",
+            Closure::RolledBack => "rolled-back",
+            Closure::Abandoned => "abandoned",
+        }
+    }
 }
 
 impl Change {
@@ -165,6 +226,8 @@ impl Change {
             Change::GateRecorded { .. } => "gate-recorded",
             Change::FieldSet { .. } => "field-set",
             Change::Decided { .. } => "decided",
+            Change::Rebound { .. } => "rebound",
+            Change::Closed { .. } => "closed",
             Change::DrillItemRecorded { .. } => "drill-item-recorded",
             Change::RehearsalRun { .. } => "rehearsal-run",
             Change::FrictionNoted { .. } => "friction-noted",
@@ -206,6 +269,51 @@ pub fn is_diff_digest(text: &str) -> bool {
     text.strip_prefix("sha256:").is_some_and(|hex| {
         hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     })
+}
+
+/// Whether a gate's evidence still counts for a release: the one rule behind `validate`'s
+/// `evidence-stale` / `evidence-future` / `evidence-expired` and `status`'s fresh and expired flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Freshness {
+    /// Why the evidence is for another change, if it is.
+    pub stale: Option<Stale>,
+    /// Dated after the time of judgement (beyond the clock tolerance).
+    pub future: bool,
+    /// Older than the class's maximum evidence age at the time of judgement.
+    pub expired: bool,
+}
+
+/// Why evidence is for another change than the one being released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stale {
+    /// Gathered on a commit whose code differs from the released commit's.
+    OtherCommit,
+    /// Gathered on the released code, but for another diff (the base moved).
+    OtherDiff,
+}
+
+impl GateEvidence<'_> {
+    /// Judges this evidence for releasing `release`: dated after `now` is from the future; its age is taken
+    /// at `age_at` (the GO's time for a decided GO, see `validate::evidence_time`) against `max_age`.
+    pub fn judge(
+        &self,
+        release: &crate::validate::ReleaseFacts,
+        now: jiff::Timestamp,
+        age_at: jiff::Timestamp,
+        max_age: Option<jiff::SignedDuration>,
+    ) -> Freshness {
+        let stale = if self.commit != release.commit && !release.same_code.iter().any(|c| c == self.commit) {
+            Some(Stale::OtherCommit)
+        } else if self.diff_digest.is_some_and(|digest| digest != release.diff_digest) {
+            Some(Stale::OtherDiff)
+        } else {
+            None
+        };
+        let latest = now.checked_add(crate::validate::FUTURE_TOLERANCE).unwrap_or(now);
+        let future = self.at > latest;
+        let expired = !future && max_age.is_some_and(|max_age| age_at.duration_since(self.at) > max_age);
+        Freshness { stale, future, expired }
+    }
 }
 
 impl Decision {
@@ -256,6 +364,11 @@ impl Decision {
                 Change::DrillItemRecorded { commit: at, .. } | Change::RehearsalRun { commit: at, .. } => {
                     commit(field("commit"), at)?;
                 }
+                Change::Rebound { previous_head, head, diff_digest, .. } => {
+                    commit(field("previous_head"), previous_head)?;
+                    commit(field("head"), head)?;
+                    digest(field("diff_digest"), diff_digest)?;
+                }
                 _ => {}
             }
         }
@@ -295,12 +408,19 @@ impl Decision {
                         .push(crate::decision::DrillItem { checked: *passed, item: text.to_owned() }),
                 }
             }
-            Change::RehearsalRun { steps, recovery_ms, max_recovery_ms, passed, .. } => {
+            Change::RehearsalRun { steps, recovery_ms, max_recovery_ms, detection_ms, passed, .. } => {
                 let mut rehearsal = self.rehearsal.take().unwrap_or_default();
-                let outcome = |index: usize| steps.get(index).map(CheckResult::summary);
-                rehearsal.apply_candidate_build = outcome(0);
-                rehearsal.simulate_rollback_trigger = outcome(1);
-                rehearsal.execute_rollback_path = outcome(2);
+                let outcome =
+                    |name: &str| steps.iter().find(|step| step.name == name).map(CheckResult::summary);
+                rehearsal.apply_candidate_build = outcome("apply");
+                // Records from before detection was observed have no `detect` step.
+                let detected = steps.iter().any(|step| step.name == "detect").then(|| match detection_ms {
+                    Some(ms) => format!("; service seen broken after {}", format_ms(*ms)),
+                    None => "; the service was never seen broken (trigger not observed)".to_owned(),
+                });
+                rehearsal.simulate_rollback_trigger =
+                    outcome("trigger").map(|text| format!("{text}{}", detected.unwrap_or_default()));
+                rehearsal.execute_rollback_path = outcome("rollback");
                 rehearsal.confirm_recovery = Some(match recovery_ms {
                     Some(_) => "recovered: the check passed".to_owned(),
                     None => "did not recover within the polling limit".to_owned(),
@@ -349,13 +469,28 @@ impl Decision {
                     SettableField::Panel => self.panel = value.clone(),
                 }
             }
-            Change::Decided { decision, owner } => {
+            Change::Rebound { head, diff_digest, .. } => {
+                if let Some(binding) = &mut self.binding {
+                    binding.head = head.clone();
+                    binding.diff_digest = diff_digest.clone();
+                }
+            }
+            Change::Closed { .. } => {}
+            Change::Decided { decision, owner, .. } => {
                 self.decision = Some(decision.as_str().to_owned());
                 self.decision_owner = Some(owner.clone());
                 self.decided_at = Some(event.at.round(jiff::Unit::Second).unwrap_or(event.at).to_string());
             }
         }
         self.history.push(event);
+    }
+
+    /// How the decision's life ended, if it has.
+    pub fn closure(&self) -> Option<Closure> {
+        self.history.iter().rev().find_map(|event| match &event.change {
+            Change::Closed { outcome, .. } => Some(*outcome),
+            _ => None,
+        })
     }
 
     /// The latest evidence recorded for a gate layer, if any.

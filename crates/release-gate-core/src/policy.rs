@@ -69,6 +69,9 @@ pub struct ClassRules {
     pub evidence_max_age: jiff::SignedDuration,
     /// Minimum number of distinct panel members whose signatures a signed GO needs (`release-gate verify`).
     pub signatures: u32,
+    /// How long a GO stays valid for a deploy after it is made; later, `verify` and `validate` report
+    /// `decision-expired` until the owner confirms it again.
+    pub go_valid_for: jiff::SignedDuration,
 }
 
 /// A command the policy allows release-gate to run: a program and its arguments, never a shell line.
@@ -100,6 +103,9 @@ pub struct RehearsalPlan {
     pub poll_limit: jiff::SignedDuration,
     /// The longest acceptable recovery time; a slower rehearsal fails.
     pub max_recovery: jiff::SignedDuration,
+    /// How long after the trigger the check must fail (the service seen broken); otherwise the trigger did
+    /// nothing observable and the rehearsal fails with `trigger-not-observed`.
+    pub detect_within: jiff::SignedDuration,
 }
 
 /// The drill items that can be checked by running something.
@@ -147,6 +153,7 @@ impl Default for Policy {
                 panel: 0,
                 evidence_max_age: jiff::SignedDuration::from_hours(30 * 24),
                 signatures: 0,
+                go_valid_for: jiff::SignedDuration::from_hours(7 * 24),
             },
             medium: ClassRules {
                 gates: BTreeSet::from([Layer::Code, Layer::Review]),
@@ -157,6 +164,7 @@ impl Default for Policy {
                 panel: 0,
                 evidence_max_age: jiff::SignedDuration::from_hours(7 * 24),
                 signatures: 0,
+                go_valid_for: jiff::SignedDuration::from_hours(3 * 24),
             },
             high: ClassRules {
                 gates: Layer::ALL.into_iter().collect(),
@@ -167,6 +175,7 @@ impl Default for Policy {
                 panel: 2,
                 evidence_max_age: jiff::SignedDuration::from_hours(3 * 24),
                 signatures: 2,
+                go_valid_for: jiff::SignedDuration::from_hours(24),
             },
             paths: PathRules::new(PathRules::protocol_default()).unwrap_or_else(|_| PathRules::empty()),
             scopes: BTreeMap::new(),
@@ -335,6 +344,7 @@ struct UnvalidatedRehearsal {
     poll_interval: Option<Spanned<String>>,
     poll_limit: Option<Spanned<String>>,
     max_recovery: Option<Spanned<String>>,
+    detect_within: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -360,6 +370,7 @@ struct UnvalidatedClass {
     panel: Option<Spanned<i64>>,
     evidence_max_age: Option<Spanned<String>>,
     signatures: Option<Spanned<i64>>,
+    go_valid_for: Option<Spanned<String>>,
 }
 
 /// The policy file format this release-gate reads.
@@ -433,6 +444,16 @@ impl UnvalidatedPolicy {
                         &age,
                         format!("{key}.evidence_max_age"),
                         format!("`{}` is not a duration such as `72h`, `3d` or `1w`", age.get_ref()),
+                    )
+                })?;
+            }
+            if let Some(valid) = class.go_valid_for {
+                rules.go_valid_for = parse_age(valid.get_ref()).ok_or_else(|| {
+                    PolicyError::at(
+                        text,
+                        &valid,
+                        format!("{key}.go_valid_for"),
+                        format!("`{}` is not a duration such as `24h`, `3d` or `1w`", valid.get_ref()),
                     )
                 })?;
             }
@@ -580,6 +601,12 @@ impl UnvalidatedPolicy {
                     plan.max_recovery.as_ref(),
                     "rehearsal.max_recovery",
                     jiff::SignedDuration::from_mins(15),
+                )?,
+                detect_within: duration(
+                    text,
+                    plan.detect_within.as_ref(),
+                    "rehearsal.detect_within",
+                    jiff::SignedDuration::from_mins(2),
                 )?,
             });
         }

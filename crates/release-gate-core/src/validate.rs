@@ -459,9 +459,15 @@ impl<'a> Rules<'a> {
     }
 
     pub(crate) fn gates_marked(&mut self) {
+        // In a stored record, `decide` marks the decision gate, and a layer the class does not require may
+        // stay unmarked; a written document marks every layer, as the template asks.
+        let stored = !self.decision.history.is_empty();
         for layer in Layer::ALL {
+            let optional = layer == Layer::Decision
+                || self.class.is_some_and(|class| !self.policy.class(class).gates.contains(&layer));
             let message = match self.decision.gate(layer) {
                 Reading::Valid(_) => continue,
+                Reading::Missing if stored && optional => continue,
                 Reading::Missing => {
                     format!("The {layer} gate is not marked: evaluate it and mark it pass, fail or n/a.")
                 }
@@ -861,6 +867,7 @@ mod tests {
             commit: commit.into(),
             diff_digest: digest.map(str::to_owned),
             checks: Vec::new(),
+            override_justification: None,
         }
     }
 

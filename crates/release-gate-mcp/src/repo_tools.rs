@@ -7,7 +7,7 @@ use release_gate_core::decision::{self, Call, Communication, Gates, Layer, Opera
 use release_gate_core::history::{DrillItem, Mark, SettableField};
 use release_gate_core::{Decision, Report};
 use release_gate_repo::evidence::{Clock, GateRun, RehearsalOutcome};
-use release_gate_repo::workspace::{DraftRequest, OpError, Status, Summary};
+use release_gate_repo::workspace::{DecideRequest, DraftRequest, GateRequest, OpError, Status, Summary};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::RequestMetaObject;
 use rmcp::service::Peer;
@@ -101,6 +101,9 @@ pub struct ListArgs {
     #[serde(default)]
     #[schemars(with = "String")]
     pub now: Option<String>,
+    /// Also list closed (deployed, rolled back) and abandoned decisions.
+    #[serde(default)]
+    pub all: bool,
 }
 
 /// What `list_decisions` returns.
@@ -116,10 +119,10 @@ pub struct Decisions {
 pub struct RecordGateArgs {
     /// The stored decision's id.
     pub id: String,
-    /// The gate layer: `code`, `review`, `operational`, `communication` or `decision` (the decision layer is
-    /// normally recorded by `decide`).
+    /// The gate layer: `code`, `review`, `operational` or `communication`. The decision layer is recorded
+    /// by `decide`; the code gate by `run_code_gates` when the policy has `[[code_gates]]`.
     pub layer: Layer,
-    /// `pass`, `fail` or `n/a`. Mark `pass` only with evidence that shows it.
+    /// `pass`, `fail` or `n/a`. A `pass` for a layer the class requires needs `evidence`.
     pub result: Mark,
     /// What shows the result, one item per entry: a CI run, an approval, a link, a note.
     #[serde(default)]
@@ -189,7 +192,7 @@ pub struct Recorded {
 }
 
 impl Recorded {
-    fn of(id: &release_gate_repo::store::Id, decision: Decision) -> Recorded {
+    pub(crate) fn of(id: &release_gate_repo::store::Id, decision: Decision) -> Recorded {
         Recorded {
             id: id.to_string(),
             change: decision.history.last().map_or_else(String::new, |event| event.change.kind().to_owned()),
@@ -212,8 +215,13 @@ pub struct DecideArgs {
     pub id: String,
     /// `GO` or `NO-GO`, exactly as the person said it. A GO is recorded only if the decision validates.
     pub call: Call,
-    /// The person who made the call (the final decision owner), by name. Never yourself.
+    /// The person who made the call (the final decision owner), by name. Never yourself. It must be the
+    /// decision owner already recorded, if one is.
     pub owner: String,
+    /// Why, in the owner's words (above all for a NO-GO).
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub reason: Option<String>,
     /// The commit being released (revision). Omit for `HEAD`.
     #[serde(default)]
     #[schemars(with = "String")]
@@ -353,12 +361,12 @@ pub struct FrictionArgs {
     pub actor: String,
 }
 
-fn commit(commit: Option<String>) -> String {
+pub(crate) fn commit(commit: Option<String>) -> String {
     commit.filter(|commit| !commit.trim().is_empty()).unwrap_or_else(|| "HEAD".to_owned())
 }
 
 /// The time a record is made: the system clock, in whole seconds (as the CLI records it).
-fn record_time() -> jiff::Timestamp {
+pub(crate) fn record_time() -> jiff::Timestamp {
     Clock(None).now()
 }
 
@@ -479,7 +487,7 @@ impl ReleaseGateServer {
         let root = self.root().clone();
         blocking(move || {
             let workspace = repo::workspace(&root)?;
-            let decisions = workspace.list(&commit(args.commit), now).map_err(op_error)?;
+            let decisions = workspace.list(&commit(args.commit), now, args.all).map_err(op_error)?;
             Ok(Json(Decisions { decisions }))
         })
         .await
@@ -508,17 +516,16 @@ impl ReleaseGateServer {
         let root = self.root().clone();
         blocking(move || {
             let workspace = repo::workspace(&root)?;
-            let decision = workspace
-                .record_gate(
-                    &id,
-                    args.layer,
-                    args.result,
-                    args.evidence,
-                    &actor,
-                    &commit(args.commit),
-                    record_time(),
-                )
-                .map_err(op_error)?;
+            let request = GateRequest {
+                layer: args.layer,
+                result: args.result,
+                evidence: args.evidence,
+                actor,
+                commit: commit(args.commit),
+                // Typing a result over run evidence is a person's act: only the CLI offers it.
+                override_justification: None,
+            };
+            let decision = workspace.record_gate(&id, request, record_time()).map_err(op_error)?;
             Ok(Json(Recorded::of(&id, decision)))
         })
         .await
@@ -604,7 +611,14 @@ impl ReleaseGateServer {
         let root = self.root().clone();
         blocking(move || {
             let workspace = repo::workspace(&root)?;
-            match workspace.decide(&id, args.call, &args.owner, &actor, &commit(args.commit), record_time()) {
+            let request = DecideRequest {
+                call: args.call,
+                owner: args.owner,
+                reason: args.reason,
+                actor,
+                commit: commit(args.commit),
+            };
+            match workspace.decide(&id, request, record_time()) {
                 Ok((_, report)) => Ok(Json(Decided { recorded: true, report })),
                 Err(OpError::Refused(report)) => Ok(Json(Decided { recorded: false, report: *report })),
                 Err(error) => Err(op_error(error)),

@@ -40,15 +40,17 @@ decision written as Markdown or JSON, `validate_decision`, `audit_decision` and 
 recorded. Never record GO, or name an owner, on a person's behalf.";
 
 /// The names of the tools this server registers, in the order `tools/list` gives them.
-pub const TOOL_NAMES: [&str; 19] = [
+pub const TOOL_NAMES: [&str; 21] = [
     "audit_decision",
     "classify_risk",
+    "close_decision",
     "decide",
     "decision_status",
     "declare_risk",
     "draft_decision",
     "list_decisions",
     "note_friction",
+    "rebind_decision",
     "record_gate",
     "render_decision",
     "run_code_gates",

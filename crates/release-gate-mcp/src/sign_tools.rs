@@ -272,7 +272,7 @@ impl ReleaseGateServer {
                     envelope.strip_prefix(workspace.git.root()).unwrap_or(&envelope).display()
                 )));
             }
-            workspace.verify(&envelope, args.commit.as_deref(), None).map(Json).map_err(op_error)
+            workspace.verify(&envelope, args.commit.as_deref(), None, jiff::Timestamp::now()).map(Json).map_err(op_error)
         })
         .await
     }

@@ -25,10 +25,11 @@ critical_commands = ["sh", "-c", "echo smoke"]
 
 [rehearsal]
 apply = ["sh", "-c", "echo apply"]
-trigger = ["sh", "-c", "echo trigger"]
-rollback = ["sh", "-c", "echo rollback"]
-check = ["sh", "-c", "echo healthy"]
+trigger = ["sh", "-c", "touch .broken"]
+rollback = ["sh", "-c", "rm -f .broken"]
+check = ["sh", "-c", "test ! -e .broken"]
 poll_interval = "1s"
+detect_within = "10s"
 max_recovery = "1m"
 "#;
 
@@ -589,7 +590,8 @@ async fn drill_and_rehearsal_record_their_evidence() {
         ok(&client, "run_rehearsal", json!({"id": "docs-7", "actor": ACTOR, "friction": ["slow deploy"]}))
             .await;
     assert_eq!(rehearsal["passed"], true, "{rehearsal}");
-    assert_eq!(rehearsal["steps"].as_array().unwrap().len(), 4, "{rehearsal}");
+    assert_eq!(rehearsal["steps"].as_array().unwrap().len(), 5, "{rehearsal}");
+    assert!(rehearsal["detection_ms"].as_u64().is_some(), "{rehearsal}");
     assert!(rehearsal["recovery_ms"].as_u64().is_some(), "{rehearsal}");
     let record = stored(&repo, "docs-7");
     assert!(record.to_string().contains("slow deploy"), "{record}");

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use release_gate_core::decision::{Call, Layer, RiskClass};
 use release_gate_core::history::{Mark, SettableField};
 use release_gate_mcp::{Confirmation, LineTransport, ReleaseGateServer, Root, Signing, Transport};
-use release_gate_repo::workspace::{DraftRequest, Workspace};
+use release_gate_repo::workspace::{DecideRequest, DraftRequest, GateRequest, Workspace};
 use rmcp::model::{
     CallToolRequestParams, ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult,
     ElicitationAction, ElicitationCapability, FormElicitationCapability,
@@ -94,7 +94,15 @@ fn decided(name: &str) -> Repo {
         (Layer::Operational, Mark::NotApplicable),
         (Layer::Communication, Mark::NotApplicable),
     ] {
-        workspace.record_gate(&id, layer, mark, vec!["checked".into()], "Rel Eng", "HEAD", now).unwrap();
+        let request = GateRequest {
+            layer,
+            result: mark,
+            evidence: vec!["checked".into()],
+            actor: "Rel Eng".into(),
+            commit: "HEAD".into(),
+            override_justification: None,
+        };
+        workspace.record_gate(&id, request, now).unwrap();
     }
     for (field, value) in [
         (SettableField::ResidualRisks, "none"),
@@ -103,7 +111,14 @@ fn decided(name: &str) -> Repo {
     ] {
         workspace.set_field(&id, field, vec![value.into()], "Rel Eng", now).unwrap();
     }
-    workspace.decide(&id, Call::Go, "Priya Shah", "Rel Eng", "HEAD", now).unwrap();
+    let call = DecideRequest {
+        call: Call::Go,
+        owner: "Priya Shah".into(),
+        reason: None,
+        actor: "Rel Eng".into(),
+        commit: "HEAD".into(),
+    };
+    workspace.decide(&id, call, now).unwrap();
     Repo { dir, key }
 }
 

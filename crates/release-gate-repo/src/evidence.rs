@@ -55,6 +55,8 @@ pub struct RehearsalOutcome {
     pub commit: String,
     pub passed: bool,
     pub steps: Vec<CheckResult>,
+    /// Trigger end to the check's first failure; `None`: the trigger was not observed.
+    pub detection_ms: Option<u64>,
     pub recovery_ms: Option<u64>,
     pub max_recovery_ms: u64,
     pub polls: u32,
@@ -143,6 +145,7 @@ impl Workspace {
                     commit: commit.clone(),
                     diff_digest,
                     checks: checks.clone(),
+                    override_justification: None,
                 },
             });
             Ok::<_, OpError>(())
@@ -253,10 +256,12 @@ impl Workspace {
         let max_recovery_ms = u64::try_from(plan.max_recovery.as_millis()).unwrap_or(u64::MAX);
         let mut steps = Vec::new();
         let mut recovery_ms = None;
+        let mut detection_ms = None;
         let mut polls = 0;
+        let interval = plan.poll_interval.unsigned_abs();
         let steps_ok = 'steps: {
             for (index, check) in [&plan.apply, &plan.trigger].into_iter().enumerate() {
-                progress(Progress::Started { index, total: 4, name: &check.name });
+                progress(Progress::Started { index, total: 5, name: &check.name });
                 let result = run_check(check, self.git.root(), &mut |elapsed| {
                     progress(Progress::Running { name: &check.name, elapsed });
                 });
@@ -267,7 +272,30 @@ impl Workspace {
                     break 'steps false;
                 }
             }
-            progress(Progress::Started { index: 2, total: 4, name: &plan.rollback.name });
+            // The trigger must be seen: the recovery check has to fail (the service broken) within the
+            // policy's `detect_within`, or the trigger proved nothing.
+            progress(Progress::Started { index: 2, total: 5, name: "detect" });
+            let triggered = Instant::now();
+            let detect_within = plan.detect_within.unsigned_abs();
+            let last = loop {
+                polls += 1;
+                progress(Progress::Polling { attempt: polls, since_rollback: triggered.elapsed() });
+                let result = run_check(&plan.check, self.git.root(), &mut |_| {});
+                if !result.passed {
+                    detection_ms = Some(millis(triggered.elapsed()));
+                    break result;
+                }
+                if triggered.elapsed() + interval > detect_within {
+                    break result;
+                }
+                std::thread::sleep(interval);
+            };
+            progress(Progress::Finished { result: &last });
+            let mut seen = last;
+            seen.name = "detect".to_owned();
+            steps.push(seen);
+            // The rollback runs either way, so the environment is left as it was found.
+            progress(Progress::Started { index: 3, total: 5, name: &plan.rollback.name });
             let rollback_started = Instant::now();
             let result = run_check(&plan.rollback, self.git.root(), &mut |elapsed| {
                 progress(Progress::Running { name: &plan.rollback.name, elapsed });
@@ -278,9 +306,8 @@ impl Workspace {
             if !ok {
                 break 'steps false;
             }
-            progress(Progress::Started { index: 3, total: 4, name: &plan.check.name });
+            progress(Progress::Started { index: 4, total: 5, name: &plan.check.name });
             let limit = plan.poll_limit.unsigned_abs();
-            let interval = plan.poll_interval.unsigned_abs();
             let last = loop {
                 polls += 1;
                 progress(Progress::Polling { attempt: polls, since_rollback: rollback_started.elapsed() });
@@ -298,7 +325,8 @@ impl Workspace {
             steps.push(last);
             true
         };
-        let passed = steps_ok && recovery_ms.is_some_and(|ms| ms <= max_recovery_ms);
+        let passed =
+            steps_ok && detection_ms.is_some() && recovery_ms.is_some_and(|ms| ms <= max_recovery_ms);
         self.store.update(id, |decision| {
             let at = clock.now();
             decision.record(Event {
@@ -308,6 +336,7 @@ impl Workspace {
                     steps: steps.clone(),
                     recovery_ms,
                     max_recovery_ms,
+                    detection_ms,
                     passed,
                     commit: commit.clone(),
                 },
@@ -321,7 +350,7 @@ impl Workspace {
             }
             Ok::<_, OpError>(())
         })?;
-        Ok(RehearsalOutcome { commit, passed, steps, recovery_ms, max_recovery_ms, polls })
+        Ok(RehearsalOutcome { commit, passed, steps, detection_ms, recovery_ms, max_recovery_ms, polls })
     }
 
     /// Adds friction notes to the rehearsal without running it.

@@ -249,6 +249,18 @@ impl Git {
                 .is_ok()
     }
 
+    /// Whether `ancestor` is `descendant` or one of its ancestors (both full commit ids).
+    pub fn is_ancestor(&self, ancestor: &str, descendant: &str) -> bool {
+        ancestor == descendant
+            || self
+                .git("merge-base")
+                .option("--is-ancestor")
+                .revision(ancestor)
+                .revision(descendant)
+                .output()
+                .is_ok()
+    }
+
     /// A file's bytes as committed at `commit`, or `None` when the commit has no such file.
     pub fn committed_file(&self, commit: &str, path: &str) -> Result<Option<Vec<u8>>, GitError> {
         let spec = format!("{commit}:{path}");

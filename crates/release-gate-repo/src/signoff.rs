@@ -234,6 +234,7 @@ impl Workspace {
         envelope_path: &Path,
         commit: Option<&str>,
         allowed_signers: Option<&Path>,
+        now: jiff::Timestamp,
     ) -> Result<Verification, OpError> {
         let mut files = Files::from_envelope_path(envelope_path).ok_or_else(|| {
             OpError::Invalid(format!(
@@ -304,6 +305,7 @@ impl Workspace {
                 policy_text: &self.policy_bytes,
                 ledger: &chain,
                 checkpoint: checkpoint.as_ref().map(|_| ()).map_err(String::as_str),
+                now: Some(now),
             },
         );
         result.notes.extend(notes);

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 
 use release_gate_core::classify::{self, Classification};
 use release_gate_core::decision::{Call, Layer, RiskClass};
-use release_gate_core::history::{Binding, Change, Event, Mark, SettableField};
+use release_gate_core::history::{Binding, Change, Closure, DeltaFile, Event, Mark, SettableField};
 use release_gate_core::{
-    Code, Decision, Document, Policy, PolicyError, ReleaseFacts, Report, Severity, Verdict,
+    Code, Decision, Document, Finding, Policy, PolicyError, ReleaseFacts, Report, Severity, Verdict,
 };
 use serde::Serialize;
 
@@ -28,6 +28,29 @@ pub enum OpError {
     /// A GO that does not validate: nothing was recorded.
     #[error("GO refused: the decision does not validate ({} error(s))", .0.errors().count())]
     Refused(Box<Report>),
+    /// A typed result for a gate whose evidence the committed policy runs.
+    #[error(
+        "the committed policy runs the {layer} gate's evidence ({how}), so a typed result does not count; run it, \
+         or, as a person taking responsibility, override with a justification (`--override --justification TEXT`)"
+    )]
+    RunEvidence { layer: Layer, how: &'static str },
+    /// A pass with nothing to show for it.
+    #[error("a pass for the {layer} gate needs evidence: say what shows it (a CI run, an approval, a link)")]
+    EvidenceRequired { layer: Layer },
+    /// The decision gate is the call itself.
+    #[error(
+        "the decision gate is recorded by `decide` (GO or NO-GO by the final decision owner), not by hand"
+    )]
+    DecisionGate,
+    /// A decision whose life has ended takes no more changes.
+    #[error("decision `{id}` is closed ({outcome}); draft a new decision for another release")]
+    Closed { id: String, outcome: &'static str },
+    /// `decide` by someone other than the named decision owner.
+    #[error(
+        "the final decision owner of this decision is {recorded}, not {given}: only they record the call \
+         (change the owner explicitly with `set ID decision-owner NAME` if the ownership really moved)"
+    )]
+    OwnerMismatch { recorded: String, given: String },
 }
 
 /// Where the policy comes from: the given file, else `<root>/.release/policy.toml`, else the default.
@@ -140,6 +163,9 @@ pub struct Status {
     pub release_commit: String,
     pub gates: Vec<GateStatus>,
     pub report: Report,
+    /// Before a GO: the errors recording GO now would still meet (the GO-only rules, such as the panel,
+    /// drill, rehearsal and communication package, evaluated as a preview). Empty once decided.
+    pub go_needs: Vec<Finding>,
     /// What to do next, most important first.
     pub next: Vec<String>,
 }
@@ -153,6 +179,11 @@ pub struct Summary {
     pub decision: Option<Call>,
     /// Against the given commit; `null` when the record cannot be read.
     pub verdict: Option<Verdict>,
+    /// Where its life stands: `draft`, `go`, `no-go`, `deployed`, `rolled-back` or `abandoned`; `null` when
+    /// the record cannot be read.
+    pub state: Option<String>,
+    /// Whether a signature (`.release/attestations/<id>.dsse.json`) exists; `verify` says whether it holds.
+    pub signed: bool,
     /// When the record last changed.
     pub updated: Option<String>,
     /// Why the record cannot be read, if it cannot.
@@ -293,33 +324,30 @@ impl Workspace {
         let facts = self.release_facts(&decision, &commit)?;
         let report = self.judge(&decision, facts.as_ref(), now);
         let class = decision.risk_class().valid();
+        // Evidence age is judged at the time of a GO, as `validate` judges it.
+        let judged_at = release_gate_core::validate::evidence_time(&decision, now);
         let gates = Layer::ALL
             .into_iter()
             .map(|layer| GateStatus {
                 layer,
                 result: decision.gates.get(layer).map(str::to_owned),
                 required: class.is_some_and(|class| self.policy.class(class).gates.contains(&layer)),
-                evidence: decision.gate_evidence(layer).map(|evidence| EvidenceStatus {
-                    actor: evidence.actor.to_owned(),
-                    at: evidence.at.to_string(),
-                    commit: evidence.commit.to_owned(),
-                    items: evidence.evidence.to_vec(),
-                    fresh: facts.as_ref().is_some_and(|facts| {
-                        (evidence.commit == facts.commit
-                            || facts.same_code.iter().any(|c| c == evidence.commit))
-                            && evidence.diff_digest.is_none_or(|d| d == facts.diff_digest)
-                            && evidence.at
-                                <= now
-                                    .checked_add(release_gate_core::validate::FUTURE_TOLERANCE)
-                                    .unwrap_or(now)
-                    }),
-                    expired: class.is_some_and(|class| {
-                        now.duration_since(evidence.at) > self.policy.class(class).evidence_max_age
-                    }),
+                evidence: decision.gate_evidence(layer).map(|evidence| {
+                    let max_age = class.map(|class| self.policy.class(class).evidence_max_age);
+                    let judged = facts.as_ref().map(|facts| evidence.judge(facts, now, judged_at, max_age));
+                    EvidenceStatus {
+                        actor: evidence.actor.to_owned(),
+                        at: evidence.at.to_string(),
+                        commit: evidence.commit.to_owned(),
+                        items: evidence.evidence.to_vec(),
+                        fresh: judged.is_some_and(|j| j.stale.is_none() && !j.future),
+                        expired: judged.is_some_and(|j| j.expired),
+                    }
                 }),
             })
             .collect();
-        let next = next_steps(&report, &decision, id);
+        let go_needs = self.go_preview(&decision, &report, &commit, now);
+        let next = next_steps(&report, &go_needs, &decision, id);
         Ok(Status {
             id: id.to_string(),
             scope: decision.scope.clone(),
@@ -329,36 +357,89 @@ impl Workspace {
             release_commit: commit,
             gates,
             report,
+            go_needs,
             next,
         })
     }
 
-    /// Marks a gate layer with evidence gathered on `commit_rev`.
-    #[allow(clippy::too_many_arguments)]
+    /// The errors a GO recorded now would meet that the decision does not already show: what a GO will
+    /// still need. Empty for a decided or closed decision.
+    fn go_preview(
+        &self,
+        decision: &Decision,
+        report: &Report,
+        commit: &str,
+        now: jiff::Timestamp,
+    ) -> Vec<Finding> {
+        if decision.call().valid().is_some() || decision.closure().is_some() {
+            return Vec::new();
+        }
+        let owner = decision.decision_owner.clone().unwrap_or_else(|| "the final decision owner".to_owned());
+        let Ok((candidate, facts)) = self.with_call(decision, Call::Go, &owner, None, "preview", commit, now)
+        else {
+            return Vec::new();
+        };
+        self.judge(&candidate, facts.as_ref(), now)
+            .findings
+            .into_iter()
+            .filter(|finding| {
+                finding.severity == Severity::Error
+                    && !report.findings.iter().any(|f| f.code == finding.code && f.message == finding.message)
+            })
+            .collect()
+    }
+
+    /// Marks a gate layer with evidence a person gives, gathered on the request's commit.
+    ///
+    /// Run evidence wins over a claim: when the committed policy runs the code gate's checks, only
+    /// `gates run` sets that gate, unless a person overrides explicitly with a justification (recorded, and
+    /// reported by `evidence-overridden`). The decision gate is set only by `decide`. A pass for a layer the
+    /// class requires needs evidence.
     pub fn record_gate(
         &self,
         id: &Id,
-        layer: Layer,
-        result: Mark,
-        evidence: Vec<String>,
-        actor: &str,
-        commit_rev: &str,
+        request: GateRequest,
         now: jiff::Timestamp,
     ) -> Result<Decision, OpError> {
-        let commit = self.git.resolve(commit_rev)?;
+        let GateRequest { layer, result, evidence, actor, commit: commit_rev, override_justification } =
+            request;
+        if layer == Layer::Decision {
+            return Err(OpError::DecisionGate);
+        }
+        let commit = self.git.resolve(&commit_rev)?;
         let evidence: Vec<String> = evidence
             .iter()
             .map(|e| release_gate_core::value::tidy_line(e))
             .filter(|e| !e.is_empty())
             .collect();
+        let override_justification =
+            override_justification.map(|j| release_gate_core::value::tidy_line(&j)).filter(|j| !j.is_empty());
+        let run_by_policy = self.runs_gate(layer, &commit)?;
+        match (run_by_policy, &override_justification) {
+            (Some(how), None) => return Err(OpError::RunEvidence { layer, how }),
+            (None, Some(_)) => {
+                return Err(OpError::Invalid(format!(
+                    "nothing to override: the committed policy does not run the {layer} gate; record it without --override"
+                )));
+            }
+            _ => {}
+        }
         self.store.update(id, |decision| {
+            refuse_closed(id, decision)?;
+            let required = decision
+                .risk_class()
+                .valid()
+                .is_none_or(|class| self.policy.class(class).gates.contains(&layer));
+            if result == Mark::Pass && required && evidence.is_empty() {
+                return Err(OpError::EvidenceRequired { layer });
+            }
             let diff_digest = match &decision.binding {
                 Some(binding) => Some(self.git.diff(&binding.base, &commit)?.digest),
                 None => None,
             };
             decision.record(Event {
                 at: now,
-                actor: actor.to_owned(),
+                actor: actor.clone(),
                 change: Change::GateRecorded {
                     layer,
                     result,
@@ -366,10 +447,27 @@ impl Workspace {
                     commit: commit.clone(),
                     diff_digest,
                     checks: Vec::new(),
+                    override_justification,
                 },
             });
             Ok::<_, OpError>(decision.clone())
         })
+    }
+
+    /// How the policy runs a gate's evidence, when it does: the work tree's policy or the one committed at
+    /// `commit` (either is enough, so neither an uncommitted edit nor an old commit turns the runs off).
+    fn runs_gate(&self, layer: Layer, commit: &str) -> Result<Option<&'static str>, OpError> {
+        if layer != Layer::Code {
+            return Ok(None);
+        }
+        let committed = match self.git.committed_file(commit, ".release/policy.toml")? {
+            Some(bytes) => std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|text| Policy::from_toml(text).ok())
+                .is_some_and(|policy| !policy.code_gates().is_empty()),
+            None => false,
+        };
+        Ok((committed || !self.policy.code_gates().is_empty()).then_some("`release-gate gates run ID`"))
     }
 
     /// Declares or changes the risk class.
@@ -415,39 +513,31 @@ impl Workspace {
     }
 
     /// Records the go/no-go call. A GO is refused (and nothing recorded) unless the decision, with the
-    /// call made, validates for `commit_rev`; a NO-GO is always recorded.
-    #[allow(clippy::too_many_arguments)]
+    /// call made, validates for the request's commit; a NO-GO is always recorded. Only the named final
+    /// decision owner makes the call: a different `owner` is refused (the first call names the owner when
+    /// none is recorded).
     pub fn decide(
         &self,
         id: &Id,
-        call: Call,
-        owner: &str,
-        actor: &str,
-        commit_rev: &str,
+        request: DecideRequest,
         now: jiff::Timestamp,
     ) -> Result<(Decision, Report), OpError> {
-        let owner = release_gate_core::value::tidy_line(owner);
+        let DecideRequest { call, owner, reason, actor, commit: commit_rev } = request;
+        let owner = release_gate_core::value::tidy_line(&owner);
         if owner.is_empty() {
             return Err(OpError::Invalid("name the final decision owner".into()));
         }
-        let commit = self.git.resolve(commit_rev)?;
+        let reason = reason.map(|r| release_gate_core::value::tidy_line(&r)).filter(|r| !r.is_empty());
+        let commit = self.git.resolve(&commit_rev)?;
         self.store.update(id, |decision| {
-            let facts = self.release_facts(decision, &commit)?;
-            let mut candidate = decision.clone();
-            let (mark, word) = match call {
-                Call::Go => (Mark::Pass, "GO"),
-                Call::NoGo => (Mark::Fail, "NO-GO"),
-            };
-            let event = |change| Event { at: now, actor: actor.to_owned(), change };
-            candidate.record(event(Change::GateRecorded {
-                layer: Layer::Decision,
-                result: mark,
-                evidence: vec![format!("{word} by {owner}")],
-                commit: commit.clone(),
-                diff_digest: facts.as_ref().map(|f| f.diff_digest.clone()),
-                checks: Vec::new(),
-            }));
-            candidate.record(event(Change::Decided { decision: call, owner: owner.clone() }));
+            refuse_closed(id, decision)?;
+            if let Some(recorded) = decision.decision_owner.as_deref()
+                && !same_person(recorded, &owner)
+            {
+                return Err(OpError::OwnerMismatch { recorded: recorded.to_owned(), given: owner.clone() });
+            }
+            let (candidate, facts) =
+                self.with_call(decision, call, &owner, reason.clone(), &actor, &commit, now)?;
             let report = self.judge(&candidate, facts.as_ref(), now);
             if call == Call::Go && report.verdict == Verdict::Fail {
                 return Err(OpError::Refused(Box::new(report)));
@@ -457,8 +547,121 @@ impl Workspace {
         })
     }
 
-    /// Every stored decision, judged against `commit_rev`.
-    pub fn list(&self, commit_rev: &str, now: jiff::Timestamp) -> Result<Vec<Summary>, OpError> {
+    /// The decision with the call made (the decision gate and the `decided` event), and the release facts
+    /// it is judged with.
+    #[allow(clippy::too_many_arguments)]
+    fn with_call(
+        &self,
+        decision: &Decision,
+        call: Call,
+        owner: &str,
+        reason: Option<String>,
+        actor: &str,
+        commit: &str,
+        now: jiff::Timestamp,
+    ) -> Result<(Decision, Option<ReleaseFacts>), OpError> {
+        let facts = self.release_facts(decision, commit)?;
+        let mut candidate = decision.clone();
+        let (mark, word) = match call {
+            Call::Go => (Mark::Pass, "GO"),
+            Call::NoGo => (Mark::Fail, "NO-GO"),
+        };
+        let event = |change| Event { at: now, actor: actor.to_owned(), change };
+        candidate.record(event(Change::GateRecorded {
+            layer: Layer::Decision,
+            result: mark,
+            evidence: vec![format!("{word} by {owner}")],
+            commit: commit.to_owned(),
+            diff_digest: facts.as_ref().map(|f| f.diff_digest.clone()),
+            checks: Vec::new(),
+            override_justification: None,
+        }));
+        candidate.record(event(Change::Decided { decision: call, owner: owner.to_owned(), reason }));
+        Ok((candidate, facts))
+    }
+
+    /// Moves a decision to a new head on the same base (new commits after the draft, a hotfix). Records
+    /// the old and new head, the new diff digest, and each file changed since the previous head with its
+    /// suggested class. Evidence from before stays bound to its commit, so it is stale until re-run or
+    /// re-recorded; owners, trigger, panel and communication carry over.
+    pub fn rebind(
+        &self,
+        id: &Id,
+        head_rev: &str,
+        actor: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Rebind, OpError> {
+        let head = self.git.resolve(head_rev)?;
+        self.store.update(id, |decision| {
+            refuse_closed(id, decision)?;
+            let Some(binding) = decision.binding.clone() else {
+                return Err(OpError::Invalid("the decision is not bound to a git range; draft it in a repository".into()));
+            };
+            if binding.head == head {
+                return Ok(Rebind { previous_head: head.clone(), head: head.clone(), delta: Vec::new(), stale: Vec::new(), changed: false });
+            }
+            if !self.git.is_ancestor(&binding.base, &head) {
+                return Err(OpError::Invalid(format!(
+                    "{} does not contain the decision's base {}: a decision follows new commits on the same base; draft a new decision for another range",
+                    short(&head),
+                    short(&binding.base)
+                )));
+            }
+            let diff = self.git.diff(&binding.base, &head)?;
+            let mut scratch = Vec::new();
+            let delta: Vec<DeltaFile> = self
+                .git
+                .changed_paths(&binding.head, &head)?
+                .into_iter()
+                .map(|path| {
+                    let (class, rule) = self.policy.paths().classify_path(&path, &mut scratch);
+                    DeltaFile { path, class, rule: rule.to_owned() }
+                })
+                .collect();
+            let stale: Vec<Layer> = Layer::ALL
+                .into_iter()
+                .filter(|layer| decision.gate_evidence(*layer).is_some_and(|e| e.commit != head && !self.git.same_code(e.commit, &head)))
+                .collect();
+            decision.record(Event {
+                at: now,
+                actor: actor.to_owned(),
+                change: Change::Rebound {
+                    previous_head: binding.head.clone(),
+                    head: head.clone(),
+                    diff_digest: diff.digest,
+                    delta: delta.clone(),
+                },
+            });
+            Ok(Rebind { previous_head: binding.head, head: head.clone(), delta, stale, changed: true })
+        })
+    }
+
+    /// Ends a decision's life: deployed (a GO), rolled back (a GO that shipped), or abandoned.
+    pub fn close(
+        &self,
+        id: &Id,
+        outcome: Closure,
+        reason: Option<String>,
+        actor: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Decision, OpError> {
+        let reason = reason.map(|r| release_gate_core::value::tidy_line(&r)).filter(|r| !r.is_empty());
+        self.store.update(id, |decision| {
+            refuse_closed(id, decision)?;
+            let go = decision.call().valid() == Some(Call::Go);
+            if matches!(outcome, Closure::Deployed | Closure::RolledBack) && !go {
+                return Err(OpError::Invalid(format!(
+                    "only a GO can be {}: record the call first (`decide`), or close the decision as abandoned",
+                    outcome.as_str()
+                )));
+            }
+            decision.record(Event { at: now, actor: actor.to_owned(), change: Change::Closed { outcome, reason } });
+            Ok::<_, OpError>(decision.clone())
+        })
+    }
+
+    /// The stored decisions, judged against `commit_rev`; closed and abandoned ones only with `all`.
+    pub fn list(&self, commit_rev: &str, now: jiff::Timestamp, all: bool) -> Result<Vec<Summary>, OpError> {
         // A repository without commits yet can still list its decisions, without verdicts.
         let commit = match self.git.resolve(commit_rev) {
             Ok(commit) => Some(commit),
@@ -468,6 +671,7 @@ impl Workspace {
         let mut out = Vec::new();
         for id in self.store.ids()? {
             let summary = match self.store.load(&id) {
+                Ok(decision) if decision.closure().is_some() && !all => continue,
                 Ok(decision) => {
                     let verdict = commit
                         .as_deref()
@@ -479,6 +683,8 @@ impl Workspace {
                         risk_class: decision.risk_class().valid(),
                         decision: decision.call().valid(),
                         verdict,
+                        state: Some(state(&decision).to_owned()),
+                        signed: self.is_signed(&id),
                         updated: decision.history.last().map(|event| event.at.to_string()),
                         error: None,
                     }
@@ -489,6 +695,8 @@ impl Workspace {
                     risk_class: None,
                     decision: None,
                     verdict: None,
+                    state: None,
+                    signed: self.is_signed(&id),
                     updated: None,
                     error: Some(error.to_string()),
                 },
@@ -496,6 +704,12 @@ impl Workspace {
             out.push(summary);
         }
         Ok(out)
+    }
+
+    /// Whether the decision has a signature envelope (present, not necessarily valid).
+    pub fn is_signed(&self, id: &Id) -> bool {
+        let envelope = self.git.root().join(".release/attestations").join(format!("{id}.dsse.json"));
+        std::fs::symlink_metadata(envelope).is_ok_and(|m| m.is_file())
     }
 
     /// Suggests a risk class for base..head from the policy's path rules.
@@ -517,18 +731,99 @@ impl Workspace {
     }
 }
 
-/// The fixes for the report's errors in protocol order, then what is left to decide.
-fn next_steps(report: &Report, decision: &Decision, id: &Id) -> Vec<String> {
+/// The fixes for the report's errors in protocol order, then what a GO will still need, then the call.
+/// The call's own fields (the decision gate, GO / NO-GO, its time) are set by `decide`, so they are one
+/// step, not three.
+fn next_steps(report: &Report, go_needs: &[Finding], decision: &Decision, id: &Id) -> Vec<String> {
+    let set_by_decide =
+        |finding: &Finding| matches!(finding.code, Code::DecisionMissing | Code::TimestampMissing);
     let mut steps: Vec<String> = Vec::new();
     for code in Code::ALL {
-        if report.findings.iter().any(|f| f.code == *code && f.severity == Severity::Error) {
+        if report
+            .findings
+            .iter()
+            .any(|f| f.code == *code && f.severity == Severity::Error && !set_by_decide(f))
+        {
             steps.push(format!("{}: {}", code, code.fix()));
         }
     }
-    if decision.call().valid().is_none() {
+    for code in Code::ALL {
+        if go_needs.iter().any(|f| f.code == *code)
+            && !steps.iter().any(|step| step.starts_with(code.as_str()))
+        {
+            steps.push(format!("before GO, {}: {}", code, code.fix()));
+        }
+    }
+    if decision.call().valid().is_none() && decision.closure().is_none() {
         steps.push(format!(
-            "When every gate is evaluated, the final decision owner records the call: `release-gate decide {id} --go|--no-go --owner NAME`."
+            "When every gate is evaluated, the final decision owner records the call, which also marks the decision gate and its time: `release-gate decide {id} --go|--no-go --owner NAME`."
         ));
     }
     steps
+}
+
+/// Where a decision's life stands, in one word.
+fn state(decision: &Decision) -> &'static str {
+    match (decision.closure(), decision.call().valid()) {
+        (Some(outcome), _) => outcome.as_str(),
+        (None, Some(Call::Go)) => "go",
+        (None, Some(Call::NoGo)) => "no-go",
+        (None, None) => "draft",
+    }
+}
+
+/// What `rebind` did.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct Rebind {
+    pub previous_head: String,
+    pub head: String,
+    /// Files changed since the previous head, each with its suggested class and the rule that set it.
+    pub delta: Vec<DeltaFile>,
+    /// Gates whose evidence is now stale: re-run or re-record them on the new head.
+    pub stale: Vec<Layer>,
+    /// False when the decision was already at that head (nothing recorded).
+    pub changed: bool,
+}
+
+/// A gate result a person records.
+#[derive(Debug, Clone)]
+pub struct GateRequest {
+    pub layer: Layer,
+    pub result: Mark,
+    pub evidence: Vec<String>,
+    pub actor: String,
+    /// The commit the evidence was gathered on (a revision).
+    pub commit: String,
+    /// Set to type a result over evidence the policy runs: why, in the person's words.
+    pub override_justification: Option<String>,
+}
+
+/// A go/no-go call.
+#[derive(Debug, Clone)]
+pub struct DecideRequest {
+    pub call: Call,
+    /// The final decision owner making the call.
+    pub owner: String,
+    pub reason: Option<String>,
+    pub actor: String,
+    /// The commit being released (a revision).
+    pub commit: String,
+}
+
+/// Refuses a change to a decision whose life has ended.
+fn refuse_closed(id: &Id, decision: &Decision) -> Result<(), OpError> {
+    match decision.closure() {
+        Some(outcome) => Err(OpError::Closed { id: id.to_string(), outcome: outcome.as_str() }),
+        None => Ok(()),
+    }
+}
+
+/// Whether two names written in a decision are the same person (case and a trailing comment aside).
+fn same_person(a: &str, b: &str) -> bool {
+    let name = |text: &str| release_gate_core::signing::person_name(text).trim().to_ascii_lowercase();
+    name(a) == name(b)
+}
+
+fn short(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
 }

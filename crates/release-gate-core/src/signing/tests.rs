@@ -269,6 +269,7 @@ fn run(signed: &Signed, signers: &AllowedSigners, commit: Option<&str>, id: &str
             policy_text: &policy_text(),
             ledger: &chain,
             checkpoint: checkpoint.as_ref().map(|_| ()).map_err(String::as_str),
+            now: None,
         },
     )
 }

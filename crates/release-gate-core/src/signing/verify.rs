@@ -54,6 +54,7 @@ failure_codes! {
     LogBroken = "log-broken", "the decision log's chain or checkpoint does not verify";
     LogEntryMissing = "log-entry-missing", "the decision log has no entry for exactly this envelope";
     LogEntryMismatch = "log-entry-mismatch", "the log entry disagrees with the files (statement, commit, SSH signatures)";
+    DecisionExpired = "decision-expired", "the GO is older than the policy's go_valid_for for its risk class";
 }
 
 /// One reason a signed decision does not verify.
@@ -97,6 +98,9 @@ pub struct Context<'a> {
     pub ledger: &'a Chain,
     /// The checkpoint's verdict, checked by the caller (it needs the checkpoint file and its signature).
     pub checkpoint: Result<(), &'a str>,
+    /// The time of the deploy being gated: a GO older than its class's `go_valid_for` then fails with
+    /// `decision-expired`. `None` skips that one check (the report says so).
+    pub now: Option<jiff::Timestamp>,
 }
 
 /// The outcome: every failure, and what verified.
@@ -302,6 +306,9 @@ pub fn verify(files: Files<'_>, context: Context<'_>) -> Verification {
             out.fail(FailureCode::StatementInvalid, "decidedAt is not an RFC 3339 timestamp");
         }
     }
+    if let (Some(predicate), Some(at)) = (predicate, decided_at) {
+        check_expiry(&mut out, context, predicate, at);
+    }
 
     // Signatures: each tried against every trusted key, never chosen by keyid.
     let pae_bytes = pae(&envelope.payload_type, &payload);
@@ -385,6 +392,31 @@ pub fn verify(files: Files<'_>, context: Context<'_>) -> Verification {
     check_sshsigs(&mut out, files, context, &payload, decided_at);
     check_log(&mut out, files, context, Some(&payload));
     out
+}
+
+/// A GO stands for `go_valid_for` of its class (the same rule `validate` applies): after that it must be
+/// confirmed again, and signed again, before a deploy.
+fn check_expiry(
+    out: &mut Verification,
+    context: Context<'_>,
+    predicate: &DecisionPredicate,
+    at: jiff::Timestamp,
+) {
+    let Some(now) = context.now else {
+        out.notes.push("the GO's age was not checked: no deploy time given".into());
+        return;
+    };
+    let Some(class) = predicate.risk_class.as_deref().and_then(RiskClass::from_name) else { return };
+    let valid_for = context.policy.class(class).go_valid_for;
+    if now.duration_since(at) > valid_for {
+        out.fail(
+            FailureCode::DecisionExpired,
+            format!(
+                "the GO was made at {at}, longer ago than the {valid_for:#} a {class}-risk GO stands: the final decision \
+                 owner confirms it again (`release-gate decide ID --go`) and it is signed again"
+            ),
+        );
+    }
 }
 
 fn short(keyid: &str) -> &str {

@@ -1,0 +1,107 @@
+//! A decision's life around the call: following new commits (`rebind_decision`) and ending it
+//! (`close_decision`). Thin wrappers over the repository operations the CLI's `rebind` and `close` call.
+
+use release_gate_core::history::Closure;
+use release_gate_repo::workspace::Rebind;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::{Json, tool, tool_router};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::input::ToolError;
+use crate::repo::{self, blocking, op_error};
+use crate::repo_tools::{Recorded, commit, record_time};
+use crate::server::ReleaseGateServer;
+
+/// Arguments of `rebind_decision`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RebindArgs {
+    /// The stored decision's id.
+    pub id: String,
+    /// The new head (revision); it must contain the decision's base. Omit for `HEAD`.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub head: Option<String>,
+    /// Who is acting, recorded in the decision's history, e.g. `codex for Dana Lee`.
+    pub actor: String,
+}
+
+/// Arguments of `close_decision`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseArgs {
+    /// The stored decision's id.
+    pub id: String,
+    /// How its life ended: `deployed` (a GO that shipped), `rolled-back` (a GO that shipped and was rolled
+    /// back) or `abandoned` (it will not ship).
+    pub outcome: Closure,
+    /// Why, in a sentence.
+    #[serde(default)]
+    #[schemars(with = "String")]
+    pub reason: Option<String>,
+    /// Who is acting, recorded in the decision's history, e.g. `codex for Dana Lee`.
+    pub actor: String,
+}
+
+#[tool_router(router = lifecycle_tool_router, vis = "pub(crate)")]
+impl ReleaseGateServer {
+    #[tool(
+        name = "rebind_decision",
+        description = "Move a stored decision to a new head on the same base after new commits (a follow-up \
+            change, a hotfix): records the old and new head, the new diff digest and each file changed since, \
+            with its suggested class. Evidence gathered before stays bound to its commit, so those gates are \
+            stale until re-run or re-recorded on the new head; owners, trigger, panel and communication carry \
+            over. Call it when `decision_status` reports `evidence-stale` after new commits. Returns the delta \
+            and the stale gates.",
+        annotations(
+            title = "Follow new commits",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    pub async fn rebind_decision(
+        &self,
+        Parameters(args): Parameters<RebindArgs>,
+    ) -> Result<Json<Rebind>, ToolError> {
+        let id = repo::id(&args.id)?;
+        let actor = repo::actor(&args.actor)?;
+        let root = self.root().clone();
+        blocking(move || {
+            let workspace = repo::workspace(&root)?;
+            workspace.rebind(&id, &commit(args.head), &actor, record_time()).map(Json).map_err(op_error)
+        })
+        .await
+    }
+
+    #[tool(
+        name = "close_decision",
+        description = "End a stored decision's life: `deployed` or `rolled-back` (only after a GO), or \
+            `abandoned`. A closed decision takes no more changes and `list_decisions` hides it unless `all`. \
+            Record only what the person tells you happened.",
+        annotations(
+            title = "Close a decision",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    pub async fn close_decision(
+        &self,
+        Parameters(args): Parameters<CloseArgs>,
+    ) -> Result<Json<Recorded>, ToolError> {
+        let id = repo::id(&args.id)?;
+        let actor = repo::actor(&args.actor)?;
+        let root = self.root().clone();
+        blocking(move || {
+            let workspace = repo::workspace(&root)?;
+            let decision =
+                workspace.close(&id, args.outcome, args.reason, &actor, record_time()).map_err(op_error)?;
+            Ok(Json(Recorded::of(&id, decision)))
+        })
+        .await
+    }
+}
