@@ -23,3 +23,4 @@ mod repo;
 mod signing;
 mod support;
 mod tidy;
+mod week;

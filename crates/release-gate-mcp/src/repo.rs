@@ -46,8 +46,23 @@ pub fn op_error(error: OpError) -> ToolError {
             "no stored decision `{id}`: call `list_decisions` for the ids, or `draft_decision` to start one"
         )),
         OpError::Store(StoreError::Exists { id }) => ToolError::Failed(format!(
-            "a decision `{id}` already exists: pick another `id`, or omit it to get a generated one"
+            "a decision `{id}` already exists: after new commits, `rebind_decision` moves it to the new head; \
+             for another release pick another `id`, or omit it to get a generated one"
         )),
+        OpError::RunEvidence { layer, .. } => ToolError::Failed(format!(
+            "the committed policy runs the {layer} gate's evidence, so a typed result does not count: call \
+             `run_code_gates`. If it failed, fix the cause and run it again, or offer the person a NO-GO; only \
+             the person may override, with the CLI (`release-gate gate ID {layer} pass --override --justification TEXT`)"
+        )),
+        OpError::EvidenceRequired { layer } => ToolError::Failed(format!(
+            "a pass for the {layer} gate needs `evidence`: what shows it (a CI run, an approval, a link); ask the \
+             person if you do not have it"
+        )),
+        OpError::DecisionGate => ToolError::Failed(
+            "the decision gate is recorded by `decide` when the final decision owner makes the call; do not \
+             record it with `record_gate`"
+                .to_owned(),
+        ),
         OpError::Git(GitError::NotARepository { dir }) => ToolError::Failed(format!(
             "{dir} is not inside a git repository: stored decisions live in a repository's `.release/`; \
              start the server inside the repository (or with `--root`), or pass the decision as `content`"

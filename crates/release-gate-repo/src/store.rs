@@ -80,7 +80,10 @@ pub enum StoreError {
     InvalidId { id: String, reason: String },
     #[error("no decision `{id}` in {dir}: `release-gate list` shows the decisions")]
     NotFound { id: String, dir: String },
-    #[error("a decision `{id}` already exists")]
+    #[error(
+        "a decision `{id}` already exists: after new commits, `release-gate rebind {id}` moves it to the new head; \
+         pick another id for another release"
+    )]
     Exists { id: String },
     #[error("{path} is not a readable decision record: {reason}")]
     Corrupt { path: String, reason: String },

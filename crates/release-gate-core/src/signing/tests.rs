@@ -249,6 +249,16 @@ fn signed() -> Signed {
 }
 
 fn run(signed: &Signed, signers: &AllowedSigners, commit: Option<&str>, id: &str) -> Verification {
+    run_at(signed, signers, commit, id, None)
+}
+
+fn run_at(
+    signed: &Signed,
+    signers: &AllowedSigners,
+    commit: Option<&str>,
+    id: &str,
+    now: Option<jiff::Timestamp>,
+) -> Verification {
     let commit = commit.map(|c| GitCommit::parse(c).unwrap());
     let chain = ledger::read_chain(&signed.ledger);
     // The checkpoint pins the log as signing left it.
@@ -269,7 +279,7 @@ fn run(signed: &Signed, signers: &AllowedSigners, commit: Option<&str>, id: &str
             policy_text: &policy_text(),
             ledger: &chain,
             checkpoint: checkpoint.as_ref().map(|_| ()).map_err(String::as_str),
-            now: None,
+            now,
         },
     )
 }
@@ -285,6 +295,17 @@ fn a_signed_golden_decision_verifies() {
     assert_eq!(result.signers.len(), 2);
     assert_eq!(result.signers[0].roles, ["Priya Shah"]);
     assert_eq!(result.signers[1].roles, ["Lee Park"]);
+}
+
+#[test]
+fn a_go_older_than_its_class_allows_has_expired() {
+    // The golden decision is a high-risk GO made at 2026-11-27T14:05:00Z; high risk stands for 24 hours.
+    let within = run_at(&signed(), &allowed(""), Some(COMMIT), "golden", Some(at("2026-11-28T14:00:00Z")));
+    assert!(within.ok(), "{:#?}", within.failures);
+    let after = run_at(&signed(), &allowed(""), Some(COMMIT), "golden", Some(at("2026-11-28T14:06:00Z")));
+    assert_eq!(codes(&after), [FailureCode::DecisionExpired], "{:#?}", after.failures);
+    let unchecked = run(&signed(), &allowed(""), Some(COMMIT), "golden");
+    assert!(unchecked.ok() && unchecked.notes.iter().any(|n| n.contains("age was not checked")));
 }
 
 #[test]
