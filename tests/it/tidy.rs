@@ -84,3 +84,43 @@ fn documented_mcp_tools_are_the_registered_ones() {
         );
     }
 }
+
+/// The subcommands `release-gate --help` lists.
+fn cli_commands() -> Vec<String> {
+    let help = crate::support::run(&["--help"]).stdout;
+    let listed = help.split("Commands:").nth(1).expect("--help lists the commands");
+    let listed = listed.split("\n\n").next().unwrap_or(listed);
+    listed
+        .lines()
+        .filter(|line| line.starts_with("  ") && !line.starts_with("   "))
+        .filter_map(|line| line.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_readme_command_table_is_complete_and_well_formed() {
+    let text = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let start = text.find("## Commands").expect("README.md has a Commands section");
+    let section = &text[start..];
+    let section = &section[..section[1..].find("\n## ").map_or(section.len(), |end| end + 1)];
+    // One table: its rows are contiguous, each with exactly two cells (escaped pipes aside).
+    let rows: Vec<&str> = section.lines().skip_while(|line| !line.starts_with('|')).collect();
+    let table: Vec<&str> = rows.iter().take_while(|line| line.starts_with('|')).copied().collect();
+    assert!(table.len() > 2, "no command table");
+    assert!(
+        !rows[table.len()..].iter().any(|line| line.starts_with("| `release-gate")),
+        "a command row stands outside the table (after a blank line or text): it renders as literal pipes"
+    );
+    for row in &table {
+        let cells = row.replace("\\|", "").matches('|').count();
+        assert_eq!(cells, 3, "a row of the command table is not two cells: {row}");
+    }
+    for command in cli_commands() {
+        assert!(
+            table.iter().any(|row| row.starts_with(&format!("| `release-gate {command}"))),
+            "README.md's command table has no row for `release-gate {command}`"
+        );
+    }
+}
