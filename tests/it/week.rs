@@ -82,6 +82,9 @@ fn a_typed_claim_cannot_override_a_failed_run() {
     assert!(codes(&report).contains(&"evidence-overridden".to_owned()), "{report}");
     let overridden = record(&repo, "w")["history"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(overridden["change"]["override_justification"], "the check needs a file CI provides");
+    // The override shows wherever the gate does.
+    let shown = record(&repo, "w")["gates"]["code"].as_str().unwrap().to_owned();
+    assert!(shown.starts_with("pass (overridden by "), "{shown}");
 
     // A hand edit that makes the record say more than its history is reported.
     let path = repo.path().join(".release/decisions/w.json");

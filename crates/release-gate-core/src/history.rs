@@ -380,8 +380,13 @@ impl Decision {
         match &event.change {
             Change::Drafted { .. } => {}
             Change::RiskDeclared { risk_class, .. } => self.risk_class = Some(risk_class.as_str().to_owned()),
-            Change::GateRecorded { layer, result, evidence, checks, .. } => {
-                let mut notes: Vec<String> = evidence.clone();
+            Change::GateRecorded { layer, result, evidence, checks, override_justification, .. } => {
+                let mut notes: Vec<String> = Vec::new();
+                // An override says so wherever the gate is shown: status, render, release note, statement.
+                if let Some(justification) = override_justification {
+                    notes.push(format!("overridden by {}: {justification}", event.actor));
+                }
+                notes.extend(evidence.iter().cloned());
                 if !checks.is_empty() {
                     let passed = checks.iter().filter(|check| check.passed).count();
                     notes.push(format!("{passed}/{} checks passed", checks.len()));
