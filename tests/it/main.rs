@@ -18,6 +18,7 @@ mod evidence;
 mod mcp;
 mod mcp_clients;
 mod mcp_http;
+mod mcp_jsonrpc;
 mod mcp_sign;
 mod repo;
 mod signing;

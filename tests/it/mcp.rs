@@ -22,14 +22,22 @@ pub fn fixture_root(name: &str) -> TempDir {
 }
 
 /// One `release-gate serve` process spoken to line by line.
-struct Session {
-    child: Child,
+pub struct Session {
+    pub child: Child,
     stdin: ChildStdin,
     lines: Receiver<String>,
 }
 
 impl Session {
-    fn start(root: &Path) -> Session {
+    /// The server started and initialized.
+    pub fn start(root: &Path) -> Session {
+        let mut session = Session::spawn(root);
+        session.initialize();
+        session
+    }
+
+    /// The server started, nothing sent yet.
+    pub fn spawn(root: &Path) -> Session {
         let mut child = release_gate()
             .args(["serve", "--root"])
             .arg(root)
@@ -48,40 +56,48 @@ impl Session {
                 }
             }
         });
-        let mut session = Session { child, stdin, lines };
+        Session { child, stdin, lines }
+    }
+
+    pub fn initialize(&mut self) {
+        let session = self;
         let init = session.request(&json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
             "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "it", "version": "1"}}}));
         assert_eq!(init["result"]["serverInfo"]["name"], "release-gate", "{init}");
         session.send_line(
             json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string().as_bytes(),
         );
-        session
     }
 
-    fn send_line(&mut self, line: &[u8]) {
+    pub fn send_line(&mut self, line: &[u8]) {
         self.stdin.write_all(line).unwrap();
         self.stdin.write_all(b"\n").unwrap();
         self.stdin.flush().unwrap();
     }
 
-    fn receive(&mut self) -> Value {
-        let line = self.lines.recv_timeout(Duration::from_secs(30)).expect("the server answers within 30 s");
+    /// The next line the server writes, as text.
+    pub fn receive_line(&mut self) -> String {
+        self.lines.recv_timeout(Duration::from_secs(30)).expect("the server answers within 30 s")
+    }
+
+    pub fn receive(&mut self) -> Value {
+        let line = self.receive_line();
         serde_json::from_str(&line)
             .unwrap_or_else(|error| panic!("stdout carried a non-JSON line ({error}): {line}"))
     }
 
-    fn request(&mut self, message: &Value) -> Value {
+    pub fn request(&mut self, message: &Value) -> Value {
         self.send_line(message.to_string().as_bytes());
         self.receive()
     }
 
-    fn call(&mut self, id: u64, tool: &str, arguments: Value) -> Value {
+    pub fn call(&mut self, id: u64, tool: &str, arguments: Value) -> Value {
         self.request(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
             "params": {"name": tool, "arguments": arguments}}))
     }
 
     /// The session still works: a real tool call gets its real answer.
-    fn still_works(&mut self, id: u64) {
+    pub fn still_works(&mut self, id: u64) {
         let answer = self.call(
             id,
             "validate_decision",
@@ -110,8 +126,9 @@ fn hostile_input_gets_errors_and_the_session_goes_on() {
     let mut session = Session::start(root.path());
     session.still_works(1);
 
+    // Cut short, but its id is readable: answered with it.
     session.send_line(b"{\"jsonrpc\": \"2.0\", \"id\": 2, \"method\": ");
-    assert_error(&session.receive(), Value::Null, -32700);
+    assert_error(&session.receive(), json!(2), -32700);
     session.still_works(3);
 
     session.send_line(b"[1, 2, 3]");

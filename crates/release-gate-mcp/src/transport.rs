@@ -5,6 +5,7 @@
 //! an oversized request gets an `Invalid Request` error (with its `id` when the line's head shows it), text
 //! that is not JSON gets a `Parse error`, and the connection stays open for the next request.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use rmcp::RoleServer;
@@ -20,6 +21,9 @@ use tokio::sync::Mutex;
 
 /// The longest request line read, in bytes: room for a 10 MiB decision after JSON escaping.
 pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+
+/// A line buffer grown past this by one large message is freed rather than kept for the next line.
+const KEEP_LINE_BYTES: usize = 1024 * 1024;
 
 /// How much of an oversized line is kept to find its `id`.
 const HEAD_BYTES: usize = 4096;
@@ -38,6 +42,12 @@ pub struct LineTransport<R, W> {
     line: Vec<u8>,
     oversized: Option<Vec<u8>>,
     write: Arc<Mutex<W>>,
+    /// Ids of client requests delivered and not yet answered: a second request with one of them is
+    /// answered here with an error (rmcp would answer only one of the two).
+    in_flight: Arc<std::sync::Mutex<HashSet<RequestId>>>,
+    /// Whether a request went through yet: a notification before it (before `initialize`) is dropped,
+    /// since rmcp ends the session on any first message that is not a request.
+    seen_request: bool,
 }
 
 enum Step {
@@ -63,6 +73,8 @@ where
             line: Vec::new(),
             oversized: None,
             write: Arc::new(Mutex::new(write)),
+            in_flight: Arc::new(std::sync::Mutex::new(HashSet::new())),
+            seen_request: false,
         }
     }
 
@@ -102,18 +114,57 @@ where
     }
 
     /// Writes an error response without holding up the reader (and without being cut by cancellation).
-    fn reply_error(&self, id: Value, code: i64, message: String) {
-        let response = serde_json::json!({
-            "jsonrpc": "2.0",
-            "id": id,
-            "error": { "code": code, "message": message },
-        });
+    ///
+    /// `id` is the request's id exactly as the client wrote it (a number keeps every digit), or `null`.
+    fn reply_error(&self, id: &[u8], code: i64, message: String) {
+        let message = serde_json::to_string(&message).unwrap_or_else(|_| "\"Invalid Request\"".to_owned());
+        let mut response = Vec::with_capacity(message.len().saturating_add(id.len()).saturating_add(64));
+        response.extend_from_slice(b"{\"jsonrpc\":\"2.0\",\"id\":");
+        response.extend_from_slice(id);
+        response.extend_from_slice(
+            format!(",\"error\":{{\"code\":{code},\"message\":{message}}}}}\n").as_bytes(),
+        );
         let write = Arc::clone(&self.write);
         tokio::spawn(async move {
-            if let Err(error) = write_line(&write, &response).await {
+            let mut write = write.lock().await;
+            if let Err(error) = write.write_all(&response).await.and(write.flush().await) {
                 tracing::warn!("cannot write an error response: {error}");
             }
         });
+    }
+
+    /// Whether a parsed message goes to the server: a request whose id is still in flight is answered
+    /// here with an error, and a notification before the first request is dropped.
+    fn admit(&mut self, message: RxJsonRpcMessage<RoleServer>) -> Option<RxJsonRpcMessage<RoleServer>> {
+        match &message {
+            JsonRpcMessage::Request(request) => {
+                self.seen_request = true;
+                let fresh = self
+                    .in_flight
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(request.id.clone());
+                if !fresh {
+                    let id = serde_json::to_vec(&request.id).unwrap_or_else(|_| b"null".to_vec());
+                    self.reply_error(
+                        &id,
+                        INVALID_REQUEST,
+                        format!(
+                            "Invalid Request: a request with id {} is still in progress; give every request \
+                             its own id",
+                            String::from_utf8_lossy(&id)
+                        ),
+                    );
+                    return None;
+                }
+            }
+            JsonRpcMessage::Notification(_) if !self.seen_request => {
+                tracing::debug!("ignoring a notification before initialize");
+                return None;
+            }
+            _ => {}
+        }
+        Some(message)
     }
 
     /// Parses one complete line; `None` when there is nothing to deliver.
@@ -130,33 +181,126 @@ where
         match serde_json::from_slice::<RxJsonRpcMessage<RoleServer>>(line) {
             Ok(message) => Some(message),
             Err(error) => {
+                let id = answer_id(line);
                 match serde_json::from_slice::<Value>(line) {
                     Err(_) => self.reply_error(
-                        Value::Null,
+                        id.as_deref().unwrap_or(b"null"),
                         PARSE_ERROR,
                         format!(
                             "Parse error: the line is not JSON ({error}); send one JSON-RPC message per line"
                         ),
                     ),
-                    Ok(value) => match value.get("id").filter(|id| id.is_number() || id.is_string()) {
-                        Some(id) => {
-                            self.reply_error(id.clone(), INVALID_REQUEST, format!("Invalid Request: {error}"))
-                        }
-                        // A notification nobody knows (or a malformed one) gets no answer: it has no id.
-                        None if value.get("method").is_some() => {
-                            tracing::debug!("ignoring an unreadable notification: {error}");
-                        }
-                        None => self.reply_error(
-                            Value::Null,
-                            INVALID_REQUEST,
-                            format!("Invalid Request: {error}"),
-                        ),
-                    },
+                    // A notification (no `id`) or a client's malformed answer gets no answer.
+                    Ok(value) if is_notification_or_response(&value) => {
+                        tracing::debug!("ignoring an unreadable notification or response: {error}");
+                    }
+                    Ok(_) => self.reply_error(
+                        id.as_deref().unwrap_or(b"null"),
+                        INVALID_REQUEST,
+                        format!("Invalid Request: {error}"),
+                    ),
                 }
                 None
             }
         }
     }
+}
+
+/// A message that gets no answer: an object without `id` (a notification), or a client's answer (`result`
+/// or `error` without `method`).
+fn is_notification_or_response(value: &Value) -> bool {
+    value.is_object()
+        && (value.get("id").is_none()
+            || value.get("method").is_none()
+                && (value.get("result").is_some() || value.get("error").is_some()))
+}
+
+/// The id to answer a line that could not be delivered with: the raw text of its top-level `id` when
+/// that is a number or a string (numbers keep every digit), else `None` (answered with `null`, as
+/// JSON-RPC asks when the id cannot be read or is of another type).
+fn answer_id(line: &[u8]) -> Option<Vec<u8>> {
+    let raw = raw_id(line)?;
+    match serde_json::from_slice::<Value>(raw).ok()? {
+        Value::Number(_) | Value::String(_) => Some(raw.to_vec()),
+        _ => None,
+    }
+}
+
+/// The raw text of a JSON object's top-level `id` member, found without parsing the rest of the line
+/// (which may be nested too deep, not UTF-8, cut short, or otherwise not JSON). Iterative: no recursion.
+pub fn raw_id(line: &[u8]) -> Option<&[u8]> {
+    let start = line.iter().position(|byte| !byte.is_ascii_whitespace())?;
+    let text = line.get(start..)?;
+    if text.first() != Some(&b'{') {
+        return None;
+    }
+    let mut depth = 0usize; // nesting below the top-level object
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut at_key = true;
+    let mut key_is_id = false;
+    let mut token: Option<usize> = None;
+    let value = |from: Option<usize>, to: usize| text.get(from?..to).map(<[u8]>::trim_ascii);
+    for (index, &byte) in text.iter().enumerate().skip(1) {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+                if depth == 0 && at_key {
+                    key_is_id = value(token, index.saturating_add(1)) == Some(b"\"id\"".as_slice());
+                    token = None;
+                } else if depth == 0 && key_is_id {
+                    return value(token, index.saturating_add(1));
+                }
+            }
+            continue;
+        }
+        match byte {
+            b'"' => {
+                in_string = true;
+                if depth == 0 && token.is_none() {
+                    token = Some(index);
+                }
+            }
+            b'{' | b'[' => {
+                if depth == 0 && token.is_none() {
+                    token = Some(index);
+                }
+                depth = depth.saturating_add(1);
+            }
+            b'}' | b']' if depth > 0 => {
+                depth -= 1;
+                if depth == 0 && key_is_id {
+                    return value(token, index.saturating_add(1));
+                }
+            }
+            b'}' | b',' if depth == 0 => {
+                if key_is_id && !at_key {
+                    return value(token, index);
+                }
+                if byte == b'}' {
+                    return None;
+                }
+                at_key = true;
+                key_is_id = false;
+                token = None;
+            }
+            b':' if depth == 0 => {
+                at_key = false;
+                token = None;
+            }
+            _ if byte.is_ascii_whitespace() => {}
+            _ => {
+                if depth == 0 && token.is_none() {
+                    token = Some(index);
+                }
+            }
+        }
+    }
+    None
 }
 
 /// A plain `tools/call` request, the message agents send most, read straight into its typed form.
@@ -212,24 +356,7 @@ async fn write_line<W: AsyncWrite + Unpin>(
 
 /// The `id` of a JSON-RPC request from the first bytes of its line, when it comes before the bulk.
 pub fn leading_id(head: &[u8]) -> Option<Value> {
-    let valid = match std::str::from_utf8(head) {
-        Ok(text) => text,
-        Err(error) => std::str::from_utf8(head.get(..error.valid_up_to())?).ok()?,
-    };
-    let mut rest = valid.trim_start().strip_prefix('{')?;
-    loop {
-        rest = rest.trim_start();
-        let mut keys = serde_json::Deserializer::from_str(rest).into_iter::<String>();
-        let key = keys.next()?.ok()?;
-        rest = rest.get(keys.byte_offset()..)?.trim_start().strip_prefix(':')?;
-        if key == "id" {
-            let mut values = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
-            return values.next()?.ok().filter(|id| id.is_number() || id.is_string());
-        }
-        let mut values = serde_json::Deserializer::from_str(rest).into_iter::<serde::de::IgnoredAny>();
-        values.next()?.ok()?;
-        rest = rest.get(values.byte_offset()..)?.trim_start().strip_prefix(',')?;
-    }
+    serde_json::from_slice::<Value>(raw_id(head)?).ok().filter(|id| id.is_number() || id.is_string())
 }
 
 impl<R, W> Transport<RoleServer> for LineTransport<R, W>
@@ -243,6 +370,14 @@ where
         &mut self,
         item: TxJsonRpcMessage<RoleServer>,
     ) -> impl Future<Output = Result<(), Self::Error>> + Send + 'static {
+        let answered = match &item {
+            JsonRpcMessage::Response(response) => Some(response.id.clone()),
+            JsonRpcMessage::Error(error) => error.id.clone(),
+            _ => None,
+        };
+        if let Some(id) = answered {
+            self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id);
+        }
         let write = Arc::clone(&self.write);
         async move { write_line(&write, &item).await }
     }
@@ -258,10 +393,10 @@ where
                 Ok(Step::More) => {}
                 Ok(Step::Oversized) => {
                     let head = self.oversized.take().unwrap_or_default();
-                    let id = leading_id(&head).unwrap_or(Value::Null);
+                    let id = answer_id(&head);
                     tracing::warn!(max = self.max_line, "refused a message longer than the limit");
                     self.reply_error(
-                        id,
+                        id.as_deref().unwrap_or(b"null"),
                         INVALID_REQUEST,
                         format!(
                             "Invalid Request: the message is longer than {} bytes. release-gate reads decisions \
@@ -273,10 +408,13 @@ where
                 Ok(Step::Line) => {
                     let line = std::mem::take(&mut self.line);
                     let parsed = self.parse(&line);
-                    // Keep the buffer's capacity for the next line.
-                    self.line = line;
-                    self.line.clear();
-                    if let Some(message) = parsed {
+                    // Keep the buffer's capacity for the next line, unless one large line grew it: then
+                    // give the memory back.
+                    if line.capacity() <= KEEP_LINE_BYTES {
+                        self.line = line;
+                        self.line.clear();
+                    }
+                    if let Some(message) = parsed.and_then(|message| self.admit(message)) {
                         return Some(message);
                     }
                 }
@@ -291,7 +429,7 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::{RoleServer, RxJsonRpcMessage, leading_id, tool_call};
+    use super::{RoleServer, RxJsonRpcMessage, answer_id, leading_id, raw_id, tool_call};
     use serde_json::json;
 
     /// The fast reader gives what the general one gives, or leaves the message to it.
@@ -331,6 +469,34 @@ mod tests {
         for line in general_only {
             assert!(tool_call(line.as_bytes()).is_none(), "{line}");
         }
+    }
+
+    #[test]
+    fn finds_the_raw_id_anywhere_at_the_top_level() {
+        let deep = format!(r#"{{"p":{}{},"id":9}}"#, "[".repeat(500), "]".repeat(500));
+        let cases: [(&[u8], Option<&[u8]>); 9] = [
+            (br#"{"id":7,"method":"x"}"#, Some(b"7")),
+            (
+                br#" { "method" : "x", "params": {"id": 1, "a": [1, {"id": "}"}]}, "id" : "k" } "#,
+                Some(br#""k""#),
+            ),
+            (
+                br#"{"a":""id":3","id":123456789012345678901234567890}"#,
+                Some(b"123456789012345678901234567890"),
+            ),
+            (br#"{"id":{"a":[1]},"x":1}"#, Some(br#"{"a":[1]}"#)),
+            (br#"{"id":null}"#, Some(b"null")),
+            (deep.as_bytes(), Some(b"9")),
+            (b"{\"s\":\"\xff\",\"id\":10}", Some(b"10")),
+            (br#"{"method":"x","params":{"id":1}}"#, None),
+            (b"[1,2]", None),
+        ];
+        for (line, id) in cases {
+            assert_eq!(raw_id(line), id, "{}", String::from_utf8_lossy(line));
+        }
+        assert_eq!(answer_id(br#"{"id":true}"#), None);
+        assert_eq!(answer_id(br#"{"id":[1]}"#), None);
+        assert_eq!(answer_id(br#"{"id":-1.5e3}"#).as_deref(), Some(b"-1.5e3".as_slice()));
     }
 
     #[test]
