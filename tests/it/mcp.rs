@@ -120,6 +120,16 @@ fn assert_error(answer: &Value, id: Value, code: i64) {
     assert_eq!(answer["error"]["code"], code, "{answer}");
 }
 
+/// Arguments a tool refused (SEP-1303): a result with `isError: true`, never a JSON-RPC error.
+fn assert_invalid_arguments(answer: &Value, id: Value, contains: &str) {
+    assert_eq!(answer["id"], id, "{answer}");
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+    let text = answer["result"]["content"][0]["text"].as_str().unwrap_or_default();
+    assert!(text.starts_with("invalid arguments:"), "{answer}");
+    assert!(text.contains("Correct the arguments and call again."), "{answer}");
+    assert!(text.contains(contains), "{contains:?} not in {answer}");
+}
+
 #[test]
 fn hostile_input_gets_errors_and_the_session_goes_on() {
     let root = fixture_root("mcp-hostile");
@@ -142,26 +152,24 @@ fn hostile_input_gets_errors_and_the_session_goes_on() {
     );
     session.still_works(6);
 
-    assert_error(
-        &session.call(7, "validate_decision", json!({"content": ["not", "text"]})),
-        json!(7),
-        -32602,
-    );
-    assert_error(
-        &session.call(8, "render_decision", json!({"path": "docs/release.md", "to": 3})),
-        json!(8),
-        -32602,
-    );
+    // Arguments a tool refuses are tool results with `isError: true` that say how to correct the call.
+    let wrong_type = session.call(7, "validate_decision", json!({"content": ["not", "text"]}));
+    assert_invalid_arguments(&wrong_type, json!(7), "invalid type");
+    let wrong_variant = session.call(8, "render_decision", json!({"path": "docs/release.md", "to": 3}));
+    assert_invalid_arguments(&wrong_variant, json!(8), "input schema of `render_decision`");
     session.still_works(9);
 
     for (id, path) in [(10, "../x"), (11, "/etc/passwd"), (12, "docs/escape.md"), (13, "docs/../../x")] {
         let answer = session.call(id, "validate_decision", json!({"path": path}));
-        assert_error(&answer, json!(id), -32602);
-        assert!(
-            answer["error"]["message"].as_str().unwrap().contains("outside the repository root"),
-            "{answer}"
-        );
+        assert_invalid_arguments(&answer, json!(id), "outside the repository root");
     }
+    // An unknown tool and a request that is not a tool call stay JSON-RPC errors.
+    let unknown = session.call(19, "no_such_tool", json!({}));
+    assert_error(&unknown, json!(19), -32602);
+    let malformed =
+        session.request(&json!({"jsonrpc": "2.0", "id": 20, "method": "tools/call", "params": {"name": 5}}));
+    assert_eq!(malformed["id"], 20, "{malformed}");
+    assert!(malformed["error"]["code"].is_i64() && malformed.get("result").is_none(), "{malformed}");
     session.still_works(14);
 
     // 20 MB in one argument: over the line limit, refused with an error that names the request.

@@ -117,11 +117,12 @@ fn inspector_lists_tools_strictly_and_calls_them() {
     let outside = call(r#"{"path": "../outside.md"}"#);
     assert_eq!(
         outside.code,
-        Some(1),
-        "a path outside the root is a JSON-RPC error: {}\n{}",
+        Some(5),
+        "a path outside the root is a tool result with isError that says how to correct the call: {}\n{}",
         outside.stdout,
         outside.stderr
     );
+    assert!(outside.stdout.contains("Correct the arguments"), "{}", outside.stdout);
 
     let prompts = inspector(root.path(), &["--method", "prompts/list"]);
     assert_eq!(prompts.code, Some(0), "{}", prompts.stderr);

@@ -64,12 +64,19 @@ async def main(binary: str, root: str, git_repo: str) -> None:
         missing = await client.call_tool("validate_decision", {"path": "docs/missing.md"})
         assert missing.is_error, missing
 
+        # Arguments the tool refuses come back as a tool result the model can read and correct from.
+        outside = await client.call_tool("validate_decision", {"path": "../outside.md"})
+        assert outside.is_error and "outside the repository root" in outside.content[0].text, outside
+        assert "Correct the arguments" in outside.content[0].text, outside
+        wrong_type = await client.call_tool("validate_decision", {"content": 5})
+        assert wrong_type.is_error and "invalid type" in wrong_type.content[0].text, wrong_type
+
         try:
-            await client.call_tool("validate_decision", {"path": "../outside.md"})
+            await client.call_tool("no_such_tool", {})
         except MCPError as error:
-            assert "outside the repository root" in str(error), error
+            assert "no_such_tool" in str(error) or "not found" in str(error), error
         else:
-            raise AssertionError("a path outside the root was accepted")
+            raise AssertionError("an unknown tool was answered with a result")
 
         prompt = await client.get_prompt("rollback_rehearsal_plan", {"service": "billing-api"})
         assert "billing-api" in prompt.messages[0].content.text, prompt
@@ -103,12 +110,8 @@ async def main(binary: str, root: str, git_repo: str) -> None:
         keyless = await client.call_tool("sign_decision", {"id": decision_id})
         assert keyless.is_error and "RELEASE_GATE_SIGNING_KEY" in keyless.content[0].text, keyless
 
-        try:
-            await client.call_tool("decision_status", {"id": "../escape"})
-        except MCPError as error:
-            assert "not a valid decision id" in str(error), error
-        else:
-            raise AssertionError("an unsafe id was accepted")
+        unsafe_id = await client.call_tool("decision_status", {"id": "../escape"})
+        assert unsafe_id.is_error and "not a valid decision id" in unsafe_id.content[0].text, unsafe_id
 
     print("python mcp client: ok")
 

@@ -10,23 +10,40 @@ use rmcp::ErrorData;
 
 /// Why a tool call did not produce its answer.
 ///
-/// `Invalid` is the caller's mistake in the arguments themselves (a JSON-RPC `invalid_params` error);
-/// `Failed` is a tool that ran and could not finish (a result with `isError: true` the agent can act on).
+/// Both are tool results with `isError: true` (MCP 2025-11-25, SEP-1303: input validation errors are tool
+/// execution errors, so the model reads the message and corrects its call). `Invalid` is the caller's
+/// mistake in the arguments themselves; its text begins with [`INVALID_ARGUMENTS`] and says how to correct
+/// the call. `Failed` is a tool that ran and could not finish, with what to do about it.
 #[derive(Debug)]
 pub enum ToolError {
-    Invalid(ErrorData),
+    Invalid(String),
     Failed(String),
 }
 
+/// How the text of a result for arguments a tool refused begins.
+pub const INVALID_ARGUMENTS: &str = "invalid arguments:";
+
 impl ToolError {
     pub fn invalid(message: impl Into<String>) -> ToolError {
-        ToolError::Invalid(ErrorData::invalid_params(message.into(), None))
+        ToolError::Invalid(message.into())
     }
 
-    /// As a JSON-RPC error, for requests other than tool calls (a failure becomes an internal error).
+    /// The text of the tool result.
+    pub fn message(&self) -> String {
+        match self {
+            ToolError::Invalid(message) => format!(
+                "{INVALID_ARGUMENTS} {}. Correct the arguments and call again.",
+                message.trim_end_matches('.')
+            ),
+            ToolError::Failed(message) => message.clone(),
+        }
+    }
+
+    /// As a JSON-RPC error, for requests other than tool calls (resources, prompts): there a malformed
+    /// argument is `invalid_params` and a failure an internal error.
     pub fn into_error_data(self) -> ErrorData {
         match self {
-            ToolError::Invalid(error) => error,
+            ToolError::Invalid(message) => ErrorData::invalid_params(message, None),
             ToolError::Failed(message) => ErrorData::internal_error(message, None),
         }
     }
@@ -34,12 +51,7 @@ impl ToolError {
 
 impl rmcp::handler::server::tool::IntoCallToolResult for ToolError {
     fn into_call_tool_result(self) -> Result<rmcp::model::CallToolResponse, ErrorData> {
-        match self {
-            ToolError::Invalid(error) => Err(error),
-            ToolError::Failed(message) => {
-                Ok(rmcp::model::CallToolResult::error(vec![rmcp::model::ContentBlock::text(message)]).into())
-            }
-        }
+        Ok(rmcp::model::CallToolResult::error(vec![rmcp::model::ContentBlock::text(self.message())]).into())
     }
 }
 

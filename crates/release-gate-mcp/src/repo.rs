@@ -18,7 +18,7 @@ pub fn workspace(root: &Root) -> Result<Workspace, ToolError> {
     Workspace::open(root.dir(), None).map_err(op_error)
 }
 
-/// A stored decision's id; an unsafe or malformed one (`../x`, empty) is a malformed argument.
+/// A stored decision's id; an unsafe or malformed one (`../x`, empty) is an argument the tool refuses.
 pub fn id(text: &str) -> Result<Id, ToolError> {
     Id::parse(text).map_err(|error| {
         ToolError::invalid(format!("`id`: {error}; `list_decisions` shows the stored decisions' ids"))
@@ -37,8 +37,8 @@ pub fn actor(text: &str) -> Result<String, ToolError> {
     Ok(actor)
 }
 
-/// An operation that could not run, as a tool failure saying what to do (or, for an unsafe id, a
-/// malformed argument).
+/// An operation that could not run, as a tool failure saying what to do (or, for an unsafe id, an
+/// argument the tool refuses).
 pub fn op_error(error: OpError) -> ToolError {
     match error {
         OpError::Store(StoreError::InvalidId { .. }) => ToolError::invalid(error.to_string()),

@@ -448,24 +448,27 @@ const RESOURCES: [(&str, &str, &str, &str); 3] = [
 #[tool_handler(router = self.tool_router)]
 #[prompt_handler(router = self.prompt_router)]
 impl ServerHandler for ReleaseGateServer {
-    /// Dispatches to the tool router, turning arguments that do not match a tool's input schema into the
-    /// JSON-RPC `invalid_params` error (rmcp reports them as a tool result; this server's contract is that
-    /// malformed arguments are protocol errors and a tool result with `isError` means the tool ran).
+    /// Dispatches to the tool router. Arguments that do not fit a tool's input schema come back from rmcp
+    /// as a tool result with `isError: true` (SEP-1303); its text is rewritten to name the tool and say how
+    /// to correct the call, the same shape as the tools' own argument checks (`ToolError::Invalid`).
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let name = request.name.clone();
-        let response = self.tool_router.call(ToolCallContext::new(self, request, context)).await?;
-        if let CallToolResponse::Complete(result) = &response
+        let mut response = self.tool_router.call(ToolCallContext::new(self, request, context)).await?;
+        if let CallToolResponse::Complete(result) = &mut response
             && result.is_error == Some(true)
-            && let Some(text) = result.content.first().and_then(|block| block.as_text())
-            && text.text.starts_with(ARGUMENT_ERROR_PREFIX)
+            && let Some(block) = result.content.first_mut()
+            && let Some(text) = block.as_text()
+            && let Some(detail) = text.text.strip_prefix(ARGUMENT_ERROR_PREFIX)
         {
-            return Err(ErrorData::invalid_params(
-                format!("{}; see the input schema of `{name}` in tools/list", text.text),
-                None,
+            *block = rmcp::model::ContentBlock::text(format!(
+                "{} {}; the input schema of `{name}` in tools/list gives each argument's name and type. \
+                 Correct the arguments and call again.",
+                input::INVALID_ARGUMENTS,
+                detail.trim()
             ));
         }
         Ok(response)
@@ -526,7 +529,7 @@ impl ServerHandler for ReleaseGateServer {
                 Ok(Some(text)) => (text, "application/toml"),
                 Ok(None) => (release_gate_core::policy::DEFAULT_POLICY_TOML.to_owned(), "application/toml"),
                 Err(ToolError::Failed(message)) => return Err(ErrorData::internal_error(message, None)),
-                Err(ToolError::Invalid(error)) => return Err(error),
+                Err(invalid @ ToolError::Invalid(_)) => return Err(invalid.into_error_data()),
             },
             crate::resources::RULES_URI => (crate::resources::rules_json(), "application/json"),
             crate::resources::TEMPLATE_URI => (crate::resources::TEMPLATE.to_owned(), "text/markdown"),
@@ -538,7 +541,7 @@ impl ServerHandler for ReleaseGateServer {
                     Err(ToolError::Failed(message)) => {
                         return Err(ErrorData::resource_not_found(format!("{uri}: {message}"), None));
                     }
-                    Err(ToolError::Invalid(error)) => return Err(error),
+                    Err(invalid @ ToolError::Invalid(_)) => return Err(invalid.into_error_data()),
                 };
                 (decision.to_json(), "application/json")
             }

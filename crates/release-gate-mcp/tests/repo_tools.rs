@@ -140,14 +140,15 @@ async fn ok(client: &RunningService<RoleClient, Client>, tool: &str, args: Value
     result["structuredContent"].clone()
 }
 
-fn invalid_params(result: Result<Value, ServiceError>, contains: &str) {
-    match result {
-        Err(ServiceError::McpError(error)) => {
-            assert_eq!(error.code, ErrorCode::INVALID_PARAMS, "{error:?}");
-            assert!(error.message.contains(contains), "{contains:?} not in {error:?}");
-        }
-        other => panic!("expected invalid_params containing {contains:?}, got {other:?}"),
-    }
+/// Arguments a tool refused: a tool result with `isError: true` (SEP-1303) that says how to correct
+/// the call, not a JSON-RPC error.
+fn invalid_arguments(result: Result<Value, ServiceError>, contains: &str) {
+    let result = result.unwrap_or_else(|error| panic!("expected an isError result, got {error:?}"));
+    assert_eq!(result["isError"], true, "{result}");
+    let text = result["content"][0]["text"].as_str().unwrap();
+    assert!(text.starts_with("invalid arguments:"), "{text}");
+    assert!(text.contains("Correct the arguments and call again."), "{text}");
+    assert!(text.contains(contains), "{contains:?} not in {text}");
 }
 
 fn tool_error(result: Result<Value, ServiceError>, contains: &str) {
@@ -325,9 +326,9 @@ async fn malformed_arguments_are_protocol_errors() {
     let client = connect(repo.path()).await;
     draft(&client, "docs-3").await;
     for tool in ["decision_status", "validate_decision", "audit_decision"] {
-        invalid_params(call(&client, tool, json!({"id": "../x"})).await, "not a valid decision id");
+        invalid_arguments(call(&client, tool, json!({"id": "../x"})).await, "not a valid decision id");
     }
-    invalid_params(
+    invalid_arguments(
         call(
             &client,
             "record_gate",
@@ -336,7 +337,7 @@ async fn malformed_arguments_are_protocol_errors() {
         .await,
         "not a valid decision id",
     );
-    invalid_params(
+    invalid_arguments(
         call(
             &client,
             "record_gate",
@@ -345,7 +346,7 @@ async fn malformed_arguments_are_protocol_errors() {
         .await,
         "unknown variant",
     );
-    invalid_params(
+    invalid_arguments(
         call(
             &client,
             "record_gate",
@@ -354,11 +355,11 @@ async fn malformed_arguments_are_protocol_errors() {
         .await,
         "unknown variant",
     );
-    invalid_params(
+    invalid_arguments(
         call(&client, "record_gate", json!({"id": "docs-3", "layer": "code", "result": "pass"})).await,
         "missing field `actor`",
     );
-    invalid_params(
+    invalid_arguments(
         call(
             &client,
             "record_gate",
@@ -367,16 +368,16 @@ async fn malformed_arguments_are_protocol_errors() {
         .await,
         "`actor` is empty",
     );
-    invalid_params(
+    invalid_arguments(
         call(&client, "decide", json!({"id": "docs-3", "call": "GO", "actor": ACTOR})).await,
         "missing field `owner`",
     );
-    invalid_params(
+    invalid_arguments(
         call(&client, "decide", json!({"id": "docs-3", "call": "yes", "owner": "Dana", "actor": ACTOR}))
             .await,
         "unknown variant",
     );
-    invalid_params(
+    invalid_arguments(
         call(
             &client,
             "draft_decision",
@@ -385,11 +386,11 @@ async fn malformed_arguments_are_protocol_errors() {
         .await,
         "not a valid decision id",
     );
-    invalid_params(
+    invalid_arguments(
         call(&client, "draft_decision", json!({"scope": "x", "actor": ACTOR})).await,
         "risk_class",
     );
-    invalid_params(
+    invalid_arguments(
         call(
             &client,
             "set_decision_field",
@@ -398,15 +399,15 @@ async fn malformed_arguments_are_protocol_errors() {
         .await,
         "unknown variant",
     );
-    invalid_params(
+    invalid_arguments(
         call(&client, "validate_decision", json!({"id": "docs-3", "content": "x"})).await,
         "not several",
     );
-    invalid_params(
+    invalid_arguments(
         call(&client, "validate_decision", json!({"content": "x", "commit": "HEAD"})).await,
         "`commit` applies only",
     );
-    invalid_params(call(&client, "list_decisions", json!({"now": "soon"})).await, "`now`");
+    invalid_arguments(call(&client, "list_decisions", json!({"now": "soon"})).await, "`now`");
     // Nothing malformed was recorded.
     assert_eq!(stored(&repo, "docs-3")["history"].as_array().unwrap().len(), 3);
 }
@@ -534,9 +535,9 @@ async fn no_argument_can_name_a_command() {
     ] {
         let mut args = json!({"id": "docs-6", "actor": ACTOR});
         args[field] = json!(["sh", "-c", "touch pwned"]);
-        invalid_params(call(&client, tool, args).await, "unknown field");
+        invalid_arguments(call(&client, tool, args).await, "unknown field");
     }
-    invalid_params(
+    invalid_arguments(
         call(
             &client,
             "run_drill",
@@ -608,7 +609,7 @@ async fn drill_and_rehearsal_record_their_evidence() {
         noted["rehearsal"]["friction_points"], "slow deploy\nthe runbook named the old service",
         "{noted}"
     );
-    invalid_params(
+    invalid_arguments(
         call(&client, "note_friction", json!({"id": "docs-7", "notes": [" "], "actor": ACTOR})).await,
         "empty",
     );
@@ -621,7 +622,7 @@ async fn drill_and_rehearsal_record_their_evidence() {
     assert_eq!(ops["operations"]["on_call"], "Dana Lee", "{ops}");
     assert_eq!(ops["operations"]["backup_owner"], serde_json::Value::Null, "{ops}");
     assert_eq!(stored(&repo, "docs-7")["operations"]["release_window"], "Tue 10:00-12:00 UTC");
-    invalid_params(
+    invalid_arguments(
         call(&client, "set_operations", json!({"id": "docs-7", "command": "sh", "actor": ACTOR})).await,
         "command",
     );

@@ -65,14 +65,15 @@ async fn call(
     client.call_tool(params).await.map(|result| serde_json::to_value(result).unwrap())
 }
 
-fn invalid_params(result: Result<Value, ServiceError>, contains: &str) {
-    match result {
-        Err(ServiceError::McpError(error)) => {
-            assert_eq!(error.code, ErrorCode::INVALID_PARAMS, "{error:?}");
-            assert!(error.message.contains(contains), "{error:?}");
-        }
-        other => panic!("expected invalid_params, got {other:?}"),
-    }
+/// Arguments a tool refused: a tool result with `isError: true` (SEP-1303) that says how to correct
+/// the call, not a JSON-RPC error.
+fn invalid_arguments(result: Result<Value, ServiceError>, contains: &str) {
+    let result = result.unwrap_or_else(|error| panic!("expected an isError result, got {error:?}"));
+    assert_eq!(result["isError"], true, "{result}");
+    let text = result["content"][0]["text"].as_str().unwrap();
+    assert!(text.starts_with("invalid arguments:"), "{text}");
+    assert!(text.contains("Correct the arguments and call again."), "{text}");
+    assert!(text.contains(contains), "{contains:?} not in {text}");
 }
 
 fn tool_error(result: Result<Value, ServiceError>, contains: &str) {
@@ -206,28 +207,28 @@ async fn a_bad_policy_is_a_tool_error() {
 }
 
 #[tokio::test]
-async fn validate_refuses_malformed_arguments_as_protocol_errors() {
+async fn validate_answers_malformed_arguments_with_how_to_correct_them() {
     let fixture = Fixture::new("malformed", None);
     let client = fixture.client().await;
-    invalid_params(call(&client, "validate_decision", json!({})).await, "pass the decision as `content`");
-    invalid_params(
+    invalid_arguments(call(&client, "validate_decision", json!({})).await, "pass the decision as `content`");
+    invalid_arguments(
         call(&client, "validate_decision", json!({"content": "x", "path": "y"})).await,
         "not several",
     );
-    invalid_params(call(&client, "validate_decision", json!({"content": 5})).await, "invalid type");
-    invalid_params(
+    invalid_arguments(call(&client, "validate_decision", json!({"content": 5})).await, "invalid type");
+    invalid_arguments(
         call(&client, "validate_decision", json!({"file": "docs/release.md"})).await,
         "unknown field",
     );
-    invalid_params(
+    invalid_arguments(
         call(&client, "validate_decision", json!({"path": "docs/release.md", "now": "yesterday"})).await,
         "`now`",
     );
-    invalid_params(
+    invalid_arguments(
         call(&client, "render_decision", json!({"path": "docs/release.md", "to": "pdf"})).await,
         "unknown variant",
     );
-    invalid_params(
+    invalid_arguments(
         call(&client, "render_decision", json!({"path": "docs/release.md"})).await,
         "missing field `to`",
     );
@@ -242,16 +243,16 @@ async fn paths_cannot_leave_the_root() {
     let fixture = Fixture::new("escape", None);
     let client = fixture.client().await;
     for path in ["../x", "docs/../../etc/passwd", "/etc/passwd", "/nonexistent/file.md", "docs/escape.md"] {
-        invalid_params(
+        invalid_arguments(
             call(&client, "validate_decision", json!({"path": path})).await,
             "outside the repository root",
         );
-        invalid_params(
+        invalid_arguments(
             call(&client, "audit_decision", json!({"path": path})).await,
             "outside the repository root",
         );
     }
-    invalid_params(call(&client, "validate_decision", json!({"path": ""})).await, "`path` is empty");
+    invalid_arguments(call(&client, "validate_decision", json!({"path": ""})).await, "`path` is empty");
 }
 
 #[tokio::test]
