@@ -575,6 +575,12 @@ pub struct SignArgs {
     /// Policy file (default: `.release/policy.toml` of the enclosing repository, else the built-in policy).
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// The remote whose decision log to publish to (default: `origin`, when it exists).
+    #[arg(long, value_name = "NAME")]
+    pub remote: Option<String>,
+    /// Keep the log entry in this clone; `release-gate log push` publishes it later.
+    #[arg(long)]
+    pub no_push: bool,
 }
 
 #[derive(Debug, Args)]
@@ -596,6 +602,13 @@ pub struct VerifyArgs {
     /// class's `go_valid_for` fails with `decision-expired`.
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,
+    /// Fail (`log-entry-unpublished`) unless the decision's log entry is in the remote's log as last
+    /// fetched (`release-gate log fetch` first).
+    #[arg(long)]
+    pub require_published: bool,
+    /// The remote whose log counts as published (default: `origin`).
+    #[arg(long, value_name = "NAME")]
+    pub remote: Option<String>,
     #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
     pub format: PlainFormat,
 }
@@ -608,13 +621,58 @@ pub struct LogArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum LogAction {
-    /// Recompute the hash chain and check the signed checkpoint.
+    /// Verify the whole log: one linear history, one entry per commit, the chain, every checkpoint's
+    /// Merkle root and signature, and (with --since-checkpoint) that it extends a checkpoint kept earlier.
     Verify {
         /// Trusted keys (default: `.release/allowed_signers` of the repository).
         #[arg(long, value_name = "FILE")]
         allowed_signers: Option<PathBuf>,
+        /// The log to verify, e.g. `origin/release-gate-ledger` (default: the local log branch, or the
+        /// fetched one when it is ahead or the only one).
+        #[arg(long = "ref", value_name = "REF")]
+        reference: Option<String>,
+        /// A checkpoint kept earlier (`log checkpoint` output, or the `.release/ledger.checkpoint` of before
+        /// a migration): the log must still extend it (`ledger-rolled-back`, `ledger-forked`).
+        #[arg(long, value_name = "FILE")]
+        since_checkpoint: Option<PathBuf>,
+        /// The remote whose log counts as published (default: `origin`).
+        #[arg(long, value_name = "NAME")]
+        remote: Option<String>,
         #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
         format: PlainFormat,
+    },
+    /// Print the log's current checkpoint (for a CI job summary or artifact), after verifying the log.
+    Checkpoint {
+        #[arg(long = "ref", value_name = "REF")]
+        reference: Option<String>,
+        #[arg(long, value_name = "NAME")]
+        remote: Option<String>,
+        #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
+        format: PlainFormat,
+    },
+    /// Fetch the remote's log (refusing a remote that dropped entries it had published).
+    Fetch {
+        #[arg(long, value_name = "NAME")]
+        remote: Option<String>,
+    },
+    /// Publish entries kept in this clone; with --key, local entries are put on top of the remote's.
+    Push {
+        /// Signs the checkpoints of local entries moved on top of the remote's log.
+        #[arg(long, value_name = "PATH")]
+        key: Option<PathBuf>,
+        #[arg(long, value_name = "NAME")]
+        remote: Option<String>,
+    },
+    /// Move `.release/ledger.jsonl` to the log branch, byte for byte, one commit per line.
+    Migrate {
+        /// Signs the checkpoint of every migrated entry.
+        #[arg(long, value_name = "PATH")]
+        key: PathBuf,
+        #[arg(long, value_name = "NAME")]
+        remote: Option<String>,
+        /// Keep the migrated log in this clone; `release-gate log push` publishes it later.
+        #[arg(long)]
+        no_push: bool,
     },
     /// Cut a torn last line left by an interrupted write, and log the repair.
     Repair {

@@ -30,6 +30,8 @@ pub fn run(args: &SignArgs) -> anyhow::Result<Outcome> {
         commit: &args.commit,
         principal: args.principal.as_deref(),
         now: jiff::Timestamp::now(),
+        remote: args.remote.as_deref(),
+        publish: !args.no_push,
     };
     let mut out = output::stdout();
     match workspace.sign(&request)? {
@@ -42,7 +44,7 @@ pub fn run(args: &SignArgs) -> anyhow::Result<Outcome> {
             Ok(Outcome::Failure)
         }
         SignOutcome::Signed(signed) => {
-            let verb = if signed.added { "signed" } else { "already signed; recorded again" };
+            let verb = if signed.added { "signed" } else { "already signed" };
             writeln!(
                 out,
                 "{GOOD}{verb}{GOOD:#}: {} for commit {} as {}",
@@ -52,7 +54,13 @@ pub fn run(args: &SignArgs) -> anyhow::Result<Outcome> {
             )?;
             writeln!(out, "  envelope: {}", signed.envelope)?;
             writeln!(out, "  ssh signature: {}", signed.ssh_signature)?;
-            writeln!(out, "  log entry: {} in .release/ledger.jsonl", signed.log_entry)?;
+            let published = match (signed.published, &signed.publish_note) {
+                (None, _) => "in this clone's log (no remote)".to_owned(),
+                (Some(true), _) => "published".to_owned(),
+                (Some(false), Some(note)) => format!("NOT published: {note}"),
+                (Some(false), None) => "NOT published: run `release-gate log push`".to_owned(),
+            };
+            writeln!(out, "  log entry: {} on release-gate-ledger, {published}", signed.log_entry)?;
             writeln!(
                 out,
                 "  signatures: {} in the envelope; panel signatures {} of {} the policy asks",

@@ -11,7 +11,14 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
     let workspace = input::workspace(args.policy.as_deref())?;
     let envelope = workspace.envelope_path(&args.decision)?;
     let now = input::now(args.now.as_deref())?;
-    let result = workspace.verify(&envelope, args.commit.as_deref(), args.allowed_signers.as_deref(), now)?;
+    let result = workspace.verify_with(&release_gate_repo::signoff::VerifyDecision {
+        envelope: &envelope,
+        commit: args.commit.as_deref(),
+        allowed_signers: args.allowed_signers.as_deref(),
+        now,
+        remote: args.remote.as_deref(),
+        require_published: args.require_published,
+    })?;
     match args.format {
         PlainFormat::Json => output::json(&result)?,
         PlainFormat::Text => {

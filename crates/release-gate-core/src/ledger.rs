@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::signing::sha256_hex;
 
+pub mod history;
+
 /// `prev` of the first line.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -161,7 +163,7 @@ pub fn read_chain(bytes: &[u8]) -> Chain {
     chain
 }
 
-fn check_line(line: &[u8], prev: &str, number: usize) -> Result<Entry, String> {
+pub(crate) fn check_line(line: &[u8], prev: &str, number: usize) -> Result<Entry, String> {
     let entry: Entry = serde_json::from_slice(line).map_err(|error| format!("not a log entry ({error})"))?;
     if entry.prev != prev {
         return Err(format!(

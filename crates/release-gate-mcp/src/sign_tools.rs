@@ -158,14 +158,12 @@ impl Signing {
 impl ReleaseGateServer {
     #[tool(
         name = "sign_decision",
-        description = "Sign a stored decision's GO for a commit with the person's key (configured when the \
-            server started): an in-toto statement in a DSSE envelope, an SSH signature, and an entry in the \
-            decision log. Only for a GO that validates, and only when the key belongs to the final decision \
-            owner or a panel member. This records a person's sign-off: call it only when that person asked you \
-            to. The server asks them to confirm in the client (elicitation); a decline, or a client that cannot \
-            ask, signs nothing, unless they started the server with RELEASE_GATE_SIGN_CONFIRM=client (then the \
-            client's approval of this call is the confirmation). Over HTTP it also needs the server's bearer \
-            token (RELEASE_GATE_HTTP_TOKEN). Returns `signed` and the signature, or why nothing was signed.",
+        description = "Sign a stored decision's GO for a commit with the person's key (set when the server \
+            started): an in-toto statement in a DSSE envelope, an SSH signature and a decision-log entry. Only a \
+            GO that validates, only by the final decision owner or a panel member, and only when that person \
+            asked you. The person confirms in the client; a decline or a client that cannot ask signs nothing \
+            (unless the server was started with RELEASE_GATE_SIGN_CONFIRM=client); over HTTP the bearer token \
+            is required. Returns `signed` and the signature, or why not.",
         annotations(
             title = "Sign a release decision",
             read_only_hint = false,
@@ -235,6 +233,8 @@ impl ReleaseGateServer {
                 commit: &commit,
                 principal: args.principal.as_deref(),
                 now: jiff::Timestamp::now(),
+                remote: None,
+                publish: true,
             };
             let outcome = workspace.sign(&request).map_err(op_error)?;
             let signed = matches!(outcome, SignOutcome::Signed(_));

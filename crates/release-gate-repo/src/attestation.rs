@@ -13,7 +13,8 @@ use release_gate_core::signing::{
 };
 
 use crate::fs::{ReadError, create_dir_inside, read_inside, read_limited, write_atomic};
-use crate::ledger::{Ledger, LedgerError};
+use crate::ledger::LedgerError;
+use crate::ledger::branch::BranchLog;
 
 /// Why signing could not complete.
 #[derive(Debug, thiserror::Error)]
@@ -105,7 +106,12 @@ impl Files {
 #[derive(Debug)]
 pub struct SignRequest<'a> {
     pub files: &'a Files,
-    pub ledger: &'a Ledger,
+    pub log: &'a BranchLog,
+    /// The log file of before, `.release/ledger.jsonl`: while it exists and no log branch does, signing
+    /// waits for `log migrate`.
+    pub legacy_log: &'a Path,
+    /// Push the entry to the remote's log (else it stays in this clone until `log push`).
+    pub publish: bool,
     /// Where the decision came from, for the log (a path relative to the repository root, or a store id).
     pub source: &'a str,
     pub commit: &'a str,
@@ -125,6 +131,10 @@ pub struct Signed {
     pub added: bool,
     pub sshsig: String,
     pub entry: Entry,
+    /// Whether the remote's log holds the entry (`None`: the clone has no remote).
+    pub published: Option<bool>,
+    /// Why it is not published, when it is not.
+    pub note: Option<String>,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AttestError + '_ {
@@ -139,10 +149,13 @@ fn read_error(path: &Path, error: ReadError) -> AttestError {
     AttestError::Io { path: path.to_path_buf(), source }
 }
 
-/// Signs under the log's lock: envelope and signature files first, then the log line, then the checkpoint.
+/// Signs under the log's lock: envelope and signature files first, then the log entry commit, then the push.
 pub fn sign(request: &SignRequest<'_>) -> Result<Signed, AttestError> {
     let files = request.files;
-    let mut locked = request.ledger.lock()?;
+    let lock = request.log.lock()?;
+    if std::fs::symlink_metadata(request.legacy_log).is_ok() && !request.log.exists() {
+        return Err(LedgerError::Legacy.into());
+    }
     match &files.root {
         Some(root) => create_dir_inside(root, &files.dir).map_err(|error| read_error(&files.dir, error))?,
         None => std::fs::create_dir_all(&files.dir).map_err(io(&files.dir))?,
@@ -229,7 +242,16 @@ pub fn sign(request: &SignRequest<'_>) -> Result<Signed, AttestError> {
         envelope: sha256_hex(&envelope_bytes),
         signers,
     });
-    let entry = locked.append(event, request.now)?;
-    locked.write_checkpoint(request.key)?;
-    Ok(Signed { envelope, added, sshsig: name, entry })
+    let appended = request.log.append_held(
+        &lock,
+        Some(event),
+        Some(request.key),
+        request.allowed,
+        request.now,
+        request.publish,
+    )?;
+    let entry = appended
+        .entry
+        .ok_or_else(|| LedgerError::Invalid("the new entry is not in the log after writing it".into()))?;
+    Ok(Signed { envelope, added, sshsig: name, entry, published: appended.published, note: appended.note })
 }

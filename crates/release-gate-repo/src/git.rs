@@ -45,6 +45,8 @@ const HARDENING: &[&str] = &[
     "log.showSignature=false",
     "gc.auto=0",
     "maintenance.auto=false",
+    // Objects and refs release-gate writes (the log's commits) reach the disk before it reports success.
+    "core.fsync=committed",
 ];
 
 /// A git work tree.
@@ -83,6 +85,12 @@ pub struct GitCommand {
 
 impl GitCommand {
     fn new(location: Location<'_>, subcommand: &'static str) -> GitCommand {
+        GitCommand::configured(location, subcommand, &[])
+    }
+
+    /// A command with extra `-c` settings, built by this module from checked values (a remote's name, the
+    /// user's own credential helpers), never from the repository.
+    fn configured(location: Location<'_>, subcommand: &'static str, settings: &[String]) -> GitCommand {
         let mut command = Command::new("git");
         match location {
             Location::Dir(dir) => {
@@ -99,6 +107,9 @@ impl GitCommand {
         command.arg("--no-replace-objects");
         for setting in HARDENING {
             command.args(["-c", setting]);
+        }
+        for setting in settings {
+            command.arg("-c").arg(setting);
         }
         command
             .arg(subcommand)
@@ -164,6 +175,75 @@ impl GitCommand {
 
     fn text(self) -> Result<String, GitError> {
         Ok(String::from_utf8_lossy(&self.output()?).trim().to_owned())
+    }
+
+    /// An environment variable for git (fixed names; values built here, e.g. commit dates).
+    fn env(mut self, name: &'static str, value: &str) -> GitCommand {
+        self.command.env(name, value);
+        self
+    }
+
+    /// Runs with `input` on stdin; stdout on success.
+    fn input(mut self, input: &[u8]) -> Result<Vec<u8>, GitError> {
+        use std::io::Write as _;
+        self.command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = self.command.spawn().map_err(GitError::Spawn)?;
+        let written = child.stdin.take().map(|mut stdin| stdin.write_all(input));
+        let output = child.wait_with_output().map_err(GitError::Spawn)?;
+        if output.status.success() && written.is_none_or(|result| result.is_ok()) {
+            Ok(output.stdout)
+        } else {
+            Err(GitError::Failed {
+                args: self.shown.join(" "),
+                stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            })
+        }
+    }
+
+    /// Runs a command that talks to a remote, killed after `limit` so an unreachable remote cannot hang
+    /// a signature. Returns the exit status's success, stdout and stderr.
+    fn network(mut self, limit: std::time::Duration) -> Result<(bool, Vec<u8>, String), GitError> {
+        use std::io::Read as _;
+        self.command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = self.command.spawn().map_err(GitError::Spawn)?;
+        let mut stdout = child.stdout.take();
+        let mut stderr = child.stderr.take();
+        let out_reader = std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(pipe) = stdout.as_mut() {
+                let _ = pipe.take(16 * 1024 * 1024).read_to_end(&mut bytes);
+            }
+            bytes
+        });
+        let err_reader = std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(pipe) = stderr.as_mut() {
+                let _ = pipe.take(1024 * 1024).read_to_end(&mut bytes);
+            }
+            bytes
+        });
+        let deadline = std::time::Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = child.try_wait().map_err(GitError::Spawn)? {
+                break Some(status);
+            }
+            if std::time::Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        };
+        let stdout = out_reader.join().unwrap_or_default();
+        let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).trim().to_owned();
+        match status {
+            Some(status) => Ok((status.success(), stdout, stderr)),
+            None => Ok((
+                false,
+                stdout,
+                format!("git {} did not finish within {}s", self.shown.join(" "), limit.as_secs()),
+            )),
+        }
     }
 }
 
@@ -341,6 +421,318 @@ impl Git {
     fn git_path(&self, name: &'static str) -> Result<PathBuf, GitError> {
         let path = self.git("rev-parse").options(&["--path-format=absolute", "--git-path", name]).text()?;
         Ok(PathBuf::from(path))
+    }
+}
+
+/// How long a fetch, push or remote listing may take before it is given up as unreachable.
+const NETWORK_LIMIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Settings for commands that talk to a remote: the transports a remote may use (no `ext::`, no
+/// `git://`, no remote helpers the repository names), no program the repository configures (ssh command,
+/// askpass, upload-pack / receive-pack for the remote), ssh never prompts, objects received are checked.
+const TRANSPORT: &[&str] = &[
+    "protocol.allow=never",
+    "protocol.file.allow=always",
+    "protocol.ssh.allow=always",
+    "protocol.https.allow=always",
+    "core.sshCommand=ssh -o BatchMode=yes",
+    "core.askPass=",
+    "transfer.fsckObjects=true",
+    "credential.helper=",
+];
+
+/// A git object id: 40 or 64 lowercase hex characters.
+pub fn is_object_id(text: &str) -> bool {
+    (text.len() == 40 || text.len() == 64)
+        && text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// A remote's name release-gate will use: letters, digits, `.`, `_`, `-`, not starting with `-` or `.`.
+pub fn is_remote_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 100
+        && !name.starts_with(['-', '.'])
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// What a push did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pushed {
+    /// The remote took the update (or already had it).
+    Done,
+    /// The remote's ref moved on since we read it: fetch, rebuild and try again.
+    Retry(String),
+    /// The remote refused for good (a hook, a protected branch, permissions) or could not be reached.
+    Refused(String),
+}
+
+/// One object read by [`Git::read_objects`]: its type and bytes, `None` when missing or over the bound.
+pub type Object = Option<(String, Vec<u8>)>;
+
+impl Git {
+    /// The repository's common git directory (shared by its work trees).
+    pub fn common_dir(&self) -> Result<PathBuf, GitError> {
+        let path = self.git("rev-parse").options(&["--path-format=absolute", "--git-common-dir"]).text()?;
+        Ok(PathBuf::from(path))
+    }
+
+    /// The commits a shallow clone cut the history at (empty for a complete clone).
+    pub fn shallow_commits(&self) -> Result<std::collections::HashSet<String>, GitError> {
+        let path = self.git_path("shallow")?;
+        match crate::fs::read_limited(&path) {
+            Ok(bytes) => Ok(String::from_utf8_lossy(&bytes).lines().map(str::to_owned).collect()),
+            Err(error) if error.is_not_found() => Ok(std::collections::HashSet::new()),
+            Err(error) => Err(GitError::Spawn(std::io::Error::other(error))),
+        }
+    }
+
+    /// The commit a full ref name points at, if it exists.
+    pub fn ref_target(&self, name: &str) -> Option<String> {
+        self.git("rev-parse")
+            .options(&["--verify", "--quiet"])
+            .revision(&format!("{name}^{{commit}}"))
+            .text()
+            .ok()
+            .filter(|id| is_object_id(id))
+    }
+
+    /// The first-parent history of `tip`, oldest first: (commit, number of parents). At most `max`.
+    pub fn first_parent_history(&self, tip: &str, max: usize) -> Result<Vec<(String, usize)>, GitError> {
+        let raw = self
+            .git("rev-list")
+            .options(&["--first-parent", "--parents", "--reverse"])
+            .revision(tip)
+            .paths(&[])
+            .output()?;
+        let mut out = Vec::new();
+        for line in raw.split(|b| *b == b'\n').filter(|line| !line.is_empty()) {
+            if out.len() >= max {
+                return Err(GitError::Failed {
+                    args: "rev-list".into(),
+                    stderr: format!("the history has more than {max} commits"),
+                });
+            }
+            let text = String::from_utf8_lossy(line);
+            let mut fields = text.split(' ');
+            let id = fields.next().unwrap_or_default().to_owned();
+            out.push((id, fields.count()));
+        }
+        Ok(out)
+    }
+
+    /// Reads objects by name (`<oid>`, `<oid>^{tree}`, ...) through one `cat-file --batch`, fed by a
+    /// thread while this one reads, so a long list costs one process. Objects over `max` bytes are read
+    /// past and returned as `None`.
+    pub fn read_objects(&self, names: &[String], max: usize) -> Result<Vec<Object>, GitError> {
+        use std::io::{BufRead as _, Read as _, Write as _};
+        let mut command = self.git("cat-file").option("--batch");
+        command.command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
+        let mut child = command.command.spawn().map_err(GitError::Spawn)?;
+        let stdin = child.stdin.take();
+        let request: Vec<u8> = names.iter().flat_map(|name| format!("{name}\n").into_bytes()).collect();
+        let writer = std::thread::spawn(move || {
+            if let Some(mut stdin) = stdin {
+                let _ = stdin.write_all(&request);
+            }
+        });
+        let failed = |why: &str| GitError::Failed { args: "cat-file --batch".into(), stderr: why.to_owned() };
+        let stdout = child.stdout.take().ok_or_else(|| failed("no output"))?;
+        let mut reader = std::io::BufReader::with_capacity(1 << 16, stdout);
+        let mut out = Vec::with_capacity(names.len());
+        let mut header = String::new();
+        for _ in names {
+            header.clear();
+            reader.read_line(&mut header).map_err(GitError::Spawn)?;
+            let fields: Vec<&str> = header.trim_end().split(' ').collect();
+            let [_, kind, size] = fields.as_slice() else {
+                out.push(None);
+                continue;
+            };
+            let size: usize = size.parse().map_err(|_| failed("a malformed object header"))?;
+            if size > max {
+                std::io::copy(
+                    &mut (&mut reader).take(u64::try_from(size).unwrap_or(u64::MAX) + 1),
+                    &mut std::io::sink(),
+                )
+                .map_err(GitError::Spawn)?;
+                out.push(None);
+                continue;
+            }
+            let mut bytes = vec![0; size + 1];
+            reader.read_exact(&mut bytes).map_err(GitError::Spawn)?;
+            bytes.pop();
+            out.push(Some(((*kind).to_owned(), bytes)));
+        }
+        let _ = writer.join();
+        let _ = child.wait();
+        Ok(out)
+    }
+
+    /// Writes a blob; its id.
+    pub fn write_blob(&self, bytes: &[u8]) -> Result<String, GitError> {
+        let id = self.git("hash-object").options(&["-w", "--no-filters", "--stdin"]).input(bytes)?;
+        checked_id(&id)
+    }
+
+    /// Writes a tree of regular files (name, blob id), names given in git's order; its id.
+    pub fn write_tree(&self, files: &[(&str, &str)]) -> Result<String, GitError> {
+        let listing: String =
+            files.iter().map(|(name, blob)| format!("100644 blob {blob}\t{name}\n")).collect();
+        let id = self.git("mktree").input(listing.as_bytes())?;
+        checked_id(&id)
+    }
+
+    /// Writes a commit of `tree` on `parent` with `message`, dated `unix_seconds`, by release-gate.
+    pub fn write_commit(
+        &self,
+        tree: &str,
+        parent: Option<&str>,
+        message: &str,
+        unix_seconds: i64,
+    ) -> Result<String, GitError> {
+        let date = format!("{unix_seconds} +0000");
+        let mut command = self
+            .git("commit-tree")
+            .option("--no-gpg-sign")
+            .env("GIT_AUTHOR_NAME", "release-gate")
+            .env("GIT_AUTHOR_EMAIL", "release-gate@localhost")
+            .env("GIT_COMMITTER_NAME", "release-gate")
+            .env("GIT_COMMITTER_EMAIL", "release-gate@localhost")
+            .env("GIT_AUTHOR_DATE", &date)
+            .env("GIT_COMMITTER_DATE", &date);
+        if let Some(parent) = parent {
+            if !is_object_id(parent) {
+                return Err(GitError::UnknownRevision { rev: parent.to_owned() });
+            }
+            // A checked object id, stuck to its option: it cannot be read as another option.
+            command.command.arg(format!("-p{parent}"));
+        }
+        let id = command.revision(tree).input(message.as_bytes())?;
+        checked_id(&id)
+    }
+
+    /// Sets `name` to `new` only if it is still `old` (`None`: only if it does not exist yet).
+    pub fn update_ref(&self, name: &str, new: &str, old: Option<&str>) -> Result<(), GitError> {
+        let zero = "0".repeat(new.len());
+        self.git("update-ref")
+            .options(&["-m", "release-gate log"])
+            .revision(name)
+            .revision(new)
+            .revision(old.unwrap_or(&zero))
+            .output()
+            .map(drop)
+    }
+
+    /// The URL-free settings for talking to `remote`: the transport rules, and the user's own credential
+    /// helpers (global and system configuration) in place of any the repository names.
+    fn transport_settings(&self, remote: &str) -> Vec<String> {
+        let mut settings: Vec<String> = TRANSPORT.iter().map(|s| (*s).to_owned()).collect();
+        settings.push(format!("remote.{remote}.uploadpack=git-upload-pack"));
+        settings.push(format!("remote.{remote}.receivepack=git-receive-pack"));
+        for scope in ["--system", "--global"] {
+            let helpers = GitCommand::new(Location::Dir(&self.root), "config")
+                .options(&[scope, "--get-all", "credential.helper"])
+                .text()
+                .unwrap_or_default();
+            settings
+                .extend(helpers.lines().filter(|l| !l.is_empty()).map(|h| format!("credential.helper={h}")));
+        }
+        settings
+    }
+
+    fn remote_command(&self, remote: &str, subcommand: &'static str) -> GitCommand {
+        GitCommand::configured(Location::Dir(&self.root), subcommand, &self.transport_settings(remote))
+    }
+
+    /// Whether `remote` is configured (has a URL).
+    pub fn has_remote(&self, remote: &str) -> bool {
+        is_remote_name(remote)
+            && self
+                .git("config")
+                .option("--get")
+                .revision(&format!("remote.{remote}.url"))
+                .text()
+                .is_ok_and(|url| !url.is_empty())
+    }
+
+    /// Where `branch` points on `remote`: `Ok(None)` when the remote has no such branch, `Err` when the
+    /// remote cannot be asked.
+    pub fn remote_branch(&self, remote: &str, branch: &str) -> Result<Option<String>, String> {
+        let (ok, stdout, stderr) = self
+            .remote_command(remote, "ls-remote")
+            .option("--refs")
+            .revision(remote)
+            .revision(branch)
+            .network(NETWORK_LIMIT)
+            .map_err(|error| error.to_string())?;
+        if !ok {
+            return Err(stderr);
+        }
+        let text = String::from_utf8_lossy(&stdout);
+        Ok(text
+            .lines()
+            .filter_map(|line| line.split_once('\t'))
+            .find(|(_, name)| *name == branch)
+            .map(|(id, _)| id.to_owned())
+            .filter(|id| is_object_id(id)))
+    }
+
+    /// Fetches `branch` of `remote` into the ref `into` (forced: the caller compares old and new).
+    pub fn fetch_branch(&self, remote: &str, branch: &str, into: &str) -> Result<(), String> {
+        let (ok, _, stderr) = self
+            .remote_command(remote, "fetch")
+            .options(&["--no-tags", "--no-recurse-submodules", "--no-write-fetch-head", "--quiet"])
+            .revision(remote)
+            .revision(&format!("+{branch}:{into}"))
+            .network(NETWORK_LIMIT)
+            .map_err(|error| error.to_string())?;
+        if ok { Ok(()) } else { Err(stderr) }
+    }
+
+    /// Pushes `commit` to `branch` of `remote`, fast-forward only (never forced): the remote's own ref
+    /// update is the compare-and-swap. Classifies a refusal as worth retrying or final.
+    pub fn push_branch(&self, remote: &str, commit: &str, branch: &str) -> Result<Pushed, GitError> {
+        let (ok, stdout, stderr) = self
+            .remote_command(remote, "push")
+            .options(&["--porcelain", "--no-verify", "--quiet"])
+            .revision(remote)
+            .revision(&format!("{commit}:{branch}"))
+            .network(NETWORK_LIMIT)?;
+        let report = String::from_utf8_lossy(&stdout);
+        let status = report.lines().find(|line| line.contains(&format!(":{branch}\t")));
+        match status {
+            Some(line) if ok && !line.starts_with('!') => Ok(Pushed::Done),
+            Some(line) if line.starts_with('!') => {
+                let reason = line.rsplit('\t').next().unwrap_or_default().to_owned();
+                let retry = [
+                    "fetch first",
+                    "non-fast-forward",
+                    "stale info",
+                    "cannot lock ref",
+                    "failed to update ref",
+                    "incorrect old value",
+                    "failed to lock",
+                ]
+                .iter()
+                .any(|word| reason.contains(word));
+                let why = if stderr.is_empty() { reason } else { format!("{reason}: {stderr}") };
+                Ok(if retry { Pushed::Retry(why) } else { Pushed::Refused(why) })
+            }
+            _ if ok => Ok(Pushed::Done),
+            _ => Ok(Pushed::Refused(if stderr.is_empty() { "the push failed".into() } else { stderr })),
+        }
+    }
+}
+
+fn checked_id(output: &[u8]) -> Result<String, GitError> {
+    let id = String::from_utf8_lossy(output).trim().to_owned();
+    if is_object_id(&id) {
+        Ok(id)
+    } else {
+        Err(GitError::Failed {
+            args: "write".into(),
+            stderr: format!("git answered `{id}`, not an object id"),
+        })
     }
 }
 

@@ -1,5 +1,6 @@
-//! The decision log on disk: `.release/ledger.jsonl`, appended under a file lock with fsync, its signed
-//! checkpoint, verification, explicit repair of a torn tail, and export for audits.
+//! The decision log. Since the log moved to its own branch ([`branch`]), this file's `Ledger` is the log
+//! file of before, `.release/ledger.jsonl` on the working branch: read for `log migrate`, verification of
+//! repositories not migrated yet, and explicit repair of a torn tail; export works on both.
 //!
 //! Append recipe (crash-safe): open with append+read, take an exclusive `flock`, re-read the file under
 //! the lock, refuse to append after a torn or broken line, write the whole line with one `write_all`,
@@ -21,9 +22,32 @@ use crate::fs::{
     write_atomic,
 };
 
+pub mod branch;
+
 /// Why the log could not be read or appended to.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
+    #[error(transparent)]
+    Git(crate::git::GitError),
+    #[error("{0}")]
+    Remote(String),
+    #[error("{0}")]
+    Offline(String),
+    #[error("{0}")]
+    Rewritten(String),
+    #[error(
+        "the decision log does not verify, so nothing is added to it: {0}. Run `release-gate log verify`"
+    )]
+    Invalid(String),
+    #[error(
+        "local log entries must be put on top of the remote's, which re-signs their checkpoints: pass --key"
+    )]
+    NeedKey,
+    #[error(
+        "this repository still keeps its decision log in .release/ledger.jsonl: run `release-gate log migrate --key PATH` \
+         once to move it to the log branch, then sign"
+    )]
+    Legacy,
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     #[error(

@@ -17,8 +17,10 @@ use serde::Serialize;
 use crate::attestation::{self, Files, SignRequest};
 use crate::keys;
 use crate::ledger::Ledger;
+use crate::ledger::branch::{self, BranchLog};
 use crate::store::Id;
 use crate::workspace::{OpError, Workspace};
+use release_gate_core::ledger::history::HistoryCheck;
 
 /// Which decision to sign.
 #[derive(Debug, Clone)]
@@ -40,6 +42,10 @@ pub struct SignDecision<'a> {
     /// Which of the key's principals signs, when it has several.
     pub principal: Option<&'a str>,
     pub now: jiff::Timestamp,
+    /// The remote whose log to publish to (default `origin`, when it exists).
+    pub remote: Option<&'a str>,
+    /// Push the log entry to the remote (else it stays in this clone until `log push`).
+    pub publish: bool,
 }
 
 /// What a signature did.
@@ -52,7 +58,11 @@ pub struct SignedDecision {
     pub envelope: String,
     pub ssh_signature: String,
     pub log_entry: u64,
-    /// False when this key had signed the same statement before (the log records the step again).
+    /// Whether the remote's log holds the entry; absent when the clone has no remote (a local log).
+    pub published: Option<bool>,
+    /// Why the entry is not published, when it is not.
+    pub publish_note: Option<String>,
+    /// False when this key had signed the same statement before (the log keeps its one entry for it).
     pub added: bool,
     pub signatures: usize,
     pub panel_signatures: usize,
@@ -169,10 +179,14 @@ impl Workspace {
         }
         let statement = statement_bytes(input).map_err(|error| OpError::Invalid(error.to_string()))?;
         let files = Files::new(self.git.root(), &self.release_dir().join("attestations"), &id);
-        let ledger = Ledger::new(&self.release_dir());
+        let log = BranchLog::open(&self.git, request.remote)
+            .map_err(|error| OpError::Invalid(error.to_string()))?;
+        let legacy = self.release_dir().join("ledger.jsonl");
         let signed = attestation::sign(&SignRequest {
             files: &files,
-            ledger: &ledger,
+            log: &log,
+            legacy_log: &legacy,
+            publish: request.publish,
             source: &source,
             commit: commit.as_str(),
             statement: &statement,
@@ -209,6 +223,8 @@ impl Workspace {
             envelope: shown(files.envelope()),
             ssh_signature: shown(files.dir.join(&signed.sshsig)),
             log_entry: signed.entry.seq,
+            published: signed.published,
+            publish_note: signed.note,
             added: signed.added,
             signatures: signed.envelope.signatures.len(),
             panel_signatures: panel,
@@ -236,6 +252,21 @@ impl Workspace {
         allowed_signers: Option<&Path>,
         now: jiff::Timestamp,
     ) -> Result<Verification, OpError> {
+        self.verify_with(&VerifyDecision {
+            envelope: envelope_path,
+            commit,
+            allowed_signers,
+            now,
+            remote: None,
+            require_published: false,
+        })
+    }
+
+    /// Verifies a signed decision with every option: the remote whose log counts as published, and
+    /// whether the entry must be in it.
+    pub fn verify_with(&self, request: &VerifyDecision<'_>) -> Result<Verification, OpError> {
+        let (envelope_path, commit, allowed_signers, now) =
+            (request.envelope, request.commit, request.allowed_signers, request.now);
         let mut files = Files::from_envelope_path(envelope_path).ok_or_else(|| {
             OpError::Invalid(format!(
                 "{} is not named `<id>.dsse.json`; pass the envelope `release-gate sign` wrote, or the decision id",
@@ -268,9 +299,28 @@ impl Workspace {
             }
         };
         let sshsigs = files.read_sshsigs().map_err(|error| OpError::Invalid(error.to_string()))?;
-        let ledger = Ledger::new(&release_dir);
-        let chain = ledger.read().map_err(|error| OpError::Invalid(error.to_string()))?;
-        let checkpoint = ledger.check_checkpoint(&chain, &allowed);
+        let log = BranchLog::open(&self.git, request.remote)
+            .map_err(|error| OpError::Invalid(error.to_string()))?;
+        let view = log.view().map_err(|error| OpError::Invalid(error.to_string()))?;
+        let mut published = None;
+        let (chain, checkpoint) = match &view.tip {
+            Some(tip) => {
+                let check =
+                    HistoryCheck { allowed: &allowed, every_checkpoint: false, pin: None, shallow: false };
+                let history = log.read(tip, check).map_err(|error| OpError::Invalid(error.to_string()))?;
+                published = log.published_size(&view, &history);
+                let checkpoint =
+                    if history.ok() { Ok(String::new()) } else { Err(branch::describe(&history)) };
+                (history.chain, checkpoint)
+            }
+            None => {
+                // A repository whose log file was not migrated to the log branch yet.
+                let ledger = Ledger::new(&release_dir);
+                let chain = ledger.read().map_err(|error| OpError::Invalid(error.to_string()))?;
+                let checkpoint = ledger.check_checkpoint(&chain, &allowed);
+                (chain, checkpoint)
+            }
+        };
         let mut notes = Vec::new();
         let released = match commit {
             Some(rev) => self.full_commit(rev)?,
@@ -306,6 +356,8 @@ impl Workspace {
                 ledger: &chain,
                 checkpoint: checkpoint.as_ref().map(|_| ()).map_err(String::as_str),
                 now: Some(now),
+                published,
+                require_published: request.require_published,
             },
         );
         result.notes.extend(notes);
@@ -318,6 +370,20 @@ impl Workspace {
             _ => false,
         }
     }
+}
+
+/// A verification request.
+#[derive(Debug, Clone, Copy)]
+pub struct VerifyDecision<'a> {
+    pub envelope: &'a Path,
+    /// The commit being released; `None`: HEAD (see [`Workspace::verify`]).
+    pub commit: Option<&'a str>,
+    pub allowed_signers: Option<&'a Path>,
+    pub now: jiff::Timestamp,
+    /// The remote whose log counts as published (default `origin`).
+    pub remote: Option<&'a str>,
+    /// Fail unless the decision's entry is in the remote's log as last fetched.
+    pub require_published: bool,
 }
 
 /// The trusted keys and the file they came from: `explicit`, else `<root>/.release/allowed_signers`, which

@@ -280,6 +280,8 @@ fn run_at(
             ledger: &chain,
             checkpoint: checkpoint.as_ref().map(|_| ()).map_err(String::as_str),
             now,
+            published: None,
+            require_published: false,
         },
     )
 }

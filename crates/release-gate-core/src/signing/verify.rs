@@ -55,6 +55,7 @@ failure_codes! {
     LogEntryMissing = "log-entry-missing", "the decision log has no entry for exactly this envelope";
     LogEntryMismatch = "log-entry-mismatch", "the log entry disagrees with the files (statement, commit, SSH signatures)";
     DecisionExpired = "decision-expired", "the GO is older than the policy's go_valid_for for its risk class";
+    LogEntryUnpublished = "log-entry-unpublished", "the decision's log entry is not in the remote's (published) log";
 }
 
 /// One reason a signed decision does not verify.
@@ -101,6 +102,10 @@ pub struct Context<'a> {
     /// The time of the deploy being gated: a GO older than its class's `go_valid_for` then fails with
     /// `decision-expired`. `None` skips that one check (the report says so).
     pub now: Option<jiff::Timestamp>,
+    /// How many leading entries of `ledger` the remote's log holds (as last fetched); `None`: no remote.
+    pub published: Option<u64>,
+    /// Fail with `log-entry-unpublished` unless the decision's entry is published (else a note).
+    pub require_published: bool,
 }
 
 /// The outcome: every failure, and what verified.
@@ -524,21 +529,43 @@ fn check_log(out: &mut Verification, files: Files<'_>, context: Context<'_>, pay
     if let Err(reason) = context.checkpoint {
         out.fail(FailureCode::LogBroken, format!("the log checkpoint does not verify: {reason}"));
     }
-    let latest: Option<&SignEvent> = chain.entries.iter().rev().find_map(|entry| match &entry.event {
-        Event::Sign(sign) if sign.decision == files.id => Some(sign),
+    let latest: Option<(u64, &SignEvent)> = chain.entries.iter().rev().find_map(|entry| match &entry.event {
+        Event::Sign(sign) if sign.decision == files.id => Some((entry.seq, sign)),
         _ => None,
     });
     let envelope_digest = sha256_hex(files.envelope);
-    let Some(entry) = latest else {
+    let Some((seq, entry)) = latest else {
         out.fail(
             FailureCode::LogEntryMissing,
             format!(
-                "the decision log has no entry for decision `{}`: sign it with `release-gate sign`",
+                "the decision log has no entry for decision `{}`: sign it with `release-gate sign` (or fetch the \
+                 log: `release-gate log fetch`)",
                 files.id
             ),
         );
         return;
     };
+    match context.published {
+        Some(published) if seq <= published => {}
+        Some(published) => {
+            let message = format!(
+                "the decision's log entry {seq} is only in this clone: the remote's log (as last fetched) has \
+                 {published} entries; publish it with `release-gate log push` (and `release-gate log fetch` first \
+                 to see the remote's latest)"
+            );
+            if context.require_published {
+                out.fail(FailureCode::LogEntryUnpublished, message);
+            } else {
+                out.notes.push(message);
+            }
+        }
+        None if context.require_published => out.fail(
+            FailureCode::LogEntryUnpublished,
+            "there is no remote log to compare with: this clone has no remote `origin` (or the one named), or \
+             its log was never fetched (`release-gate log fetch`)",
+        ),
+        None => {}
+    }
     if entry.envelope != envelope_digest {
         out.fail(
             FailureCode::LogEntryMissing,
