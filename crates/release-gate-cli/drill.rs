@@ -5,6 +5,7 @@ use std::io::Write;
 use anyhow::bail;
 use release_gate_core::history::DrillItem;
 use release_gate_repo::evidence::Clock;
+use release_gate_repo::run::Cancel;
 
 use crate::Outcome;
 use crate::cli::{DrillArgs, PlainFormat};
@@ -31,7 +32,14 @@ pub fn run(args: &DrillArgs) -> anyhow::Result<Outcome> {
         confirmations.push((item, vec![evidence.trim().to_owned()]));
     }
     let mut reporter = Reporter::new();
-    let decision = workspace.run_drill(&id, &confirmations, &actor, clock, &mut |e| reporter.report(e))?;
+    let decision = workspace.run_drill(
+        &id,
+        &confirmations,
+        &actor,
+        clock,
+        &mut |e| reporter.report(e),
+        &Cancel::new(),
+    )?;
     let complete = decision.drill.len() >= 5 && decision.drill.iter().all(|item| item.checked);
     if args.format == PlainFormat::Json {
         output::json(&decision.drill)?;

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use release_gate_repo::evidence::Clock;
+use release_gate_repo::run::Cancel;
 
 use crate::Outcome;
 use crate::cli::{GatesArgs, GatesCommand, PlainFormat};
@@ -17,7 +18,8 @@ pub fn run(args: &GatesArgs) -> anyhow::Result<Outcome> {
     let id = input::id(&args.id)?;
     let actor = input::actor(&workspace, args.actor.actor.as_deref());
     let mut reporter = Reporter::new();
-    let run = workspace.run_code_gates(&id, &actor, clock, &mut |event| reporter.report(event))?;
+    let run =
+        workspace.run_code_gates(&id, &actor, clock, &mut |event| reporter.report(event), &Cancel::new())?;
     if args.format == PlainFormat::Json {
         output::json(&run)?;
     } else {

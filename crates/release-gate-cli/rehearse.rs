@@ -4,6 +4,7 @@ use std::io::Write;
 
 use release_gate_core::history::format_ms;
 use release_gate_repo::evidence::Clock;
+use release_gate_repo::run::Cancel;
 
 use crate::Outcome;
 use crate::cli::{PlainFormat, RehearseArgs};
@@ -22,7 +23,14 @@ pub fn run(args: &RehearseArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Success);
     }
     let mut reporter = Reporter::new();
-    let outcome = workspace.rehearse(&id, &args.friction, &actor, clock, &mut |e| reporter.report(e))?;
+    let outcome = workspace.rehearse(
+        &id,
+        &args.friction,
+        &actor,
+        clock,
+        &mut |e| reporter.report(e),
+        &Cancel::new(),
+    )?;
     if args.format == PlainFormat::Json {
         output::json(&outcome)?;
     } else {

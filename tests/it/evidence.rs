@@ -18,7 +18,8 @@ fn record(repo: &GitRepo, id: &str) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-fn alive(pid: &str) -> bool {
+/// Whether a process is still running (not gone, not a zombie waiting to be reaped).
+pub fn alive(pid: &str) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         Ok(stat) => !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
         Err(_) => false,

@@ -16,6 +16,7 @@ mod cli;
 mod codex;
 mod evidence;
 mod mcp;
+mod mcp_cancel;
 mod mcp_clients;
 mod mcp_http;
 mod mcp_jsonrpc;

@@ -24,7 +24,8 @@ pub fn fixture_root(name: &str) -> TempDir {
 /// One `release-gate serve` process spoken to line by line.
 pub struct Session {
     pub child: Child,
-    stdin: ChildStdin,
+    /// `None` once closed (`close_stdin`): the client went away.
+    stdin: Option<ChildStdin>,
     lines: Receiver<String>,
 }
 
@@ -56,7 +57,7 @@ impl Session {
                 }
             }
         });
-        Session { child, stdin, lines }
+        Session { child, stdin: Some(stdin), lines }
     }
 
     pub fn initialize(&mut self) {
@@ -70,9 +71,15 @@ impl Session {
     }
 
     pub fn send_line(&mut self, line: &[u8]) {
-        self.stdin.write_all(line).unwrap();
-        self.stdin.write_all(b"\n").unwrap();
-        self.stdin.flush().unwrap();
+        let stdin = self.stdin.as_mut().expect("stdin is open");
+        stdin.write_all(line).unwrap();
+        stdin.write_all(b"\n").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Closes the server's stdin, as a client that goes away does.
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
     }
 
     /// The next line the server writes, as text.

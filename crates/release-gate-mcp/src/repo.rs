@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use release_gate_repo::evidence::Progress;
 use release_gate_repo::git::GitError;
+use release_gate_repo::run::Cancel;
 use release_gate_repo::store::{Id, StoreError};
 use release_gate_repo::workspace::{OpError, Workspace};
 use rmcp::RoleServer;
@@ -75,6 +76,11 @@ pub fn op_error(error: OpError) -> ToolError {
             "{error}. Fix the policy file (the `release-gate://policy` resource shows the effective policy), \
              then call again."
         )),
+        OpError::Cancelled => ToolError::Failed(
+            "the run was cancelled: its commands were stopped and nothing was recorded; run it again when the \
+             person wants it"
+                .to_owned(),
+        ),
         OpError::Refused(report) => ToolError::Failed(format!(
             "refused: the decision does not validate ({} error(s)); call `decision_status` for the fixes",
             report.errors().count()
@@ -163,34 +169,68 @@ fn seconds(duration: Duration) -> String {
     format!("{:.1}s", duration.as_secs_f64())
 }
 
-/// Runs a long blocking operation, sending `notifications/progress` for `token` while it runs (when
-/// the client asked for progress by giving a token).
-pub async fn with_progress<T, F>(
+/// Raises a run's cancellation when dropped before it is disarmed: a tool call's future is dropped when
+/// its session ends, and then nobody is waiting for the run.
+struct CancelOnDrop(Option<Cancel>);
+
+impl CancelOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(cancel) = &self.0 {
+            cancel.cancel();
+        }
+    }
+}
+
+/// Runs a long blocking operation that can be cancelled, sending `notifications/progress` for `token`
+/// while it runs (when the client asked for progress by giving a token).
+///
+/// `cancelled` completes when the request is cancelled: rmcp completes it on `notifications/cancelled`
+/// for the request and when the session ends (stdin closed, HTTP session deleted). Then, and when this
+/// future is dropped, the operation's `Cancel` is raised: its running command's process group is killed
+/// and it records nothing.
+pub async fn with_progress<T, F, C>(
     peer: Peer<RoleServer>,
     token: Option<ProgressToken>,
+    cancelled: C,
     operation: F,
 ) -> Result<T, ToolError>
 where
     T: Send + 'static,
-    F: FnOnce(&mut dyn FnMut(Progress<'_>)) -> Result<T, ToolError> + Send + 'static,
+    F: FnOnce(&mut dyn FnMut(Progress<'_>), &Cancel) -> Result<T, ToolError> + Send + 'static,
+    C: std::future::Future<Output = ()> + Send + 'static,
 {
-    let Some(token) = token else {
-        return blocking(move || operation(&mut |_| {})).await;
+    let cancel = Cancel::new();
+    let guard = CancelOnDrop(Some(cancel.clone()));
+    let watcher = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            cancelled.await;
+            cancel.cancel();
+        })
     };
     let (sender, mut updates) = tokio::sync::mpsc::unbounded_channel::<Update>();
     let task = tokio::task::spawn_blocking(move || {
         let mut meter = Meter::default();
-        operation(&mut |event| {
-            if let Some(update) = meter.update(event) {
-                // The receiver only goes away with the session; then nobody is listening.
-                let _ = sender.send(update);
-            }
-        })
+        operation(
+            &mut |event| {
+                if let Some(update) = meter.update(event) {
+                    // The receiver only goes away with the session; then nobody is listening.
+                    let _ = sender.send(update);
+                }
+            },
+            &cancel,
+        )
     });
     // The sender lives in the blocking closure, so this loop ends when the operation returns.
     while let Some(update) = updates.recv().await {
-        let mut param =
-            ProgressNotificationParam::new(token.clone(), update.progress).with_message(update.message);
+        let Some(token) = token.clone() else { continue };
+        let mut param = ProgressNotificationParam::new(token, update.progress).with_message(update.message);
         if let Some(total) = update.total {
             param = param.with_total(total);
         }
@@ -198,7 +238,11 @@ where
             tracing::debug!("cannot send a progress notification: {error}");
         }
     }
-    task.await.map_err(|error| {
+    let outcome = task.await;
+    watcher.abort();
+    // Finished: nothing left to cancel.
+    guard.disarm();
+    outcome.map_err(|error| {
         ToolError::Failed(format!("the operation stopped unexpectedly: {error}; call again"))
     })?
 }

@@ -10,7 +10,7 @@ use release_gate_repo::evidence::{Clock, GateRun, RehearsalOutcome};
 use release_gate_repo::workspace::{DecideRequest, DraftRequest, GateRequest, OpError, Status, Summary};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::RequestMetaObject;
-use rmcp::service::Peer;
+use rmcp::service::{Peer, RequestContext};
 use rmcp::{Json, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -645,15 +645,24 @@ impl ReleaseGateServer {
         &self,
         meta: RequestMetaObject,
         peer: Peer<RoleServer>,
+        context: RequestContext<RoleServer>,
         Parameters(args): Parameters<RunArgs>,
     ) -> Result<Json<GateRun>, ToolError> {
         let id = repo::id(&args.id)?;
         let actor = repo::actor(&args.actor)?;
         let root = self.root().clone();
-        with_progress(peer, meta.get_progress_token(), move |progress| {
-            let workspace = repo::workspace(&root)?;
-            workspace.run_code_gates(&id, &actor, Clock(None), progress).map_err(op_error).map(Json)
-        })
+        with_progress(
+            peer,
+            meta.get_progress_token(),
+            context.ct.cancelled_owned(),
+            move |progress, cancel| {
+                let workspace = repo::workspace(&root)?;
+                workspace
+                    .run_code_gates(&id, &actor, Clock(None), progress, cancel)
+                    .map_err(op_error)
+                    .map(Json)
+            },
+        )
         .await
     }
 
@@ -676,6 +685,7 @@ impl ReleaseGateServer {
         &self,
         meta: RequestMetaObject,
         peer: Peer<RoleServer>,
+        context: RequestContext<RoleServer>,
         Parameters(args): Parameters<DrillArgs>,
     ) -> Result<Json<Recorded>, ToolError> {
         let id = repo::id(&args.id)?;
@@ -683,12 +693,18 @@ impl ReleaseGateServer {
         let confirmations: Vec<(DrillItem, Vec<String>)> =
             args.confirmations.into_iter().map(|c| (c.item, c.evidence)).collect();
         let root = self.root().clone();
-        with_progress(peer, meta.get_progress_token(), move |progress| {
-            let workspace = repo::workspace(&root)?;
-            let decision =
-                workspace.run_drill(&id, &confirmations, &actor, Clock(None), progress).map_err(op_error)?;
-            Ok(Json(Recorded::of(&id, decision)))
-        })
+        with_progress(
+            peer,
+            meta.get_progress_token(),
+            context.ct.cancelled_owned(),
+            move |progress, cancel| {
+                let workspace = repo::workspace(&root)?;
+                let decision = workspace
+                    .run_drill(&id, &confirmations, &actor, Clock(None), progress, cancel)
+                    .map_err(op_error)?;
+                Ok(Json(Recorded::of(&id, decision)))
+            },
+        )
         .await
     }
 
@@ -711,15 +727,24 @@ impl ReleaseGateServer {
         &self,
         meta: RequestMetaObject,
         peer: Peer<RoleServer>,
+        context: RequestContext<RoleServer>,
         Parameters(args): Parameters<RehearsalArgs>,
     ) -> Result<Json<RehearsalOutcome>, ToolError> {
         let id = repo::id(&args.id)?;
         let actor = repo::actor(&args.actor)?;
         let root = self.root().clone();
-        with_progress(peer, meta.get_progress_token(), move |progress| {
-            let workspace = repo::workspace(&root)?;
-            workspace.rehearse(&id, &args.friction, &actor, Clock(None), progress).map_err(op_error).map(Json)
-        })
+        with_progress(
+            peer,
+            meta.get_progress_token(),
+            context.ct.cancelled_owned(),
+            move |progress, cancel| {
+                let workspace = repo::workspace(&root)?;
+                workspace
+                    .rehearse(&id, &args.friction, &actor, Clock(None), progress, cancel)
+                    .map_err(op_error)
+                    .map(Json)
+            },
+        )
         .await
     }
 

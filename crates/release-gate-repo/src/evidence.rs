@@ -11,7 +11,7 @@ use release_gate_core::history::{Change, CheckResult, DrillItem, Event, Mark};
 use release_gate_core::policy::Check;
 use release_gate_core::{Decision, Policy};
 
-use crate::run::run_check;
+use crate::run::{Cancel, run_check};
 use crate::store::Id;
 use crate::workspace::{OpError, Workspace};
 
@@ -98,30 +98,64 @@ impl Workspace {
         Ok(head)
     }
 
-    fn run_all(&self, checks: &[Check], progress: &mut dyn FnMut(Progress<'_>)) -> Vec<CheckResult> {
+    /// Runs the checks in order; stops at a cancellation (`OpError::Cancelled`, nothing to record).
+    fn run_all(
+        &self,
+        checks: &[Check],
+        progress: &mut dyn FnMut(Progress<'_>),
+        cancel: &Cancel,
+    ) -> Result<Vec<CheckResult>, OpError> {
         let total = checks.len();
-        checks
-            .iter()
-            .enumerate()
-            .map(|(index, check)| {
-                progress(Progress::Started { index, total, name: &check.name });
-                let result = run_check(check, self.git.root(), &mut |elapsed| {
-                    progress(Progress::Running { name: &check.name, elapsed });
-                });
-                progress(Progress::Finished { result: &result });
-                result
-            })
-            .collect()
+        let mut results = Vec::with_capacity(total);
+        for (index, check) in checks.iter().enumerate() {
+            let result = self.run_one(check, index, total, progress, cancel)?;
+            results.push(result);
+        }
+        Ok(results)
+    }
+
+    /// Runs one check with its progress events; a cancelled check is `OpError::Cancelled`, never a result.
+    fn run_one(
+        &self,
+        check: &Check,
+        index: usize,
+        total: usize,
+        progress: &mut dyn FnMut(Progress<'_>),
+        cancel: &Cancel,
+    ) -> Result<CheckResult, OpError> {
+        if cancel.is_cancelled() {
+            return Err(OpError::Cancelled);
+        }
+        progress(Progress::Started { index, total, name: &check.name });
+        let result = run_check(
+            check,
+            self.git.root(),
+            &mut |elapsed| progress(Progress::Running { name: &check.name, elapsed }),
+            cancel,
+        );
+        if cancel.is_cancelled() {
+            return Err(OpError::Cancelled);
+        }
+        progress(Progress::Finished { result: &result });
+        Ok(result)
+    }
+
+    /// One poll of the rehearsal's recovery check (no progress of its own).
+    fn poll_once(&self, check: &Check, cancel: &Cancel) -> Result<CheckResult, OpError> {
+        let result = run_check(check, self.git.root(), &mut |_| {}, cancel);
+        if cancel.is_cancelled() { Err(OpError::Cancelled) } else { Ok(result) }
     }
 
     /// Runs the committed policy's code-gate checks on HEAD and records the code gate: pass only when
-    /// every check passes.
+    /// every check passes. Cancelled (`cancel`) before the end, it kills the running check and records
+    /// nothing (`OpError::Cancelled`).
     pub fn run_code_gates(
         &self,
         id: &Id,
         actor: &str,
         clock: Clock,
         progress: &mut dyn FnMut(Progress<'_>),
+        cancel: &Cancel,
     ) -> Result<GateRun, OpError> {
         self.store.load(id)?;
         let commit = self.clean_head()?;
@@ -131,7 +165,7 @@ impl Workspace {
                 "the committed policy lists no [[code_gates]]: add the checks (name, command) to .release/policy.toml".into(),
             ));
         }
-        let checks = self.run_all(policy.code_gates(), progress);
+        let checks = self.run_all(policy.code_gates(), progress, cancel)?;
         let passed = checks.iter().all(|check| check.passed);
         self.store.update(id, |decision| {
             let diff_digest = self.diff_digest(decision, &commit)?;
@@ -161,7 +195,8 @@ impl Workspace {
     }
 
     /// Runs the drill items the committed policy has commands for, and records the confirmations a
-    /// person gives for the others. An item with a command cannot be confirmed by hand.
+    /// person gives for the others. An item with a command cannot be confirmed by hand. Cancelled, it
+    /// records nothing, not even the confirmations.
     pub fn run_drill(
         &self,
         id: &Id,
@@ -169,6 +204,7 @@ impl Workspace {
         actor: &str,
         clock: Clock,
         progress: &mut dyn FnMut(Progress<'_>),
+        cancel: &Cancel,
     ) -> Result<Decision, OpError> {
         self.store.load(id)?;
         let commit = self.clean_head()?;
@@ -199,7 +235,7 @@ impl Workspace {
             .filter_map(|item| command_for(item).map(|check| (item, check)))
             .collect();
         let checks: Vec<Check> = runnable.iter().map(|(_, check)| (*check).clone()).collect();
-        let results = self.run_all(&checks, progress);
+        let results = self.run_all(&checks, progress, cancel)?;
         self.store.update(id, |decision| {
             for ((item, _), result) in runnable.iter().zip(results) {
                 decision.record(Event {
@@ -236,7 +272,8 @@ impl Workspace {
     }
 
     /// Runs the rollback rehearsal: apply, trigger, rollback, then polls the recovery check. Recovery
-    /// time runs from the rollback's start to the check's first success.
+    /// time runs from the rollback's start to the check's first success. Cancelled, it stops where it
+    /// is (the rollback does not run: cancelling means stop now) and records nothing.
     pub fn rehearse(
         &self,
         id: &Id,
@@ -244,6 +281,7 @@ impl Workspace {
         actor: &str,
         clock: Clock,
         progress: &mut dyn FnMut(Progress<'_>),
+        cancel: &Cancel,
     ) -> Result<RehearsalOutcome, OpError> {
         self.store.load(id)?;
         let commit = self.clean_head()?;
@@ -261,11 +299,7 @@ impl Workspace {
         let interval = plan.poll_interval.unsigned_abs();
         let steps_ok = 'steps: {
             for (index, check) in [&plan.apply, &plan.trigger].into_iter().enumerate() {
-                progress(Progress::Started { index, total: 5, name: &check.name });
-                let result = run_check(check, self.git.root(), &mut |elapsed| {
-                    progress(Progress::Running { name: &check.name, elapsed });
-                });
-                progress(Progress::Finished { result: &result });
+                let result = self.run_one(check, index, 5, progress, cancel)?;
                 let ok = result.passed;
                 steps.push(result);
                 if !ok {
@@ -280,7 +314,7 @@ impl Workspace {
             let last = loop {
                 polls += 1;
                 progress(Progress::Polling { attempt: polls, since_rollback: triggered.elapsed() });
-                let result = run_check(&plan.check, self.git.root(), &mut |_| {});
+                let result = self.poll_once(&plan.check, cancel)?;
                 if !result.passed {
                     detection_ms = Some(millis(triggered.elapsed()));
                     break result;
@@ -288,19 +322,17 @@ impl Workspace {
                 if triggered.elapsed() + interval > detect_within {
                     break result;
                 }
-                std::thread::sleep(interval);
+                if cancel.sleep(interval) {
+                    return Err(OpError::Cancelled);
+                }
             };
             progress(Progress::Finished { result: &last });
             let mut seen = last;
             seen.name = "detect".to_owned();
             steps.push(seen);
             // The rollback runs either way, so the environment is left as it was found.
-            progress(Progress::Started { index: 3, total: 5, name: &plan.rollback.name });
             let rollback_started = Instant::now();
-            let result = run_check(&plan.rollback, self.git.root(), &mut |elapsed| {
-                progress(Progress::Running { name: &plan.rollback.name, elapsed });
-            });
-            progress(Progress::Finished { result: &result });
+            let result = self.run_one(&plan.rollback, 3, 5, progress, cancel)?;
             let ok = result.passed;
             steps.push(result);
             if !ok {
@@ -311,7 +343,7 @@ impl Workspace {
             let last = loop {
                 polls += 1;
                 progress(Progress::Polling { attempt: polls, since_rollback: rollback_started.elapsed() });
-                let result = run_check(&plan.check, self.git.root(), &mut |_| {});
+                let result = self.poll_once(&plan.check, cancel)?;
                 if result.passed {
                     recovery_ms = Some(millis(rollback_started.elapsed()));
                     break result;
@@ -319,7 +351,9 @@ impl Workspace {
                 if rollback_started.elapsed() + interval > limit {
                     break result;
                 }
-                std::thread::sleep(interval);
+                if cancel.sleep(interval) {
+                    return Err(OpError::Cancelled);
+                }
             };
             progress(Progress::Finished { result: &last });
             steps.push(last);

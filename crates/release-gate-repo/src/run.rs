@@ -1,10 +1,12 @@
 //! Running the commands a policy names: no shell, a timeout, output captured and digested, and the
-//! whole process group killed when the time is up, so nothing is left running.
+//! whole process group killed when the time is up or the run is cancelled, so nothing is left running.
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -16,8 +18,49 @@ use sha2::{Digest, Sha256};
 const TAIL_BYTES: usize = 4096;
 const TAIL_LINES: usize = 40;
 
-/// Runs one check in `dir`, calling `tick` with the elapsed time while it runs.
-pub fn run_check(check: &Check, dir: &Path, tick: &mut dyn FnMut(Duration)) -> CheckResult {
+/// A run's cancellation signal, shared between the run and whoever may stop it (an MCP client's
+/// `notifications/cancelled`, a client that went away, a person's cancel). Clones share the signal.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    /// A signal nobody has raised yet.
+    pub fn new() -> Cancel {
+        Cancel::default()
+    }
+
+    /// Asks the run to stop: the running check's process group is killed and nothing is recorded.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// Sleeps for `duration` unless cancelled first; true when cancelled.
+    pub fn sleep(&self, duration: Duration) -> bool {
+        let deadline = Instant::now() + duration;
+        while !self.is_cancelled() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            std::thread::sleep(left.min(POLL));
+        }
+        true
+    }
+}
+
+/// How often a running check is looked at (exit, timeout, cancellation, progress).
+const POLL: Duration = Duration::from_millis(25);
+
+/// What a cancelled check says in its `error`; the operations record nothing for a cancelled run.
+pub const CANCELLED: &str = "cancelled";
+
+/// Runs one check in `dir`, calling `tick` with the elapsed time while it runs. When `cancel` is raised
+/// the check's whole process group is killed at once and the result says `cancelled`.
+pub fn run_check(check: &Check, dir: &Path, tick: &mut dyn FnMut(Duration), cancel: &Cancel) -> CheckResult {
     let started = Instant::now();
     let failed_to_start = |error: String| CheckResult {
         name: check.name.clone(),
@@ -64,6 +107,7 @@ pub fn run_check(check: &Check, dir: &Path, tick: &mut dyn FnMut(Duration)) -> C
 
     let timeout = check.timeout.unsigned_abs();
     let mut timed_out = false;
+    let mut cancelled = false;
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
@@ -76,8 +120,13 @@ pub fn run_check(check: &Check, dir: &Path, tick: &mut dyn FnMut(Duration)) -> C
             kill_group(group);
             break child.wait().ok();
         }
+        if cancel.is_cancelled() {
+            cancelled = true;
+            kill_group(group);
+            break child.wait().ok();
+        }
         tick(elapsed);
-        std::thread::sleep(Duration::from_millis(25));
+        std::thread::sleep(POLL);
     };
     // Whatever the check left behind in its group goes too.
     kill_group(group);
@@ -91,11 +140,11 @@ pub fn run_check(check: &Check, dir: &Path, tick: &mut dyn FnMut(Duration)) -> C
         command: check.command.clone(),
         exit_code,
         timed_out,
-        error: None,
+        error: cancelled.then(|| CANCELLED.to_owned()),
         duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
         output_tail: tail_text(&tail),
         output_digest: format!("sha256:{}", crate::git::hex(&digest.finalize())),
-        passed: !timed_out && exit_code == Some(0),
+        passed: !timed_out && !cancelled && exit_code == Some(0),
     }
 }
 
@@ -151,14 +200,19 @@ mod tests {
     #[test]
     fn pass_fail_output_and_digest() {
         let dir = std::env::temp_dir();
-        let ok = run_check(&check(&["sh", "-c", "echo out; echo err >&2"], 10_000), &dir, &mut |_| {});
+        let ok = run_check(
+            &check(&["sh", "-c", "echo out; echo err >&2"], 10_000),
+            &dir,
+            &mut |_| {},
+            &Cancel::new(),
+        );
         assert!(ok.passed, "{ok:?}");
         assert_eq!(ok.exit_code, Some(0));
         assert!(ok.output_tail.contains("out") && ok.output_tail.contains("err"), "{ok:?}");
-        let bad = run_check(&check(&["sh", "-c", "exit 3"], 10_000), &dir, &mut |_| {});
+        let bad = run_check(&check(&["sh", "-c", "exit 3"], 10_000), &dir, &mut |_| {}, &Cancel::new());
         assert!(!bad.passed);
         assert_eq!(bad.exit_code, Some(3));
-        let missing = run_check(&check(&["no-such-program-here"], 10_000), &dir, &mut |_| {});
+        let missing = run_check(&check(&["no-such-program-here"], 10_000), &dir, &mut |_| {}, &Cancel::new());
         assert!(!missing.passed);
         assert!(missing.error.unwrap().contains("cannot start"));
     }
@@ -180,6 +234,7 @@ mod tests {
             &check(&["sh", "-c", "sleep 300 & echo $! > child.pid; echo started; sleep 300"], 500),
             &dir,
             &mut |_| {},
+            &Cancel::new(),
         );
         assert!(started.elapsed() < Duration::from_secs(10));
         assert!(result.timed_out && !result.passed, "{result:?}");
@@ -194,9 +249,51 @@ mod tests {
     }
 
     #[test]
+    fn a_cancelled_check_is_killed_with_everything_it_started() {
+        let dir = std::env::temp_dir().join(format!("release-gate-cancel-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cancel = Cancel::new();
+        let from_outside = cancel.clone();
+        let mut ticks = 0;
+        let result = run_check(
+            &check(&["sh", "-c", "sleep 300 & echo $! > child.pid; sleep 300"], 600_000),
+            &dir,
+            &mut |_| {
+                ticks += 1;
+                // Once the background child has written its pid, cancel from "another thread's" handle.
+                if dir.join("child.pid").exists() {
+                    from_outside.cancel();
+                }
+            },
+            &cancel,
+        );
+        assert!(ticks > 0);
+        assert!(!result.passed && !result.timed_out, "{result:?}");
+        assert_eq!(result.error.as_deref(), Some(CANCELLED), "{result:?}");
+        let pid = std::fs::read_to_string(dir.join("child.pid")).unwrap().trim().to_owned();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while alive(&pid) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!alive(&pid), "the cancelled check's background child {pid} is still running");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_cancelled_sleep_returns_early() {
+        let cancel = Cancel::new();
+        assert!(!cancel.sleep(Duration::from_millis(30)));
+        cancel.cancel();
+        let started = Instant::now();
+        assert!(cancel.sleep(Duration::from_secs(300)));
+        assert!(started.elapsed() < Duration::from_secs(60));
+    }
+
+    #[test]
     fn long_output_keeps_the_tail() {
         let dir = std::env::temp_dir();
-        let result = run_check(&check(&["sh", "-c", "seq 1 100000"], 20_000), &dir, &mut |_| {});
+        let result =
+            run_check(&check(&["sh", "-c", "seq 1 100000"], 20_000), &dir, &mut |_| {}, &Cancel::new());
         assert!(result.passed);
         assert!(result.output_tail.ends_with("100000"), "{}", result.output_tail);
         assert!(result.output_tail.lines().count() <= TAIL_LINES);

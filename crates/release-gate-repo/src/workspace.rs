@@ -51,6 +51,11 @@ pub enum OpError {
          (change the owner explicitly with `set ID decision-owner NAME` if the ownership really moved)"
     )]
     OwnerMismatch { recorded: String, given: String },
+    /// A run stopped by its caller before it finished: its commands were killed and nothing recorded.
+    #[error(
+        "the run was cancelled: its commands were stopped and nothing was recorded; run it again when ready"
+    )]
+    Cancelled,
 }
 
 /// Where the policy comes from: the given file, else `<root>/.release/policy.toml`, else the default.
