@@ -168,12 +168,21 @@ fn agents_section(path: &Path) -> anyhow::Result<Change> {
     Ok(Change::Updated)
 }
 
+/// The bound `init --codex` gives Codex for one tool call, in seconds.
+const TOOL_TIMEOUT_SEC: u32 = 120;
+
 /// Adds the MCP server to the project's Codex configuration unless it is there already.
 fn codex_config(path: &Path, command: &str) -> anyhow::Result<Change> {
+    // Codex aborts a tool call after `tool_timeout_sec`; the run tools answer within seconds (a longer run
+    // goes on behind a handle that `run_status` follows), so this bound only has to cover one step. Codex
+    // passes a stdio server only its entry's `env` table: the signer's key goes there, empty until set.
     let entry = format!(
         "# release-gate's MCP server: release-readiness tools for Codex (`release-gate serve`).\n\
-         [mcp_servers.{SERVER_NAME}]\ncommand = {}\nargs = [\"serve\"]\n",
-        toml_string(command)
+         [mcp_servers.{SERVER_NAME}]\ncommand = {}\nargs = [\"serve\"]\ntool_timeout_sec = {TOOL_TIMEOUT_SEC}\n\
+         # The person who signs sets the path of their OpenSSH Ed25519 key here (outside the repository).\n\
+         env = {{ {SIGNING_KEY_ENV} = \"\" }}\n",
+        toml_string(command),
+        SIGNING_KEY_ENV = release_gate_mcp::SIGNING_KEY_ENV
     );
     let existing = match std::fs::read_to_string(path) {
         Ok(text) => text,

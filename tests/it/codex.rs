@@ -216,6 +216,8 @@ fn init_codex_sets_up_a_repository_once() {
         toml::from_str(&std::fs::read_to_string(repo.path().join(".codex/config.toml")).unwrap()).unwrap();
     assert_eq!(config["model"].as_str(), Some("o3"));
     assert_eq!(config["mcp_servers"]["release_gate"]["command"].as_str(), Some("release-gate"));
+    assert_eq!(config["mcp_servers"]["release_gate"]["tool_timeout_sec"].as_integer(), Some(120));
+    assert_eq!(config["mcp_servers"]["release_gate"]["env"]["RELEASE_GATE_SIGNING_KEY"].as_str(), Some(""));
     let skill =
         std::fs::read_to_string(repo.path().join(".agents/skills/release-readiness/SKILL.md")).unwrap();
     assert_eq!(

@@ -12,6 +12,7 @@ mod prompts;
 mod repo;
 mod repo_tools;
 mod resources;
+mod runs;
 mod server;
 mod sign_tools;
 mod transport;
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 pub use http::{ENDPOINT, config as http_config};
 pub use input::Root;
 pub use resources::{DECISION_URI_TEMPLATE, POLICY_URI, RULES_URI, TEMPLATE, TEMPLATE_URI};
+pub use runs::{DEFAULT_RUN_WAIT, RUN_WAIT_ENV, RunStatus, Runs};
 pub use server::{INSTRUCTIONS, ReleaseGateServer, TOOL_NAMES};
 pub use sign_tools::{Confirmation, ConfirmedBy, SIGN_CONFIRM_ENV, SIGNING_KEY_ENV, Signing, Transport};
 pub use transport::{LineTransport, MAX_LINE_BYTES, leading_id};
@@ -85,7 +87,8 @@ fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
 fn server(root: &Path) -> Result<ReleaseGateServer, ServeError> {
     let root = Root::new(root).map_err(|source| ServeError::Root { path: root.to_path_buf(), source })?;
     let signing = Signing::from_env().map_err(ServeError::Config)?;
-    Ok(ReleaseGateServer::new(root).with_signing(signing))
+    let runs = Runs::from_env().map_err(ServeError::Config)?;
+    Ok(ReleaseGateServer::new(root).with_signing(signing).with_runs(runs))
 }
 
 /// Logs to stderr only: stdout is the protocol channel.
@@ -122,8 +125,12 @@ where
     W: tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
     use rmcp::ServiceExt;
+    let runs = server.runs().clone();
     let running = server.serve(transport).await.map_err(|error| ServeError::Initialize(error.to_string()))?;
-    running.waiting().await.map_err(|error| ServeError::Io(std::io::Error::other(error.to_string())))?;
+    let ended = running.waiting().await;
+    // The client is gone: nobody will read a run still going, so it stops (killed, nothing recorded).
+    runs.cancel_all(std::time::Duration::from_secs(10)).await;
+    ended.map_err(|error| ServeError::Io(std::io::Error::other(error.to_string())))?;
     Ok(())
 }
 

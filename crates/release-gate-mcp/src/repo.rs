@@ -1,16 +1,12 @@
 //! The repository tools' plumbing: opening the workspace, mapping its errors to what an agent can act on,
-//! running blocking operations off the async thread, and forwarding progress as MCP notifications.
+//! running blocking operations off the async thread, and turning run progress into MCP progress values.
 
 use std::time::Duration;
 
 use release_gate_repo::evidence::Progress;
 use release_gate_repo::git::GitError;
-use release_gate_repo::run::Cancel;
 use release_gate_repo::store::{Id, StoreError};
 use release_gate_repo::workspace::{OpError, Workspace};
-use rmcp::RoleServer;
-use rmcp::model::{ProgressNotificationParam, ProgressToken};
-use rmcp::service::Peer;
 
 use crate::input::{Root, ToolError};
 
@@ -101,16 +97,16 @@ where
 }
 
 /// One progress notification, owned so it can cross from the blocking thread.
-struct Update {
-    progress: f64,
-    total: Option<f64>,
-    message: String,
+pub(crate) struct Update {
+    pub(crate) progress: f64,
+    pub(crate) total: Option<f64>,
+    pub(crate) message: String,
 }
 
 /// Turns the operation's progress events into MCP progress values that only ever increase: step `i`
 /// of `n` starts at `i` and ends at `i + 1`; "still running" and polling move halfway to the next step.
 #[derive(Default)]
-struct Meter {
+pub(crate) struct Meter {
     step: usize,
     total: Option<usize>,
     /// The last value sent; `None` before the first.
@@ -120,7 +116,7 @@ struct Meter {
 }
 
 impl Meter {
-    fn update(&mut self, event: Progress<'_>) -> Option<Update> {
+    pub(crate) fn update(&mut self, event: Progress<'_>) -> Option<Update> {
         let (progress, message) = match event {
             Progress::Started { index, total, name } => {
                 self.step = index;
@@ -167,82 +163,4 @@ impl Meter {
 
 fn seconds(duration: Duration) -> String {
     format!("{:.1}s", duration.as_secs_f64())
-}
-
-/// Raises a run's cancellation when dropped before it is disarmed: a tool call's future is dropped when
-/// its session ends, and then nobody is waiting for the run.
-struct CancelOnDrop(Option<Cancel>);
-
-impl CancelOnDrop {
-    fn disarm(mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        if let Some(cancel) = &self.0 {
-            cancel.cancel();
-        }
-    }
-}
-
-/// Runs a long blocking operation that can be cancelled, sending `notifications/progress` for `token`
-/// while it runs (when the client asked for progress by giving a token).
-///
-/// `cancelled` completes when the request is cancelled: rmcp completes it on `notifications/cancelled`
-/// for the request and when the session ends (stdin closed, HTTP session deleted). Then, and when this
-/// future is dropped, the operation's `Cancel` is raised: its running command's process group is killed
-/// and it records nothing.
-pub async fn with_progress<T, F, C>(
-    peer: Peer<RoleServer>,
-    token: Option<ProgressToken>,
-    cancelled: C,
-    operation: F,
-) -> Result<T, ToolError>
-where
-    T: Send + 'static,
-    F: FnOnce(&mut dyn FnMut(Progress<'_>), &Cancel) -> Result<T, ToolError> + Send + 'static,
-    C: std::future::Future<Output = ()> + Send + 'static,
-{
-    let cancel = Cancel::new();
-    let guard = CancelOnDrop(Some(cancel.clone()));
-    let watcher = {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            cancelled.await;
-            cancel.cancel();
-        })
-    };
-    let (sender, mut updates) = tokio::sync::mpsc::unbounded_channel::<Update>();
-    let task = tokio::task::spawn_blocking(move || {
-        let mut meter = Meter::default();
-        operation(
-            &mut |event| {
-                if let Some(update) = meter.update(event) {
-                    // The receiver only goes away with the session; then nobody is listening.
-                    let _ = sender.send(update);
-                }
-            },
-            &cancel,
-        )
-    });
-    // The sender lives in the blocking closure, so this loop ends when the operation returns.
-    while let Some(update) = updates.recv().await {
-        let Some(token) = token.clone() else { continue };
-        let mut param = ProgressNotificationParam::new(token, update.progress).with_message(update.message);
-        if let Some(total) = update.total {
-            param = param.with_total(total);
-        }
-        if let Err(error) = peer.notify_progress(param).await {
-            tracing::debug!("cannot send a progress notification: {error}");
-        }
-    }
-    let outcome = task.await;
-    watcher.abort();
-    // Finished: nothing left to cancel.
-    guard.disarm();
-    outcome.map_err(|error| {
-        ToolError::Failed(format!("the operation stopped unexpectedly: {error}; call again"))
-    })?
 }

@@ -16,7 +16,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::input::ToolError;
-use crate::repo::{self, blocking, op_error, with_progress};
+use crate::repo::{self, blocking, op_error};
+use crate::runs::{RunReply, Start};
 use crate::server::ReleaseGateServer;
 
 /// Arguments of `classify_risk`.
@@ -647,23 +648,18 @@ impl ReleaseGateServer {
         peer: Peer<RoleServer>,
         context: RequestContext<RoleServer>,
         Parameters(args): Parameters<RunArgs>,
-    ) -> Result<Json<GateRun>, ToolError> {
+    ) -> Result<Json<RunReply<GateRun>>, ToolError> {
         let id = repo::id(&args.id)?;
         let actor = repo::actor(&args.actor)?;
         let root = self.root().clone();
-        with_progress(
-            peer,
-            meta.get_progress_token(),
-            context.ct.cancelled_owned(),
-            move |progress, cancel| {
+        let start = run_start("run_code_gates", &id, meta, peer, context);
+        self.runs()
+            .start(start, move |progress, cancel| {
                 let workspace = repo::workspace(&root)?;
-                workspace
-                    .run_code_gates(&id, &actor, Clock(None), progress, cancel)
-                    .map_err(op_error)
-                    .map(Json)
-            },
-        )
-        .await
+                workspace.run_code_gates(&id, &actor, Clock(None), progress, cancel).map_err(op_error)
+            })
+            .await
+            .map(Json)
     }
 
     #[tool(
@@ -687,25 +683,23 @@ impl ReleaseGateServer {
         peer: Peer<RoleServer>,
         context: RequestContext<RoleServer>,
         Parameters(args): Parameters<DrillArgs>,
-    ) -> Result<Json<Recorded>, ToolError> {
+    ) -> Result<Json<RunReply<Recorded>>, ToolError> {
         let id = repo::id(&args.id)?;
         let actor = repo::actor(&args.actor)?;
         let confirmations: Vec<(DrillItem, Vec<String>)> =
             args.confirmations.into_iter().map(|c| (c.item, c.evidence)).collect();
         let root = self.root().clone();
-        with_progress(
-            peer,
-            meta.get_progress_token(),
-            context.ct.cancelled_owned(),
-            move |progress, cancel| {
+        let start = run_start("run_drill", &id, meta, peer, context);
+        self.runs()
+            .start(start, move |progress, cancel| {
                 let workspace = repo::workspace(&root)?;
                 let decision = workspace
                     .run_drill(&id, &confirmations, &actor, Clock(None), progress, cancel)
                     .map_err(op_error)?;
-                Ok(Json(Recorded::of(&id, decision)))
-            },
-        )
-        .await
+                Ok(Recorded::of(&id, decision))
+            })
+            .await
+            .map(Json)
     }
 
     #[tool(
@@ -729,23 +723,20 @@ impl ReleaseGateServer {
         peer: Peer<RoleServer>,
         context: RequestContext<RoleServer>,
         Parameters(args): Parameters<RehearsalArgs>,
-    ) -> Result<Json<RehearsalOutcome>, ToolError> {
+    ) -> Result<Json<RunReply<RehearsalOutcome>>, ToolError> {
         let id = repo::id(&args.id)?;
         let actor = repo::actor(&args.actor)?;
         let root = self.root().clone();
-        with_progress(
-            peer,
-            meta.get_progress_token(),
-            context.ct.cancelled_owned(),
-            move |progress, cancel| {
+        let start = run_start("run_rehearsal", &id, meta, peer, context);
+        self.runs()
+            .start(start, move |progress, cancel| {
                 let workspace = repo::workspace(&root)?;
                 workspace
                     .rehearse(&id, &args.friction, &actor, Clock(None), progress, cancel)
                     .map_err(op_error)
-                    .map(Json)
-            },
-        )
-        .await
+            })
+            .await
+            .map(Json)
     }
 
     #[tool(
@@ -850,5 +841,23 @@ impl ReleaseGateServer {
             Ok(Json(Recorded::of(&id, decision)))
         })
         .await
+    }
+}
+
+/// What a run tool passes to `Runs::start`: its name, the decision, where progress goes, and the call's
+/// cancellation.
+fn run_start(
+    tool: &'static str,
+    id: &release_gate_repo::store::Id,
+    meta: RequestMetaObject,
+    peer: Peer<RoleServer>,
+    context: RequestContext<RoleServer>,
+) -> Start<impl std::future::Future<Output = ()> + Send + 'static> {
+    Start {
+        tool,
+        id: id.to_string(),
+        peer,
+        token: meta.get_progress_token(),
+        cancelled: context.ct.cancelled_owned(),
     }
 }

@@ -40,7 +40,7 @@ decision written as Markdown or JSON, `validate_decision`, `audit_decision` and 
 recorded. Never record GO, or name an owner, on a person's behalf.";
 
 /// The names of the tools this server registers, in the order `tools/list` gives them.
-pub const TOOL_NAMES: [&str; 21] = [
+pub const TOOL_NAMES: [&str; 22] = [
     "audit_decision",
     "classify_risk",
     "close_decision",
@@ -56,6 +56,7 @@ pub const TOOL_NAMES: [&str; 21] = [
     "run_code_gates",
     "run_drill",
     "run_rehearsal",
+    "run_status",
     "set_communication",
     "set_decision_field",
     "set_operations",
@@ -71,6 +72,8 @@ pub struct ReleaseGateServer {
     signing: crate::sign_tools::Signing,
     /// How clients reach this server; `sign_decision` refuses over HTTP without a bearer token.
     transport: crate::sign_tools::Transport,
+    /// Runs that go on after their call answered (`run_status`); shared by every session.
+    runs: crate::runs::Runs,
     tool_router: ToolRouter<ReleaseGateServer>,
     prompt_router: PromptRouter<ReleaseGateServer>,
 }
@@ -347,10 +350,12 @@ impl ReleaseGateServer {
             root,
             signing: crate::sign_tools::Signing::default(),
             transport: crate::sign_tools::Transport::default(),
+            runs: crate::runs::Runs::default(),
             tool_router: Self::tool_router()
                 + Self::repo_tool_router()
                 + Self::lifecycle_tool_router()
-                + Self::sign_tool_router(),
+                + Self::sign_tool_router()
+                + Self::run_tool_router(),
             prompt_router: Self::prompt_router(),
         }
     }
@@ -380,6 +385,18 @@ impl ReleaseGateServer {
 
     pub(crate) fn transport(&self) -> crate::sign_tools::Transport {
         self.transport
+    }
+
+    /// The same server, its run tools waiting `runs`' wait before answering with a handle.
+    #[must_use]
+    pub fn with_runs(mut self, runs: crate::runs::Runs) -> ReleaseGateServer {
+        self.runs = runs;
+        self
+    }
+
+    /// The runs that go on after their call answered.
+    pub fn runs(&self) -> &crate::runs::Runs {
+        &self.runs
     }
 
     /// A stored decision, read from the repository's store.

@@ -113,8 +113,11 @@ impl ClientHandler for Client {
 }
 
 async fn connect(dir: &Path) -> RunningService<RoleClient, Client> {
+    connect_server(ReleaseGateServer::new(Root::new(dir).unwrap())).await
+}
+
+async fn connect_server(server: ReleaseGateServer) -> RunningService<RoleClient, Client> {
     let (server_end, client_end) = tokio::io::duplex(64 * 1024);
-    let server = ReleaseGateServer::new(Root::new(dir).unwrap());
     let (read, write) = tokio::io::split(server_end);
     tokio::spawn(release_gate_mcp::serve_on(server, LineTransport::new(read, write)));
     Client::default().serve(client_end).await.unwrap()
@@ -321,7 +324,7 @@ async fn stored_decisions_are_resources() {
 }
 
 #[tokio::test]
-async fn malformed_arguments_are_protocol_errors() {
+async fn malformed_arguments_say_how_to_correct_them() {
     let repo = GitRepo::new("malformed");
     let client = connect(repo.path()).await;
     draft(&client, "docs-3").await;
@@ -480,6 +483,57 @@ async fn operations_that_cannot_run_are_tool_errors_that_say_what_to_do() {
     let resources = client.list_all_resources().await.unwrap();
     assert_eq!(resources.len(), 3);
     let _ = std::fs::remove_dir_all(&plain);
+}
+
+#[tokio::test]
+async fn a_run_longer_than_the_wait_goes_on_behind_a_handle() {
+    let repo = GitRepo::with_policy("handle");
+    let server = ReleaseGateServer::new(Root::new(repo.path()).unwrap())
+        .with_runs(release_gate_mcp::Runs::new(std::time::Duration::from_millis(50)));
+    let client = connect_server(server).await;
+    draft(&client, "docs-h").await;
+
+    // The check sleeps 0.3 s, longer than the 50 ms wait: a handle, no result yet.
+    let started = ok(&client, "run_code_gates", json!({"id": "docs-h", "actor": ACTOR})).await;
+    let run = started["run"]["run"].as_str().unwrap().to_owned();
+    assert_eq!(started["run"]["state"], "running", "{started}");
+    assert_eq!(started["run"]["id"], "docs-h", "{started}");
+    assert!(started.get("passed").is_none(), "{started}");
+    // Another run for the same decision waits for this one.
+    tool_error(call(&client, "run_code_gates", json!({"id": "docs-h", "actor": ACTOR})).await, &run);
+
+    let mut status = json!(null);
+    for _ in 0..200 {
+        status = ok(&client, "run_status", json!({"run": run})).await;
+        if status["state"] != "running" {
+            break;
+        }
+    }
+    assert_eq!(status["state"], "done", "{status}");
+    assert_eq!(status["result"]["passed"], true, "{status}");
+    assert_eq!(status["result"]["checks"][0]["output_tail"], "hi", "{status}");
+    let gates = ok(&client, "decision_status", json!({"id": "docs-h"})).await;
+    assert!(gates["gates"][0]["result"].as_str().unwrap().starts_with("pass"), "{gates}");
+    let recorded = |repo: &GitRepo| {
+        stored(repo, "docs-h")["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|event| event["change"]["type"] == "gate-recorded")
+            .count()
+    };
+    assert_eq!(recorded(&repo), 1);
+
+    // Cancelled through run_status: stopped, nothing recorded.
+    let again = ok(&client, "run_code_gates", json!({"id": "docs-h", "actor": ACTOR})).await;
+    let second = again["run"]["run"].as_str().unwrap().to_owned();
+    assert_ne!(second, run);
+    let cancelled = ok(&client, "run_status", json!({"run": second, "cancel": true})).await;
+    assert_eq!(cancelled["state"], "cancelled", "{cancelled}");
+    assert!(cancelled["error"].as_str().unwrap().contains("nothing was recorded"), "{cancelled}");
+    assert_eq!(recorded(&repo), 1);
+
+    invalid_arguments(call(&client, "run_status", json!({"run": "run-99-x"})).await, "no run `run-99-x`");
 }
 
 #[tokio::test]

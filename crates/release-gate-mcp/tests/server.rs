@@ -126,7 +126,8 @@ async fn tools_list_is_a_reviewed_surface() {
         // Tools that record say who for.
         let required = tool.input_schema.get("required").cloned().unwrap_or_default();
         // A signature records its signer's key and principal, not an `actor`.
-        let records = !read_only.contains(&name) && name != "sign_decision";
+        // `run_status` only follows or cancels a run; the run recorded its own actor.
+        let records = !read_only.contains(&name) && name != "sign_decision" && name != "run_status";
         assert_eq!(
             serde_json::to_value(&required).unwrap().as_array().is_some_and(|r| r.contains(&json!("actor"))),
             records,
