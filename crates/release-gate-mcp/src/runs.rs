@@ -216,14 +216,10 @@ impl Runs {
             let _ = answer.send(outcome);
         }));
         let deadline = tokio::time::Instant::now() + self.wait;
-        loop {
-            match tokio::time::timeout_at(deadline, updates.recv()).await {
-                Ok(Some(update)) => {
-                    if let Some(token) = start.token.clone() {
-                        notify(&start.peer, token, update).await;
-                    }
-                }
-                Ok(None) | Err(_) => break,
+        // Ends when the run is done (its sender dropped) or the wait is over.
+        while let Ok(Some(update)) = tokio::time::timeout_at(deadline, updates.recv()).await {
+            if let Some(token) = start.token.clone() {
+                notify(&start.peer, token, update).await;
             }
         }
         watcher.abort();
