@@ -74,6 +74,10 @@ pub enum Command {
     Log(LogArgs),
     /// Generate an OpenSSH Ed25519 signing key pair and print its allowed_signers line.
     Keygen(KeygenArgs),
+    /// Trust a person's public key for signing: write their line in `.release/allowed_signers`.
+    Signers(SignersArgs),
+    /// Check the set-up a signed GO needs: policy, signers for every owner and panel member, the key, Codex.
+    Doctor(DoctorArgs),
     /// Run the MCP server for coding agents (stdio by default, or Streamable HTTP with `--http`).
     Serve(ServeArgs),
 }
@@ -551,9 +555,36 @@ pub struct KeygenArgs {
     /// Where to write the private key (mode 0600); the public key goes to `PATH.pub`. Must be outside the repository.
     #[arg(long, value_name = "PATH")]
     pub out: PathBuf,
-    /// The principal (the person's name as the decision writes it) for the allowed_signers line.
+    /// The principal: the person's name exactly as decisions write it (owner, panel). Default: git's
+    /// `user.name`.
     #[arg(long, value_name = "NAME")]
     pub principal: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SignersArgs {
+    #[command(subcommand)]
+    pub command: SignersCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SignersCommand {
+    /// Trust PUBKEY for NAME in both of release-gate's namespaces (release-gate, release-gate-checkpoint).
+    Add {
+        /// The person's name exactly as decisions write it (the decision owner, a panel member).
+        name: String,
+        /// Their public key: the text of their `KEY.pub` (`ssh-ed25519 AAAA...`), or the path to that file.
+        pubkey: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The signing key to check (default: RELEASE_GATE_SIGNING_KEY, as the MCP server reads it).
+    #[arg(long, value_name = "PATH")]
+    pub key: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
+    pub format: PlainFormat,
 }
 
 #[derive(Debug, Args)]

@@ -35,14 +35,21 @@ pub const AGENTS_END: &str = "<!-- release-gate:end -->";
 /// The AGENTS.md section for repositories that use release-gate.
 pub const AGENTS_SECTION: &str = "## Release readiness (release-gate)
 
-This repository decides releases with release-gate. When you review a change or prepare a release:
+This repository decides releases with release-gate. For release work, follow the release-readiness skill
+(`.agents/skills/release-readiness/SKILL.md`); in short:
 
-1. Classify the risk from the diff (`classify_risk`, or `release-gate classify --base <last release>`) and
-   say which files set the class. A declared class below the suggestion needs a recorded justification.
-2. Validate the release decision (`validate_decision`, or `release-gate validate <file or id> --format json`).
-3. Report the findings by code, errors first, each with its fix. A release with any error is not ready;
-   a passing test suite alone never makes it ready.
-4. Never record GO, sign, name an owner or lower a risk class on someone's behalf: ask the person.
+1. Classify the diff (`classify_risk`), say which files set the class, and draft the decision with the class
+   declared first (`draft_decision`).
+2. Gather the evidence: `run_code_gates` (the committed checks; never type a pass over a failed run),
+   `record_gate` for review, operational and communication with their evidence, `run_drill`,
+   `run_rehearsal` (it acts on an environment: ask the person first), `set_communication`.
+3. Follow `decision_status`: its `steps` say what is left, who acts (you, or only the person) and which tool
+   does it; `go_needs` lists what a GO will still need. After new commits, `rebind_decision` and re-run.
+4. Ask the person, once, for everything only they can give: owners, panel, the rollback trigger, residual
+   risks, a risk class below the suggestion, the GO / NO-GO call, signatures. Never record GO, sign,
+   override evidence, name an owner or lower a risk class on their behalf.
+5. After a GO: each signer signs (`check_setup` first), commit `.release/`, and `verify_decision` for the
+   commit being deployed. Report findings by code, errors first; a failed gate is a fix or a NO-GO.
 ";
 
 /// What `init` did to one file.
@@ -125,6 +132,15 @@ pub fn run(args: &InitArgs) -> anyhow::Result<Outcome> {
         }
     }
     out.flush()?;
+    writeln!(
+        out,
+        "\nCommit what init wrote (git add .release{}; git commit): release-gate reads the policy as committed.",
+        match (args.codex, args.user_config) {
+            (true, false) => " .agents AGENTS.md .codex",
+            (true, true) => " .agents AGENTS.md",
+            (false, _) => "",
+        }
+    )?;
     Ok(Outcome::Success)
 }
 

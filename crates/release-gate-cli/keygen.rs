@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use release_gate_core::signing::{CHECKPOINT_NAMESPACE, NAMESPACE, quote_principal};
+use anyhow::Context;
 use release_gate_repo::keys;
 
 use crate::Outcome;
@@ -11,16 +11,28 @@ use crate::cli::KeygenArgs;
 
 pub fn run(args: &KeygenArgs) -> anyhow::Result<Outcome> {
     let root = attest::repo_root()?;
-    let principal = args.principal.clone().unwrap_or_else(|| "release-signer".to_owned());
+    // The principal is the person's name as decisions write it: git's user.name unless given.
+    let principal = match &args.principal {
+        Some(principal) => principal.clone(),
+        None => git_user_name().context(
+            "no --principal and no git user.name: pass your name exactly as decisions write it, e.g. --principal \"Priya Shah\"",
+        )?,
+    };
     let public = keys::generate(&args.out, &principal, root.as_deref())?;
     let mut out = std::io::stdout().lock();
-    // The line to add to .release/allowed_signers: the same file `ssh-keygen -Y verify` reads.
-    writeln!(
-        out,
-        "{} namespaces=\"{NAMESPACE},{CHECKPOINT_NAMESPACE}\" {}",
-        quote_principal(&principal),
-        public.to_openssh()
-    )?;
+    // The line for .release/allowed_signers: the same file `ssh-keygen -Y verify` reads.
+    writeln!(out, "{}", release_gate_repo::setup::signer_line(&principal, &public))?;
     out.flush()?;
+    crate::output::note(&format!(
+        "to trust it: release-gate signers add {} \"$(cat {}.pub)\", then commit .release/allowed_signers",
+        release_gate_core::signing::quote_principal(&principal),
+        args.out.display()
+    ));
     Ok(Outcome::Success)
+}
+
+/// git's `user.name` where the command runs, if set.
+fn git_user_name() -> Option<String> {
+    let cwd = std::env::current_dir().ok()?;
+    release_gate_repo::git::Git::discover(&cwd).ok()?.user_name()
 }

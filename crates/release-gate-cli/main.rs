@@ -11,6 +11,7 @@ mod cli;
 mod close;
 mod comms;
 mod decide;
+mod doctor;
 mod draft;
 mod drill;
 mod gate;
@@ -32,6 +33,7 @@ mod schema;
 mod serve;
 mod set;
 mod sign;
+mod signers;
 mod status;
 mod validate;
 mod verify;
@@ -88,6 +90,8 @@ fn run(args: cli::Cli) -> anyhow::Result<Outcome> {
         cli::Command::Checklist(args) => checklist::run(&args),
         cli::Command::Serve(args) => serve::run(&args),
         cli::Command::Keygen(args) => keygen::run(&args),
+        cli::Command::Signers(args) => signers::run(&args),
+        cli::Command::Doctor(args) => doctor::run(&args),
         cli::Command::Sign(args) => sign::run(&args),
         cli::Command::Verify(args) => verify::run(&args),
         cli::Command::Log(args) => log::run(&args),

@@ -66,10 +66,18 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<Outcome> {
             writeln!(out, "  - {ERROR}{}{ERROR:#}: {}", finding.code, finding.message)?;
         }
     }
-    if !status.next.is_empty() {
+    if !status.steps.is_empty() {
         writeln!(out, "\n{BOLD}next{BOLD:#}:")?;
-        for step in &status.next {
-            writeln!(out, "  - {step}")?;
+        for step in &status.steps {
+            let who = match step.who {
+                release_gate_repo::next::Who::Person => "[person] ",
+                release_gate_repo::next::Who::Agent => "",
+            };
+            let blocker = if step.blocker { format!("{ERROR}blocker{ERROR:#}: ") } else { String::new() };
+            writeln!(out, "  - {blocker}{who}{}", step.what)?;
+            if let Some(command) = &step.command {
+                writeln!(out, "      {DIM}${DIM:#} {command}")?;
+            }
         }
     }
     out.flush()?;

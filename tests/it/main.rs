@@ -23,6 +23,7 @@ mod mcp_jsonrpc;
 mod mcp_sign;
 mod repo;
 mod signing;
+mod setup;
 mod support;
 mod tidy;
 mod week;

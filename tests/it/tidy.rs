@@ -124,3 +124,66 @@ fn the_readme_command_table_is_complete_and_well_formed() {
         );
     }
 }
+
+/// `tools/list` goes to the model on every turn: a third of the 83 KB it once took is the budget.
+pub const TOOLS_LIST_BUDGET: usize = 83_000 / 3;
+
+#[test]
+fn the_tool_list_fits_its_budget() {
+    let root = crate::support::TempDir::new("tools-budget");
+    let server = release_gate_mcp::ReleaseGateServer::new(release_gate_mcp::Root::new(root.path()).unwrap());
+    let tools = server.tools();
+    let size = serde_json::to_vec(&serde_json::json!({ "tools": tools })).unwrap().len();
+    eprintln!("tools/list: {size} bytes for {} tools (budget {TOOLS_LIST_BUDGET})", tools.len());
+    if let Some(path) = std::env::var_os("TOOLS_LIST_DUMP") {
+        std::fs::write(path, serde_json::to_vec(&tools).unwrap()).unwrap();
+    }
+    assert!(
+        size <= TOOLS_LIST_BUDGET,
+        "tools/list is {size} bytes, over the {TOOLS_LIST_BUDGET}-byte budget"
+    );
+    // Nothing a call needs is lost: every input property keeps its type or schema and its description.
+    for tool in &tools {
+        let properties = tool.input_schema.get("properties").and_then(|p| p.as_object());
+        for (name, property) in properties.into_iter().flatten() {
+            assert!(property.get("description").is_some(), "{}.{name} lost its description", tool.name);
+        }
+    }
+}
+
+/// Every tool the agent-facing material names exists: a name in backticks that reads as a tool (a verb, an
+/// underscore, a noun: `run_code_gates`) must be one the server registers.
+#[test]
+fn agent_material_names_only_real_tools() {
+    const VERBS: [&str; 17] = [
+        "audit", "check", "classify", "close", "decide", "declare", "draft", "list", "note", "rebind",
+        "record", "render", "run", "set", "sign", "validate", "verify",
+    ];
+    let init = std::fs::read_to_string(repo_root().join("crates/release-gate-cli/init.rs")).unwrap();
+    let agents =
+        init.split("AGENTS_SECTION: &str = \"").nth(1).unwrap().split("\";").next().unwrap().to_owned();
+    let documents = [
+        ("SKILL.md", std::fs::read_to_string(repo_root().join("skills/release-readiness/SKILL.md")).unwrap()),
+        ("the AGENTS.md section", agents),
+        ("the server instructions", release_gate_mcp::INSTRUCTIONS.to_owned()),
+        (
+            "prompts.rs",
+            std::fs::read_to_string(repo_root().join("crates/release-gate-mcp/src/prompts.rs")).unwrap(),
+        ),
+    ];
+    for (name, text) in documents {
+        assert!(text.contains("decision_status"), "{name} never points to decision_status");
+        for token in text.split('`').skip(1).step_by(2) {
+            let Some((verb, rest)) = token.split_once('_') else { continue };
+            let tool_like = VERBS.contains(&verb)
+                && !rest.is_empty()
+                && token.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+            if tool_like {
+                assert!(
+                    release_gate_mcp::TOOL_NAMES.contains(&token),
+                    "{name} names `{token}`, which is not a tool of the server"
+                );
+            }
+        }
+    }
+}

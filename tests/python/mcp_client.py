@@ -16,6 +16,7 @@ NOW = "2026-11-28T12:00:00Z"
 
 TOOLS = [
     "audit_decision",
+    "check_setup",
     "classify_risk",
     "close_decision",
     "decide",

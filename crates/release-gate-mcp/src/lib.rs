@@ -13,6 +13,7 @@ mod repo;
 mod repo_tools;
 mod resources;
 mod runs;
+mod schema;
 mod server;
 mod sign_tools;
 mod transport;

@@ -1,7 +1,9 @@
-//! A decision's life around the call: following new commits (`rebind_decision`) and ending it
-//! (`close_decision`). Thin wrappers over the repository operations the CLI's `rebind` and `close` call.
+//! A decision's life around the call: following new commits (`rebind_decision`), ending it
+//! (`close_decision`), and the signing set-up it will need (`check_setup`). Thin wrappers over the
+//! repository operations the CLI's `rebind`, `close` and `doctor` call.
 
 use release_gate_core::history::Closure;
+use release_gate_repo::setup::Doctor;
 use release_gate_repo::workspace::Rebind;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::{Json, tool, tool_router};
@@ -23,7 +25,7 @@ pub struct RebindArgs {
     #[serde(default)]
     #[schemars(with = "String")]
     pub head: Option<String>,
-    /// Who is acting, recorded in the decision's history, e.g. `codex for Dana Lee`.
+    /// Who you act for, recorded in the history, e.g. `codex for Dana Lee`.
     pub actor: String,
 }
 
@@ -40,7 +42,7 @@ pub struct CloseArgs {
     #[serde(default)]
     #[schemars(with = "String")]
     pub reason: Option<String>,
-    /// Who is acting, recorded in the decision's history, e.g. `codex for Dana Lee`.
+    /// Who you act for, recorded in the history, e.g. `codex for Dana Lee`.
     pub actor: String,
 }
 
@@ -48,12 +50,10 @@ pub struct CloseArgs {
 impl ReleaseGateServer {
     #[tool(
         name = "rebind_decision",
-        description = "Move a stored decision to a new head on the same base after new commits (a follow-up \
-            change, a hotfix): records the old and new head, the new diff digest and each file changed since, \
-            with its suggested class. Evidence gathered before stays bound to its commit, so those gates are \
-            stale until re-run or re-recorded on the new head; owners, trigger, panel and communication carry \
-            over. Call it when `decision_status` reports `evidence-stale` after new commits. Returns the delta \
-            and the stale gates.",
+        description = "After new commits (a follow-up, a hotfix), move a stored decision to the new head on the \
+            same base. Earlier evidence stays bound to its commit, so those gates are stale until re-run or \
+            re-recorded; owners, trigger, panel and communication carry over. Returns the files changed since \
+            (with their suggested class) and the stale gates.",
         annotations(
             title = "Follow new commits",
             read_only_hint = false,
@@ -74,6 +74,25 @@ impl ReleaseGateServer {
             workspace.rebind(&id, &commit(args.head), &actor, record_time()).map(Json).map_err(op_error)
         })
         .await
+    }
+
+    #[tool(
+        name = "check_setup",
+        description = "Check what a signed GO needs, before anyone tries: the policy committed, an allowed_signers \
+            line for every owner and panel member of the open decisions, this server's signing key usable and \
+            trusted, the Codex entry passing the key, `.release/` committed. Each check says what to do.",
+        annotations(
+            title = "Check the signing set-up",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    pub async fn check_setup(&self) -> Result<Json<Doctor>, ToolError> {
+        let root = self.root().clone();
+        let key = self.signing().key.clone();
+        blocking(move || Ok(Json(repo::workspace(&root)?.doctor(key.as_deref())))).await
     }
 
     #[tool(

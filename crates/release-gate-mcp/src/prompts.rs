@@ -18,24 +18,22 @@ pub fn readiness_review(path: Option<&str>, scope: Option<&str>) -> String {
         ),
     }
     out.push_str(
-        "\nWork in this order:\n\
-         1. Declare the risk class first (low: docs, copy, UI polish; medium: behaviour change in core flows; \
-         high: auth, billing, permissions, migrations). Never lower it to get past a gate.\n\
-         2. Evaluate every gate layer the class requires (code, review, operational, communication, decision; \
-         see the `release-gate://policy` resource) and mark each pass, fail or n/a with its evidence after the \
-         word, e.g. `pass (CI #4411)`.\n\
-         3. Check that the rollback trigger is concrete (a signal, a comparison and a number, e.g. `error rate > \
-         2% for 5 minutes`) and that a rollback owner is named.\n\
-         4. For high risk, check the five-item pre-release drill and a go/no-go panel of at least two people; for \
-         medium and high risk, check that the rollback was rehearsed with a recovery time (the \
-         `rollback_rehearsal_plan` prompt plans one).\n\
-         5. Check the communication package: what changed, known limitations, monitoring focus, rollback \
-         trigger conditions, escalation.\n\
-         6. Call `validate_decision` and fix every error finding (each message says what to do); read every \
-         warning. The `release-gate://rules` resource explains each code. Call `audit_decision` for the \
-         five-question audit.\n\
-         7. The GO or NO-GO, its owner and its timestamp belong to a person: ask them; never record a decision \
-         or name an owner on their behalf.\n\
+        "\nIn a git repository, keep the decision in the repository and let the tools gather the evidence:\n\
+         1. `classify_risk`, then `draft_decision` with the risk class declared first (low: docs, UI polish; \
+         medium: core behaviour; high: auth, billing, permissions, migrations). A class below the suggestion \
+         is the person's call, with their reason.\n\
+         2. Evidence: `run_code_gates` (never type a pass over a failed run), `record_gate` for review, \
+         operational and communication with their evidence, `run_drill`, `run_rehearsal` (ask the person \
+         first: it acts on an environment), `set_communication`.\n\
+         3. `decision_status`: follow its `steps` (who acts, which tool) and `go_needs` (what a GO still \
+         needs). After new commits, `rebind_decision` and re-run the gates.\n\
+         4. Ask the person once for what only they can give: owners, panel, rollback trigger, residual risks, \
+         the GO / NO-GO call, signatures. Never decide, sign or name an owner on their behalf.\n\
+         \nFor a decision written as Markdown, check the same things with `validate_decision` (each error \
+         finding says what to do; `release-gate://rules` explains each code) and `audit_decision`: the class \
+         declared first, every required gate marked with its evidence after the word (`pass (CI #4411)`), a \
+         concrete rollback trigger (a signal, a comparison and a number) and its owner, the drill and panel \
+         for high risk, a rehearsal with its recovery time for medium and high, the communication package.\n\
          \nReport the verdict, the blocking findings with how to fix them, and what only a person can do.\n",
     );
     out
@@ -59,7 +57,10 @@ pub fn rehearsal_plan(service: &str, rollback_command: Option<&str>, environment
          3. Execute the rollback path: {rollback}.\n\
          4. Confirm the service recovers and alerts normalize; note what you watched.\n\
          5. Record the recovery time and the friction points.\n\
-         \nThen write the results into the decision's `Rollback rehearsal:` bullet (`apply candidate build:`, \
+         \nWhen the repository's committed policy has a `[rehearsal]` (apply, trigger, rollback, check), \
+         `run_rehearsal` runs these steps itself, observes the trigger (the check must fail before the rollback) \
+         and times the recovery; ask the person before calling it. Otherwise, \
+         write the results into the decision's `Rollback rehearsal:` bullet (`apply candidate build:`, \
          `simulate rollback trigger:`, `execute rollback path:`, `confirm service recovers and alerts \
          normalize:`, `recovery time:`, `friction points:`) and call `validate_decision`. Never rehearse in \
          production, and never mark a step done that did not happen.\n"

@@ -40,9 +40,8 @@ pub struct ClassifyArgs {
 pub struct DraftArgs {
     /// What is being released: the services, modules or features, e.g. `billing-api, invoice-worker`.
     pub scope: String,
-    /// The risk class, declared before any verification (low: docs, copy, UI polish; medium: behaviour
-    /// change in core flows; high: auth, billing, permissions, migrations). Call `classify_risk` first;
-    /// never pick a lower class to get past a gate.
+    /// Declared before any verification (low: docs, UI polish; medium: core behaviour; high: auth,
+    /// billing, permissions, migrations). Call `classify_risk` first; never lower it to pass a gate.
     pub risk_class: RiskClass,
     /// Why the class is lower than `classify_risk` suggests, if it is (omit otherwise).
     #[serde(default)]
@@ -60,8 +59,7 @@ pub struct DraftArgs {
     #[serde(default)]
     #[schemars(with = "String")]
     pub id: Option<String>,
-    /// Who is acting, recorded in the decision's history: the agent and the person it works for, e.g.
-    /// `codex for Dana Lee`.
+    /// Who you act for, recorded in the history, e.g. `codex for Dana Lee`.
     pub actor: String,
 }
 
@@ -120,8 +118,8 @@ pub struct Decisions {
 pub struct RecordGateArgs {
     /// The stored decision's id.
     pub id: String,
-    /// The gate layer: `code`, `review`, `operational` or `communication`. The decision layer is recorded
-    /// by `decide`; the code gate by `run_code_gates` when the policy has `[[code_gates]]`.
+    /// `code`, `review`, `operational` or `communication` (the decision gate comes from `decide`; the
+    /// code gate from `run_code_gates` when the policy runs it).
     pub layer: Layer,
     /// `pass`, `fail` or `n/a`. A `pass` for a layer the class requires needs `evidence`.
     pub result: Mark,
@@ -132,7 +130,7 @@ pub struct RecordGateArgs {
     #[serde(default)]
     #[schemars(with = "String")]
     pub commit: Option<String>,
-    /// Who is acting, recorded in the decision's history, e.g. `codex for Dana Lee`.
+    /// Who you act for, recorded in the history, e.g. `codex for Dana Lee`.
     pub actor: String,
 }
 
@@ -148,7 +146,7 @@ pub struct DeclareRiskArgs {
     #[serde(default)]
     #[schemars(with = "String")]
     pub justification: Option<String>,
-    /// Who is acting, recorded in the decision's history, e.g. `codex for Dana Lee`.
+    /// Who you act for, recorded in the history, e.g. `codex for Dana Lee`.
     pub actor: String,
 }
 
@@ -158,13 +156,13 @@ pub struct DeclareRiskArgs {
 pub struct SetFieldArgs {
     /// The stored decision's id.
     pub id: String,
-    /// The field: `scope`, `residual-risks`, `rollback-trigger` (concrete: signal, comparison, number,
-    /// e.g. `error rate > 2% for 5 minutes`), `rollback-owner`, `decision-owner` or `panel` (go/no-go panel).
+    /// `scope`, `residual-risks`, `rollback-trigger` (signal, comparison, number: `error rate > 2% for 5
+    /// minutes`), `rollback-owner`, `decision-owner` or `panel`.
     pub field: SettableField,
     /// The value; several entries make a list (residual risks, trigger conditions, panel names). Names of
     /// owners must come from the person, never be guessed.
     pub values: Vec<String>,
-    /// Who is acting, recorded in the decision's history, e.g. `codex for Dana Lee`.
+    /// Who you act for, recorded in the history, e.g. `codex for Dana Lee`.
     pub actor: String,
 }
 
@@ -227,7 +225,7 @@ pub struct DecideArgs {
     #[serde(default)]
     #[schemars(with = "String")]
     pub commit: Option<String>,
-    /// Who is acting, recorded in the decision's history, e.g. `codex for Dana Lee`.
+    /// Who you act for, recorded in the history, e.g. `codex for Dana Lee`.
     pub actor: String,
 }
 
@@ -246,7 +244,7 @@ pub struct Decided {
 pub struct RunArgs {
     /// The stored decision's id.
     pub id: String,
-    /// Who is acting, recorded in the decision's history, e.g. `codex for Dana Lee`.
+    /// Who you act for, recorded in the history, e.g. `codex for Dana Lee`.
     pub actor: String,
 }
 
@@ -269,7 +267,7 @@ pub struct DrillArgs {
     /// Items a person confirmed by hand, with their evidence. Only confirm what the person told you.
     #[serde(default)]
     pub confirmations: Vec<Confirmation>,
-    /// Who is acting, recorded in the decision's history, e.g. `codex for Dana Lee`.
+    /// Who you act for, recorded in the history, e.g. `codex for Dana Lee`.
     pub actor: String,
 }
 
@@ -282,7 +280,7 @@ pub struct RehearsalArgs {
     /// Friction points seen while rehearsing (what was slow or confusing), one per entry.
     #[serde(default)]
     pub friction: Vec<String>,
-    /// Who is acting, recorded in the decision's history, e.g. `codex for Dana Lee`.
+    /// Who you act for, recorded in the history, e.g. `codex for Dana Lee`.
     pub actor: String,
 }
 
@@ -316,7 +314,7 @@ pub struct CommunicationArgs {
     /// given and not already set. Default true.
     #[serde(default = "yes")]
     pub prefill: bool,
-    /// Who is acting, recorded in the decision's history, e.g. `codex for Dana Lee`.
+    /// Who you act for, recorded in the history, e.g. `codex for Dana Lee`.
     pub actor: String,
 }
 
@@ -346,7 +344,7 @@ pub struct OperationsArgs {
     #[serde(default)]
     #[schemars(with = "String")]
     pub release_window: Option<String>,
-    /// Who is acting, recorded in the decision's history, e.g. `codex for Dana Lee`.
+    /// Who you act for, recorded in the history, e.g. `codex for Dana Lee`.
     pub actor: String,
 }
 
@@ -358,7 +356,7 @@ pub struct FrictionArgs {
     pub id: String,
     /// What was slow or confusing in the rollback rehearsal, one note per entry.
     pub notes: Vec<String>,
-    /// Who is acting, recorded in the decision's history, e.g. `codex for Dana Lee`.
+    /// Who you act for, recorded in the history, e.g. `codex for Dana Lee`.
     pub actor: String,
 }
 

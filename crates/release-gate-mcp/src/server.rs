@@ -40,8 +40,9 @@ decision written as Markdown or JSON, `validate_decision`, `audit_decision` and 
 recorded. Never record GO, or name an owner, on a person's behalf.";
 
 /// The names of the tools this server registers, in the order `tools/list` gives them.
-pub const TOOL_NAMES: [&str; 22] = [
+pub const TOOL_NAMES: [&str; 23] = [
     "audit_decision",
+    "check_setup",
     "classify_risk",
     "close_decision",
     "decide",
@@ -83,18 +84,17 @@ pub struct ReleaseGateServer {
 #[serde(deny_unknown_fields)]
 pub struct ValidateArgs {
     /// The decision's text: a Markdown document containing a `Release Decision` section (e.g. a pull-request
-    /// description), or the canonical JSON record. Give exactly one of `content`, `path` and `id`.
+    /// description), or the canonical JSON record.
     #[serde(default)]
     #[schemars(with = "String")]
     pub content: Option<String>,
     /// A decision file, relative to the repository root (e.g. `docs/release.md`). It must stay inside the
-    /// repository. Give exactly one of `content`, `path` and `id`.
+    /// repository.
     #[serde(default)]
     #[schemars(with = "String")]
     pub path: Option<String>,
     /// A stored decision's id (from `draft_decision` or `list_decisions`): validated as released at
-    /// `commit`, with its evidence checked against that commit's diff. Give exactly one of `content`,
-    /// `path` and `id`.
+    /// `commit`, with its evidence checked against that commit's diff.
     #[serde(default)]
     #[schemars(with = "String")]
     pub id: Option<String>,
@@ -114,16 +114,15 @@ pub struct ValidateArgs {
 #[serde(deny_unknown_fields)]
 pub struct AuditArgs {
     /// The decision's text: a Markdown document containing a `Release Decision` section, or the canonical
-    /// JSON record. Give exactly one of `content`, `path` and `id`.
+    /// JSON record.
     #[serde(default)]
     #[schemars(with = "String")]
     pub content: Option<String>,
-    /// A decision file, relative to the repository root. Give exactly one of `content`, `path` and `id`.
+    /// A decision file, relative to the repository root.
     #[serde(default)]
     #[schemars(with = "String")]
     pub path: Option<String>,
-    /// A stored decision's id (from `draft_decision` or `list_decisions`). Give exactly one of `content`,
-    /// `path` and `id`.
+    /// A stored decision's id (from `draft_decision` or `list_decisions`).
     #[serde(default)]
     #[schemars(with = "String")]
     pub id: Option<String>,
@@ -144,16 +143,15 @@ pub enum RenderTarget {
 #[serde(deny_unknown_fields)]
 pub struct RenderArgs {
     /// The decision's text: a Markdown document containing a `Release Decision` section, or the canonical
-    /// JSON record. Give exactly one of `content`, `path` and `id`.
+    /// JSON record.
     #[serde(default)]
     #[schemars(with = "String")]
     pub content: Option<String>,
-    /// A decision file, relative to the repository root. Give exactly one of `content`, `path` and `id`.
+    /// A decision file, relative to the repository root.
     #[serde(default)]
     #[schemars(with = "String")]
     pub path: Option<String>,
-    /// A stored decision's id (from `draft_decision` or `list_decisions`). Give exactly one of `content`,
-    /// `path` and `id`.
+    /// A stored decision's id (from `draft_decision` or `list_decisions`).
     #[serde(default)]
     #[schemars(with = "String")]
     pub id: Option<String>,
@@ -346,18 +344,25 @@ impl ReleaseGateServer {
 impl ReleaseGateServer {
     /// A server working on `root` (every `path` argument stays inside it).
     pub fn new(root: Root) -> ReleaseGateServer {
+        let mut tool_router = Self::tool_router()
+            + Self::repo_tool_router()
+            + Self::lifecycle_tool_router()
+            + Self::sign_tool_router()
+            + Self::run_tool_router();
+        crate::schema::compact_tools(tool_router.map.values_mut().map(|route| &mut route.attr));
         ReleaseGateServer {
             root,
             signing: crate::sign_tools::Signing::default(),
             transport: crate::sign_tools::Transport::default(),
             runs: crate::runs::Runs::default(),
-            tool_router: Self::tool_router()
-                + Self::repo_tool_router()
-                + Self::lifecycle_tool_router()
-                + Self::sign_tool_router()
-                + Self::run_tool_router(),
+            tool_router,
             prompt_router: Self::prompt_router(),
         }
+    }
+
+    /// The tools as `tools/list` gives them.
+    pub fn tools(&self) -> Vec<rmcp::model::Tool> {
+        self.tool_router.list_all()
     }
 
     pub(crate) fn root(&self) -> &Root {

@@ -118,8 +118,9 @@ async fn tools_list_is_a_reviewed_surface() {
     for tool in &tools {
         let name = tool.name.as_ref();
         let annotations = tool.annotations.as_ref().unwrap();
-        assert_eq!(annotations.read_only_hint, Some(read_only.contains(&name)), "{name}");
-        assert_eq!(annotations.destructive_hint, Some(destructive.contains(&name)), "{name}");
+        // A hint left out means the protocol's default: not read-only, destructive.
+        assert_eq!(annotations.read_only_hint.unwrap_or(false), read_only.contains(&name), "{name}");
+        assert_eq!(annotations.destructive_hint.unwrap_or(true), destructive.contains(&name), "{name}");
         assert!(annotations.title.is_some(), "{name} has no title");
         assert!(tool.output_schema.is_some(), "{name} has no output schema");
         assert_eq!(tool.output_schema.as_ref().unwrap()["type"], "object", "{name}");

@@ -369,9 +369,25 @@ impl Git {
                 ":(exclude).release/.locks",
                 ":(exclude).release/attestations",
                 ":(exclude).release/ledger.jsonl",
+                ":(exclude).release/ledger.checkpoint",
+                ":(exclude).release/ledger.checkpoint.sig",
                 // Temporary files of an interrupted atomic write: never part of a commit.
                 ":(exclude,glob).release/**/.*.tmp",
             ])
+            .output()?;
+        Ok(raw
+            .split(|byte| *byte == 0)
+            .filter(|entry| entry.len() > 3)
+            .map(|entry| String::from_utf8_lossy(entry.get(3..).unwrap_or_default()).into_owned())
+            .collect())
+    }
+
+    /// release-gate's own files under `.release/` with uncommitted changes (untracked included).
+    pub fn uncommitted_release_files(&self) -> Result<Vec<String>, GitError> {
+        let raw = self
+            .git("status")
+            .options(&["--porcelain=v1", "-z", "--untracked-files=all"])
+            .paths(&[".release", ":(exclude).release/.locks", ":(exclude,glob).release/**/.*.tmp"])
             .output()?;
         Ok(raw
             .split(|byte| *byte == 0)

@@ -172,7 +172,9 @@ pub struct Status {
     /// drill, rehearsal and communication package, evaluated as a preview). Empty once decided.
     pub go_needs: Vec<Finding>,
     /// What to do next, most important first.
-    pub next: Vec<String>,
+    pub next: Vec<String>,    /// The same steps for an agent: who acts (the agent, or only the person), the MCP tool with its
+    /// arguments, the CLI command; failed gates first as blockers; after a GO, the missing signatures.
+    pub steps: Vec<crate::next::Step>,
 }
 
 /// One line of `list`.
@@ -353,6 +355,7 @@ impl Workspace {
             .collect();
         let go_needs = self.go_preview(&decision, &report, &commit, now);
         let next = next_steps(&report, &go_needs, &decision, id);
+        let steps = self.steps(id, &decision, &report, &go_needs, now);
         Ok(Status {
             id: id.to_string(),
             scope: decision.scope.clone(),
@@ -364,6 +367,7 @@ impl Workspace {
             report,
             go_needs,
             next,
+            steps,
         })
     }
 
