@@ -172,7 +172,8 @@ pub struct Status {
     /// drill, rehearsal and communication package, evaluated as a preview). Empty once decided.
     pub go_needs: Vec<Finding>,
     /// What to do next, most important first.
-    pub next: Vec<String>,    /// The same steps for an agent: who acts (the agent, or only the person), the MCP tool with its
+    pub next: Vec<String>,
+    /// The same steps for an agent: who acts (the agent, or only the person), the MCP tool with its
     /// arguments, the CLI command; failed gates first as blockers; after a GO, the missing signatures.
     pub steps: Vec<crate::next::Step>,
 }
