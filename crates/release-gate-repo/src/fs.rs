@@ -166,16 +166,8 @@ impl Lock {
     /// Blocks until the lock on `path` (created if needed) is held. A link at `path` is refused, never
     /// followed, so a committed link cannot make release-gate create or truncate a file elsewhere.
     pub fn exclusive(path: &Path) -> std::io::Result<Lock> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .custom_flags(flags(OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC))
-            .open(path)?;
-        if !file.metadata()?.is_file() {
-            return Err(std::io::Error::other(format!("{} is not a regular file", path.display())));
-        }
+        let file =
+            open_no_follow(path, OpenOptions::new().read(true).write(true).create(true).truncate(false))?;
         file.lock()?;
         Ok(Lock { file })
     }
@@ -189,12 +181,14 @@ impl Drop for Lock {
 
 /// Opens a file for appending (created if needed) without following a link at `path`.
 pub fn open_append(path: &Path) -> std::io::Result<File> {
-    let file = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .custom_flags(flags(OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC))
-        .open(path)?;
+    open_no_follow(path, OpenOptions::new().read(true).append(true).create(true))
+}
+
+/// Opens `path` as `options` say, refusing a link at `path` (never followed) and anything but a regular
+/// file; without waiting, so a FIFO cannot block the open.
+fn open_no_follow(path: &Path, options: &mut OpenOptions) -> std::io::Result<File> {
+    let file =
+        options.custom_flags(flags(OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC)).open(path)?;
     if !file.metadata()?.is_file() {
         return Err(std::io::Error::other(format!("{} is not a regular file", path.display())));
     }

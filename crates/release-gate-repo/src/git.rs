@@ -375,11 +375,7 @@ impl Git {
                 ":(exclude,glob).release/**/.*.tmp",
             ])
             .output()?;
-        Ok(raw
-            .split(|byte| *byte == 0)
-            .filter(|entry| entry.len() > 3)
-            .map(|entry| String::from_utf8_lossy(entry.get(3..).unwrap_or_default()).into_owned())
-            .collect())
+        Ok(status_paths(&raw))
     }
 
     /// release-gate's own files under `.release/` with uncommitted changes (untracked included).
@@ -389,11 +385,7 @@ impl Git {
             .options(&["--porcelain=v1", "-z", "--untracked-files=all"])
             .paths(&[".release", ":(exclude).release/.locks", ":(exclude,glob).release/**/.*.tmp"])
             .output()?;
-        Ok(raw
-            .split(|byte| *byte == 0)
-            .filter(|entry| entry.len() > 3)
-            .map(|entry| String::from_utf8_lossy(entry.get(3..).unwrap_or_default()).into_owned())
-            .collect())
+        Ok(status_paths(&raw))
     }
 
     /// The subjects of the commits in base..head, oldest first.
@@ -827,6 +819,14 @@ fn unique_temp_dir() -> std::io::Result<PathBuf> {
         }
     }
     Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary folder name")))
+}
+
+/// The paths of `git status --porcelain=v1 -z` output (`XY path` entries).
+fn status_paths(raw: &[u8]) -> Vec<String> {
+    raw.split(|byte| *byte == 0)
+        .filter(|entry| entry.len() > 3)
+        .map(|entry| String::from_utf8_lossy(entry.get(3..).unwrap_or_default()).into_owned())
+        .collect()
 }
 
 /// Lowercase hex of bytes.
