@@ -38,9 +38,10 @@ pub enum Command {
     Drill(DrillArgs),
     /// Run the timed rollback rehearsal from the committed policy.
     Rehearse(RehearseArgs),
-    /// Fill in the communication package (pre-filled from the commit log and the decision).
+    /// Fill in the communication package (pre-filled from the changelog or commit log and the decision) and mark
+    /// the communication gate once it is complete.
     Comms(CommsArgs),
-    /// Record operational facts: rollback path, on-call and backup owners, release window.
+    /// Record operational facts: rollback path, on-call and backup owners, release window (shown in the release note).
     Ops(OpsArgs),
     /// Declare or change a stored decision's risk class.
     Risk(RiskArgs),
@@ -62,7 +63,7 @@ pub enum Command {
     List(ListArgs),
     /// Validate a decision (Markdown or JSON) against the risk policy.
     Validate(ValidateArgs),
-    /// Answer the protocol's five-question fast audit for a decision.
+    /// Answer the protocol's five-question fast audit for a decision (the same rules and answer as `validate`).
     Audit(AuditArgs),
     /// Convert a decision between Markdown and JSON, or write its release note.
     Render(RenderArgs),
@@ -134,20 +135,24 @@ pub struct RehearseArgs {
 #[derive(Debug, Args)]
 pub struct CommsArgs {
     pub id: String,
-    /// What changed, user-facing and internal.
+    /// What changed, user-facing and internal: one item per use (repeat for several). Default: the
+    /// CHANGELOG section of the release when one matches, else the commit subjects, grouped and deduplicated.
     #[arg(long, value_name = "TEXT")]
-    pub what_changed: Option<String>,
+    pub what_changed: Vec<String>,
+    /// Known limitations of the release (repeat for several; `none` is an answer).
     #[arg(long, value_name = "TEXT")]
-    pub known_limitations: Option<String>,
-    /// What to watch in the first 30-60 minutes.
+    pub known_limitations: Vec<String>,
+    /// What to watch in the first 30-60 minutes (repeat for several).
     #[arg(long, value_name = "TEXT")]
-    pub monitoring_focus: Option<String>,
+    pub monitoring_focus: Vec<String>,
+    /// The conditions that trigger a rollback (repeat for several; default: the decision's rollback trigger).
     #[arg(long, value_name = "TEXT")]
-    pub rollback_trigger_conditions: Option<String>,
-    /// Escalation channel and owner.
+    pub rollback_trigger_conditions: Vec<String>,
+    /// Escalation channel and owner, e.g. "#billing-oncall, Dana Ruiz" (repeat for several).
     #[arg(long, value_name = "TEXT")]
-    pub escalation: Option<String>,
-    /// Do not pre-fill "what changed" from the commit log or the trigger conditions from the decision.
+    pub escalation: Vec<String>,
+    /// Do not pre-fill "what changed" from the changelog or the commit log, nor the trigger conditions from
+    /// the decision.
     #[arg(long)]
     pub no_prefill: bool,
     #[command(flatten)]
@@ -156,13 +161,18 @@ pub struct CommsArgs {
 
 #[derive(Debug, Args)]
 pub struct OpsArgs {
+    /// The stored decision's id.
     pub id: String,
+    /// How the release is rolled back, e.g. "redeploy v1.4.0 with ./deploy previous".
     #[arg(long, value_name = "TEXT")]
     pub rollback_path: Option<String>,
+    /// Who is on call during and after the release.
     #[arg(long, value_name = "NAME")]
     pub on_call: Option<String>,
+    /// Who takes over when the rollback owner or on-call person cannot.
     #[arg(long, value_name = "NAME")]
     pub backup_owner: Option<String>,
+    /// When the release goes out, e.g. "2026-11-28 14:00-15:00 UTC".
     #[arg(long, value_name = "TEXT")]
     pub release_window: Option<String>,
     #[command(flatten)]
@@ -410,15 +420,28 @@ pub struct ValidateArgs {
     pub input: InputArg,
     #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
     pub format: ReportFormat,
+    #[command(flatten)]
+    pub judge: JudgeArgs,
+}
+
+/// How `validate` and `audit` judge a decision: the same options, so they give the same answer.
+#[derive(Debug, Args)]
+pub struct JudgeArgs {
     /// Policy file (default: `.release/policy.toml` of the enclosing repository, else the built-in policy).
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
-    /// Validate as of this time (RFC 3339 with offset) instead of now.
+    /// Judge as of this time (RFC 3339 with offset, e.g. 2026-11-27T14:05:00Z) instead of now.
     #[arg(long, value_name = "RFC3339")]
     pub now: Option<String>,
-    /// For a stored decision: the commit being released (default: HEAD).
+    /// The commit being released (default: HEAD). A stored decision's evidence is checked against it; a
+    /// decision file inside a repository is compared with the diff from the base to it.
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     pub commit: String,
+    /// For a decision file inside a repository: the last released revision (default: the latest tag reachable
+    /// from the commit). The file then gets the same diff rules as a stored decision (risk below what the
+    /// diff suggests, scope drift); without a base or a tag it is judged as written.
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -433,6 +456,8 @@ pub struct AuditArgs {
     pub input: InputArg,
     #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
     pub format: PlainFormat,
+    #[command(flatten)]
+    pub judge: JudgeArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

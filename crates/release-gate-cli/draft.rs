@@ -21,14 +21,22 @@ pub fn run(args: &DraftArgs) -> anyhow::Result<Outcome> {
         head: args.head.clone(),
         actor: input::actor(&workspace, args.actor.actor.as_deref()),
     };
-    let id = workspace.draft(request, now)?;
+    let drafted = workspace.draft_release(request, now)?;
+    let id = &drafted.id;
     let mut out = output::stdout();
     writeln!(out, "{id}")?;
     let mut err = anstream::stderr();
+    let suggested = drafted.suggested.map_or("none".to_owned(), |class| class.to_string());
     writeln!(
         err,
-        "{GOOD}drafted{GOOD:#} {} {DIM}(next: `release-gate status {id}`){DIM:#}",
-        workspace.store.path(&id).display()
+        "{GOOD}drafted{GOOD:#} {} covering {} ({} files, the diff suggests {suggested})",
+        workspace.store.path(id).display(),
+        drafted.range.describe(),
+        drafted.files,
     )?;
+    for warning in &drafted.warnings {
+        output::note(warning);
+    }
+    writeln!(err, "{DIM}next: `release-gate status {id}`{DIM:#}")?;
     Ok(Outcome::Success)
 }

@@ -23,7 +23,8 @@ const SKILL_FILES: [(&str, &str); 2] = [
 ];
 
 const ALLOWED_SIGNERS: &str = "# Trusted signers of release decisions, in OpenSSH's allowed_signers format:\n\
-# principal[,principal] [namespaces=\"release-gate\"] [valid-after=...] [valid-before=...] ssh-ed25519 KEY [comment]\n\
+# principal[,principal] namespaces=\"release-gate,release-gate-checkpoint\" [valid-after=...] [valid-before=...] ssh-ed25519 KEY\n\
+# (`release-gate` signs decisions, `release-gate-checkpoint` the decision log's checkpoint).\n\
 # `release-gate keygen` prints a line to add here. The same file works with `ssh-keygen -Y verify`.\n";
 
 /// The name Codex knows the server by; its tools appear as `mcp__release_gate`.
@@ -131,7 +132,6 @@ pub fn run(args: &InitArgs) -> anyhow::Result<Outcome> {
             )?;
         }
     }
-    out.flush()?;
     writeln!(
         out,
         "\nCommit what init wrote (git add .release{}; git commit): release-gate reads the policy as committed.",
@@ -141,6 +141,7 @@ pub fn run(args: &InitArgs) -> anyhow::Result<Outcome> {
             (false, _) => "",
         }
     )?;
+    out.flush()?;
     Ok(Outcome::Success)
 }
 

@@ -16,7 +16,16 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<Outcome> {
             crate::output::json(&decision)?;
             return Ok(Outcome::Success);
         }
-        RenderTarget::ReleaseNote => release_gate_core::note::release_note(&decision),
+        RenderTarget::ReleaseNote => {
+            // The version: a tag on the head the stored decision covers, when one names it.
+            let version = decision.binding.as_ref().and_then(|binding| {
+                input::workspace(None).ok().and_then(|workspace| workspace.version_at(&binding.head))
+            });
+            release_gate_core::note::release_note_with(
+                &decision,
+                &release_gate_core::note::NoteFacts { version },
+            )
+        }
     };
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;

@@ -7,18 +7,41 @@ use anyhow::Context;
 use release_gate_core::{Report, Severity, Verdict};
 
 use crate::Outcome;
-use crate::cli::{ReportFormat, ValidateArgs};
+use crate::cli::{JudgeArgs, ReportFormat, ValidateArgs};
 use crate::input;
 use crate::output::{self, BOLD, ERROR, GOOD, WARNING};
 
 pub fn run(args: &ValidateArgs) -> anyhow::Result<Outcome> {
-    let now = input::now(args.now.as_deref())?;
     let path = &args.input.file;
-    let (report, source) = if input::looks_like_file(path) {
-        let policy = input::load_policy(args.policy.as_deref())?;
-        let document = input::read_document(path)?;
-        (release_gate_core::validate(&document, &policy, now), input::display_name(path))
-    } else {
+    let stdin = path == std::path::Path::new("-");
+    let (report, source) = match judge(path, &args.judge) {
+        Ok(judged) => judged,
+        Err(error) if args.format == ReportFormat::Github => {
+            // CI shows annotations, not a log line: an input error is one too, on the file (never on a line
+            // it cannot point at), or on none for stdin (a pull-request description).
+            let file = (!stdin && input::looks_like_file(path)).then(|| input::display_name(path));
+            github_error(file.as_deref(), &error)?;
+            return Err(error);
+        }
+        Err(error) => return Err(error),
+    };
+    match args.format {
+        ReportFormat::Json => output::json(&report)?,
+        ReportFormat::Text => text(&report, &source)?,
+        ReportFormat::Github => github(&report, &source, stdin)?,
+    }
+    Ok(match report.verdict {
+        Verdict::Pass => Outcome::Success,
+        Verdict::Fail => Outcome::Failure,
+    })
+}
+
+/// Judges a decision file, `-` or a stored decision's id, the one way `validate` and `audit` share: a file
+/// inside a repository with a base (given, or the latest tag) also gets the diff rules a stored decision
+/// gets. Returns the report and the name of the source for messages.
+pub fn judge(path: &std::path::Path, args: &JudgeArgs) -> anyhow::Result<(Report, String)> {
+    let now = input::now(args.now.as_deref())?;
+    if !input::looks_like_file(path) {
         // Not a file: a stored decision's id.
         let text = path.to_string_lossy();
         let id =
@@ -27,17 +50,55 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<Outcome> {
         let (_, report) = workspace.validate(&id, &args.commit, now)?;
         let file = workspace.store.path(&id);
         let shown = file.strip_prefix(std::env::current_dir()?).unwrap_or(&file).display().to_string();
-        (report, shown)
-    };
-    match args.format {
-        ReportFormat::Json => output::json(&report)?,
-        ReportFormat::Text => text(&report, &source)?,
-        ReportFormat::Github => github(&report, &source, path == std::path::Path::new("-"))?,
+        return Ok((report, shown));
     }
-    Ok(match report.verdict {
-        Verdict::Pass => Outcome::Success,
-        Verdict::Fail => Outcome::Failure,
-    })
+    let policy = input::load_policy(args.policy.as_deref())?;
+    let document = input::read_document(path)?;
+    let source = input::display_name(path);
+    // A decision written by hand has no binding of its own: the repository around it says what is released.
+    let workspace = match input::workspace(args.policy.as_deref()) {
+        Ok(workspace) => Some(workspace),
+        Err(_) if args.base.is_none() => None,
+        Err(error) => return Err(error.context("--base needs a git repository")),
+    };
+    let facts = match &workspace {
+        Some(workspace) if document.decision.binding.is_none() => {
+            workspace.document_facts(args.base.as_deref(), &args.commit)?
+        }
+        _ => None,
+    };
+    let report = match &facts {
+        Some((range, facts)) => {
+            output::note(&format!("{source} is compared with the diff {}", range.describe()));
+            release_gate_core::validate_release(&document, &policy, now, Some(facts))
+        }
+        None => {
+            if workspace.is_some() && document.decision.binding.is_none() {
+                output::note(&format!(
+                    "no tag marks the last release, so {source} is judged as written, without the diff: pass --base REV to compare it with the release's changes"
+                ));
+            }
+            release_gate_core::validate(&document, &policy, now)
+        }
+    };
+    Ok((report, source))
+}
+
+/// An input error as a GitHub workflow annotation.
+fn github_error(file: Option<&str>, error: &anyhow::Error) -> std::io::Result<()> {
+    let mut message = error.to_string();
+    for cause in error.chain().skip(1) {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+    }
+    let mut properties = Vec::new();
+    if let Some(file) = file {
+        properties.push(format!("file={}", output::github_property(file)));
+    }
+    properties.push("title=input-error".to_owned());
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "::error {}::{}", properties.join(","), output::github_data(&message))?;
+    out.flush()
 }
 
 pub fn text(report: &Report, source: &str) -> std::io::Result<()> {

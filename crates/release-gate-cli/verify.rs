@@ -32,9 +32,10 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
             for signer in &result.signers {
                 writeln!(
                     out,
-                    "  signature {} by {} ({})",
+                    "  signature {} by {} as {} ({})",
                     signer.index + 1,
-                    signer.roles.join(", "),
+                    signer.principals.join(", "),
+                    signer.roles.join(" and "),
                     signer.key
                 )?;
             }

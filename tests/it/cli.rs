@@ -94,7 +94,8 @@ fn audit_answers_five_questions() {
             ("gate-layers-marked", false),
             ("decision-owner-named", true),
             ("rollback-trigger-concrete", false),
-            ("communication-prepared", false),
+            // A draft's package is asked for only with a GO: the audit reads the validator's report.
+            ("communication-prepared", true),
         ]
     );
     let ready = run(&["audit", "examples/release-decision.md"]);

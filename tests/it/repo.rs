@@ -210,14 +210,17 @@ fn an_auth_change_is_classified_high_and_a_lower_class_needs_a_justification() {
     assert_eq!(code, 0);
     assert_eq!(
         classification,
-        serde_json::json!({"suggested": "high", "files": [
+        serde_json::json!({"suggested": "high", "base": repo.git(&["rev-parse", "v1"]), "base_from": "v1",
+            "head": repo.git(&["rev-parse", "HEAD"]), "files": [
             {"path": "docs/guide.md", "class": "low", "rule": "*.md"},
             {"path": "src/auth/session.rs", "class": "high", "rule": "**/*auth*/**"},
         ]})
     );
     // Without --base, the latest tag is the base.
     let (_, default_base) = repo.json(&["classify", "--format", "json"]);
-    assert_eq!(default_base, classification);
+    assert_eq!(default_base["files"], classification["files"]);
+    assert_eq!(default_base["base"], classification["base"]);
+    assert_eq!(default_base["base_from"], "latest tag v1");
 
     assert_eq!(repo.run(&["draft", "--scope", "auth", "--risk", "medium", "--id", "a"]).code, 0);
     let (_, report) = repo.json(&["validate", "a", "--format", "json"]);

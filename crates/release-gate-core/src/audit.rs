@@ -1,13 +1,14 @@
 //! The protocol's fast release-readiness audit: five yes/no questions, each backed by findings.
 //!
-//! The audit asks the protocol's questions as written, whatever the decision or the policy says:
-//! "If any answer is no, release is not ready."
+//! The audit is the validator's report read as the protocol's questions, so `validate` and `audit` of the
+//! same document under the same policy give one answer: the release is ready exactly when the report
+//! passes. A question is answered "no" when an error finding stands behind it; errors of rules outside the
+//! five questions (panel, drill, rehearsal, freshness of evidence...) are listed under `other`.
 
 use serde::{Deserialize, Serialize};
 
-use crate::finding::{Finding, Severity};
-use crate::policy::Policy;
-use crate::validate::{Document, Rules};
+use crate::finding::{Code, Finding, Severity};
+use crate::validate::{Report, Verdict};
 
 /// One of the audit's questions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -39,6 +40,30 @@ impl Question {
             Question::CommunicationPrepared => "Is communication package prepared?",
         }
     }
+
+    /// The finding codes that answer the question.
+    pub fn codes(self) -> &'static [Code] {
+        match self {
+            Question::RiskClassDeclared => &[
+                Code::RiskClassMissing,
+                Code::RiskClassInvalid,
+                Code::RiskDeclaredLate,
+                Code::RiskBelowSuggested,
+            ],
+            Question::GateLayersMarked => &[
+                Code::GateUnmarked,
+                Code::GateRequired,
+                Code::GateFailed,
+                Code::EvidenceStale,
+                Code::EvidenceExpired,
+                Code::EvidenceFuture,
+                Code::EvidenceOverridden,
+            ],
+            Question::DecisionOwnerNamed => &[Code::DecisionOwnerMissing],
+            Question::RollbackTriggerConcrete => &[Code::RollbackTriggerMissing, Code::RollbackTriggerVague],
+            Question::CommunicationPrepared => &[Code::CommunicationIncomplete],
+        }
+    }
 }
 
 /// The answer to one question.
@@ -46,37 +71,38 @@ impl Question {
 pub struct Answer {
     pub id: Question,
     pub question: String,
+    /// No error finding stands behind the question.
     pub yes: bool,
-    /// The findings behind a "no".
+    /// The findings behind the answer: the errors behind a "no", and any warnings.
     pub findings: Vec<Finding>,
 }
 
-/// The audit's result: ready only when every answer is yes.
+/// The audit's result: ready exactly when `validate` passes (then every answer is yes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Audit {
     pub ready: bool,
     pub answers: Vec<Answer>,
+    /// Errors of rules outside the five questions (panel, drill, rehearsal, decision, timestamp, freeze,
+    /// scope...): a release with any of them is not ready either.
+    #[serde(default)]
+    pub other: Vec<Finding>,
 }
 
-/// Runs the five-question audit. The time only matters to rules the audit does not ask about.
-pub fn audit(document: &Document) -> Audit {
-    // The protocol's questions, unaffected by a policy's severity overrides. Built once: the default
-    // policy compiles its path rules.
-    static DEFAULT: std::sync::LazyLock<Policy> = std::sync::LazyLock::new(Policy::default);
-    let mut rules = Rules::new(document, &DEFAULT, jiff::Timestamp::UNIX_EPOCH);
+/// Reads a validation report as the five-question audit.
+pub fn audit(report: &Report) -> Audit {
     let answers: Vec<Answer> = Question::ALL
         .into_iter()
         .map(|question| {
-            match question {
-                Question::RiskClassDeclared => rules.risk_class(),
-                Question::GateLayersMarked => rules.gates_marked(),
-                Question::DecisionOwnerNamed => rules.decision_owner(),
-                Question::RollbackTriggerConcrete => rules.rollback_trigger(),
-                Question::CommunicationPrepared => rules.communication(Some(Severity::Error)),
-            }
-            let findings = rules.take_findings();
-            Answer { id: question, question: question.text().to_owned(), yes: findings.is_empty(), findings }
+            let findings: Vec<Finding> =
+                report.findings.iter().filter(|f| question.codes().contains(&f.code)).cloned().collect();
+            let yes = !findings.iter().any(|f| f.severity == Severity::Error);
+            Answer { id: question, question: question.text().to_owned(), yes, findings }
         })
         .collect();
-    Audit { ready: answers.iter().all(|answer| answer.yes), answers }
+    let other = report
+        .errors()
+        .filter(|f| !Question::ALL.iter().any(|question| question.codes().contains(&f.code)))
+        .cloned()
+        .collect();
+    Audit { ready: report.verdict == Verdict::Pass, answers, other }
 }

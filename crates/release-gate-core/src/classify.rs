@@ -12,16 +12,26 @@ pub const DEFAULT_CLASS: RiskClass = RiskClass::Medium;
 /// The name of the rule that applies when no pattern matches.
 pub const DEFAULT_RULE: &str = "default";
 
-/// Compiled path rules: `(class, pattern)` pairs in policy order.
+/// Compiled path rules: `(class, pattern)` pairs in policy order, the patterns of test files, and the
+/// dependency manifests with the packages whose change makes a release high.
 #[derive(Debug, Clone)]
 pub struct PathRules {
     rules: Vec<(RiskClass, String)>,
     set: GlobSet,
+    tests: Vec<String>,
+    tests_set: GlobSet,
+    manifests: Vec<String>,
+    manifests_set: GlobSet,
+    /// Package names, lowercase.
+    high_dependencies: Vec<String>,
 }
 
 impl PartialEq for PathRules {
     fn eq(&self, other: &Self) -> bool {
         self.rules == other.rules
+            && self.tests == other.tests
+            && self.manifests == other.manifests
+            && self.high_dependencies == other.high_dependencies
     }
 }
 
@@ -57,8 +67,150 @@ pub fn compile_set(patterns: &[String]) -> Result<GlobSet, PatternError> {
         .map_err(|error| PatternError { pattern: patterns.join(", "), reason: error.kind().to_string() })
 }
 
+/// Dependency manifests and lock files: a change to one changes what ships, so it is at least medium
+/// whatever other pattern (`*.txt`, `docs/**`) it matches.
+pub const DEFAULT_MANIFESTS: &[&str] = &[
+    "requirements*.txt",
+    "**/requirements/*.txt",
+    "constraints*.txt",
+    "Pipfile",
+    "Pipfile.lock",
+    "pyproject.toml",
+    "poetry.lock",
+    "uv.lock",
+    "setup.py",
+    "setup.cfg",
+    "Cargo.toml",
+    "Cargo.lock",
+    "package.json",
+    "package-lock.json",
+    "npm-shrinkwrap.json",
+    "yarn.lock",
+    "pnpm-lock.yaml",
+    "bun.lockb",
+    "go.mod",
+    "go.sum",
+    "Gemfile",
+    "Gemfile.lock",
+    "*.gemspec",
+    "pom.xml",
+    "build.gradle",
+    "build.gradle.kts",
+    "gradle.lockfile",
+    "libs.versions.toml",
+    "composer.json",
+    "composer.lock",
+    "*.csproj",
+    "packages.lock.json",
+    "Directory.Packages.props",
+    "mix.exs",
+    "mix.lock",
+    "Package.swift",
+    "Package.resolved",
+    "Podfile.lock",
+];
+
+/// Frameworks and security libraries: a dependency manifest whose changed lines name one makes the release
+/// high (a framework upgrade touches every flow; a security library guards them).
+pub const DEFAULT_HIGH_DEPENDENCIES: &[&str] = &[
+    // Web frameworks.
+    "django",
+    "flask",
+    "fastapi",
+    "rails",
+    "spring-boot",
+    "spring-core",
+    "express",
+    "react",
+    "next",
+    "@angular/core",
+    "vue",
+    "laravel/framework",
+    "symfony/symfony",
+    "actix-web",
+    "axum",
+    // Authentication, cryptography and TLS.
+    "spring-security",
+    "cryptography",
+    "pyjwt",
+    "pyopenssl",
+    "jsonwebtoken",
+    "passport",
+    "devise",
+    "bcrypt",
+    "openssl",
+    "rustls",
+    "ring",
+    "golang.org/x/crypto",
+    "golang-jwt",
+    "authlib",
+    "oauthlib",
+];
+
+/// Test files: they weigh at most medium, whatever area they test (`tests/test_auth.py` tests auth but
+/// does not ship it).
+pub const DEFAULT_TESTS: &[&str] = &[
+    "**/tests/**",
+    "**/test/**",
+    "**/__tests__/**",
+    "**/spec/**",
+    "test_*",
+    "*_test.*",
+    "*_tests.*",
+    "*.test.*",
+    "*.spec.*",
+    "*Test.java",
+    "*Tests.cs",
+];
+
+/// The highest class a test file gets from path rules.
+pub const TESTS_CAP: RiskClass = RiskClass::Medium;
+
+fn glob_set(patterns: &[String]) -> Result<GlobSet, PatternError> {
+    let mut builder = GlobSetBuilder::new();
+    for pattern in patterns {
+        builder.add(compile(pattern)?);
+    }
+    builder.build().map_err(|error| PatternError { pattern: String::new(), reason: error.kind().to_string() })
+}
+
+fn owned(list: &[&str]) -> Vec<String> {
+    list.iter().map(|item| (*item).to_owned()).collect()
+}
+
+/// Whether a changed line names a package: the name as a whole word, where letters, digits, `-`, `_` and
+/// `.` before a letter continue a word (so `django` is not `django-filter`, and `ring` not `ring.io`).
+fn names_package(line: &str, package: &str) -> bool {
+    let word = |c: char| c.is_alphanumeric() || matches!(c, '-' | '_' | '.');
+    line.match_indices(package).any(|(at, _)| {
+        let before = line.get(..at).and_then(|text| text.chars().next_back());
+        let mut after = line.get(at + package.len()..).unwrap_or("").chars();
+        let continues = match after.next() {
+            None => false,
+            Some('.') => after.next().is_some_and(char::is_alphanumeric),
+            Some(c) => word(c),
+        };
+        before.is_none_or(|c| !word(c)) && !continues
+    })
+}
+
 impl PathRules {
     pub fn new(rules: Vec<(RiskClass, String)>) -> Result<PathRules, PatternError> {
+        PathRules::with(
+            rules,
+            owned(DEFAULT_TESTS),
+            owned(DEFAULT_MANIFESTS),
+            owned(DEFAULT_HIGH_DEPENDENCIES),
+        )
+    }
+
+    /// Path rules, test patterns, dependency manifests and the packages that make a manifest change high.
+    pub fn with(
+        rules: Vec<(RiskClass, String)>,
+        tests: Vec<String>,
+        manifests: Vec<String>,
+        high_dependencies: Vec<String>,
+    ) -> Result<PathRules, PatternError> {
         let mut builder = GlobSetBuilder::new();
         for (_, pattern) in &rules {
             builder.add(compile(pattern)?);
@@ -66,7 +218,10 @@ impl PathRules {
         let set = builder
             .build()
             .map_err(|error| PatternError { pattern: String::new(), reason: error.kind().to_string() })?;
-        Ok(PathRules { rules, set })
+        let tests_set = glob_set(&tests)?;
+        let manifests_set = glob_set(&manifests)?;
+        let high_dependencies = high_dependencies.iter().map(|name| name.trim().to_lowercase()).collect();
+        Ok(PathRules { rules, set, tests, tests_set, manifests, manifests_set, high_dependencies })
     }
 
     /// The protocol's examples: auth, billing, permission and migration paths are high; docs and copy
@@ -81,24 +236,82 @@ impl PathRules {
 
     /// No rules: every path gets the default class.
     pub fn empty() -> PathRules {
-        PathRules { rules: Vec::new(), set: GlobSet::empty() }
+        PathRules {
+            rules: Vec::new(),
+            set: GlobSet::empty(),
+            tests: Vec::new(),
+            tests_set: GlobSet::empty(),
+            manifests: Vec::new(),
+            manifests_set: GlobSet::empty(),
+            high_dependencies: Vec::new(),
+        }
     }
 
     pub fn rules(&self) -> &[(RiskClass, String)] {
         &self.rules
     }
 
-    /// The class of one path and the rule that decided it: the highest matching class, and within
-    /// it the first matching rule in policy order.
+    pub fn tests(&self) -> &[String] {
+        &self.tests
+    }
+
+    pub fn manifests(&self) -> &[String] {
+        &self.manifests
+    }
+
+    pub fn high_dependencies(&self) -> &[String] {
+        &self.high_dependencies
+    }
+
+    /// Whether a path is a dependency manifest or lock file.
+    pub fn is_manifest(&self, path: &str) -> bool {
+        self.manifests_set.is_match(path)
+    }
+
+    /// The class of one path and the rule that decided it. Among the path rules the highest matching class
+    /// wins, and within it the first matching rule in policy order; a test file then weighs at most
+    /// [`TESTS_CAP`]; a dependency manifest at least medium.
     pub fn classify_path(&self, path: &str, scratch: &mut Vec<usize>) -> (RiskClass, &str) {
         self.set.matches_into(path, scratch);
-        scratch
+        let (mut class, mut rule) = scratch
             .iter()
             .filter_map(|&index| {
                 self.rules.get(index).map(|(class, pattern)| (index, *class, pattern.as_str()))
             })
             .max_by_key(|&(index, class, _)| (class, std::cmp::Reverse(index)))
-            .map_or((DEFAULT_CLASS, DEFAULT_RULE), |(_, class, pattern)| (class, pattern))
+            .map_or((DEFAULT_CLASS, DEFAULT_RULE), |(_, class, pattern)| (class, pattern));
+        if class > TESTS_CAP {
+            self.tests_set.matches_into(path, scratch);
+            if let Some(test) = scratch.first().and_then(|&index| self.tests.get(index)) {
+                (class, rule) = (TESTS_CAP, test.as_str());
+            }
+        }
+        if class < RiskClass::Medium {
+            self.manifests_set.matches_into(path, scratch);
+            if let Some(manifest) = scratch.first().and_then(|&index| self.manifests.get(index)) {
+                (class, rule) = (RiskClass::Medium, manifest.as_str());
+            }
+        }
+        (class, rule)
+    }
+
+    /// The class of one changed file, also reading what changed in it: a dependency manifest whose changed
+    /// lines name a framework or security package is high (rule `dependency NAME`).
+    pub fn classify_file(&self, path: &str, changed_lines: &[String], scratch: &mut Vec<usize>) -> FileClass {
+        let (class, rule) = self.classify_path(path, scratch);
+        if class < RiskClass::High && !changed_lines.is_empty() && self.is_manifest(path) {
+            let hit = self.high_dependencies.iter().find(|package| {
+                changed_lines.iter().any(|line| names_package(&line.to_lowercase(), package))
+            });
+            if let Some(package) = hit {
+                return FileClass {
+                    path: path.to_owned(),
+                    class: RiskClass::High,
+                    rule: format!("dependency {package}"),
+                };
+            }
+        }
+        FileClass { path: path.to_owned(), class, rule: rule.to_owned() }
     }
 }
 
@@ -107,7 +320,8 @@ impl PathRules {
 pub struct FileClass {
     pub path: String,
     pub class: RiskClass,
-    /// The pattern that decided the class, or `default`.
+    /// The pattern that decided the class, `default`, or `dependency NAME` for a dependency manifest whose
+    /// changed lines name a framework or security package.
     pub rule: String,
 }
 
@@ -117,20 +331,51 @@ pub struct Classification {
     /// The highest class over all files; `null` for an empty diff.
     pub suggested: Option<RiskClass>,
     pub files: Vec<FileClass>,
+    /// The base commit of the diff, when classified in a repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// How the base was chosen: the revision given, or `latest tag NAME`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_from: Option<String>,
+    /// The head commit of the diff, when classified in a repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
 }
 
-/// Classifies every changed path.
+impl Classification {
+    /// The files that set the suggested class (those of the highest class).
+    pub fn deciding(&self) -> impl Iterator<Item = &FileClass> {
+        self.files.iter().filter(move |file| Some(file.class) == self.suggested)
+    }
+}
+
+/// Classifies every changed path by its path alone.
 pub fn classify<S: AsRef<str>>(rules: &PathRules, paths: &[S]) -> Classification {
+    classify_with(rules, paths, |_| &[])
+}
+
+/// Classifies every changed path, with the changed lines of the files `changed_lines` knows (dependency
+/// manifests).
+pub fn classify_with<'l, S: AsRef<str>>(
+    rules: &PathRules,
+    paths: &[S],
+    changed_lines: impl Fn(&str) -> &'l [String],
+) -> Classification {
     let mut scratch = Vec::new();
     let files: Vec<FileClass> = paths
         .iter()
         .map(|path| {
             let path = path.as_ref();
-            let (class, rule) = rules.classify_path(path, &mut scratch);
-            FileClass { path: path.to_owned(), class, rule: rule.to_owned() }
+            rules.classify_file(path, changed_lines(path), &mut scratch)
         })
         .collect();
-    Classification { suggested: files.iter().map(|file| file.class).max(), files }
+    Classification {
+        suggested: files.iter().map(|file| file.class).max(),
+        files,
+        base: None,
+        base_from: None,
+        head: None,
+    }
 }
 
 /// Only the suggested class, without per-file detail (no allocation per file).
@@ -174,6 +419,46 @@ mod tests {
         assert_eq!(classify(&rules, &["README.md"]).suggested, Some(RiskClass::Low));
         assert_eq!(classify::<&str>(&rules, &[]).suggested, None);
         assert_eq!(suggest(&rules, &["a.md", "src/auth/x.rs", "b.rs"]), Some(RiskClass::High));
+    }
+
+    #[test]
+    fn dependency_manifests_are_at_least_medium_and_framework_changes_high() {
+        let rules = PathRules::new(PathRules::protocol_default()).unwrap();
+        let mut scratch = Vec::new();
+        for path in ["requirements.txt", "docs/requirements.txt", "Cargo.lock", "web/package.json", "go.mod"]
+        {
+            assert_eq!(rules.classify_path(path, &mut scratch).0, RiskClass::Medium, "{path}");
+        }
+        assert_eq!(rules.classify_path("notes.txt", &mut scratch), (RiskClass::Low, "*.txt"));
+        let lines = |text: &[&str]| text.iter().map(|line| (*line).to_owned()).collect::<Vec<_>>();
+        let django = rules.classify_file("requirements.txt", &lines(&["Django==6.1"]), &mut scratch);
+        assert_eq!((django.class, django.rule.as_str()), (RiskClass::High, "dependency django"));
+        let plugin = rules.classify_file("requirements.txt", &lines(&["django-filter==24.1"]), &mut scratch);
+        assert_eq!((plugin.class, plugin.rule.as_str()), (RiskClass::Medium, "requirements*.txt"));
+        let json =
+            rules.classify_file("package.json", &lines(&["    \"react\": \"^19.0.0\","]), &mut scratch);
+        assert_eq!(json.class, RiskClass::High);
+        // Only manifests are read for dependencies.
+        let readme = rules.classify_file("README.md", &lines(&["Django==6.1"]), &mut scratch);
+        assert_eq!(readme.class, RiskClass::Low);
+    }
+
+    #[test]
+    fn tests_weigh_at_most_medium() {
+        let rules = PathRules::new(PathRules::protocol_default()).unwrap();
+        let mut scratch = Vec::new();
+        assert_eq!(
+            rules.classify_path("tests/test_auth.py", &mut scratch),
+            (RiskClass::Medium, "**/tests/**")
+        );
+        assert_eq!(
+            rules.classify_path("app/auth/login_test.go", &mut scratch),
+            (RiskClass::Medium, "*_test.*")
+        );
+        assert_eq!(rules.classify_path("tests/README.md", &mut scratch).0, RiskClass::Low);
+        assert_eq!(rules.classify_path("app/auth/login.go", &mut scratch).0, RiskClass::High);
+        // The area itself stays high.
+        assert_eq!(rules.classify_path("django/contrib/auth/models.py", &mut scratch).0, RiskClass::High);
     }
 
     #[test]

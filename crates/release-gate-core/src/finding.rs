@@ -158,7 +158,7 @@ codes! {
         "Use a scope name from the policy's `[scopes]`, or add the scope there.";
     FreezeWindow = "freeze-window", Error,
         "The decision time falls inside a freeze window of the policy (a warning for a decision not yet made).",
-        "Wait until the freeze window ends, or get the freeze owner's exception and record it in the policy.";
+        "Wait until the freeze window ends, or, for an emergency, record the approved exception in the policy: a `[[freeze_exception]]` with `window`, `approved_by`, `reason` and `until`.";
     RehearsalFailed = "rehearsal-failed", Error,
         "The rollback rehearsal failed: a step failed, the service did not recover, or recovery took longer than the policy allows.",
         "Fix the rollback path and rehearse again until it recovers within the limit.";
@@ -183,6 +183,9 @@ codes! {
     DecisionExpired = "decision-expired", Error,
         "The GO is older than the policy's `go_valid_for` for its risk class.",
         "The final decision owner confirms the GO again (`release-gate decide ID --go`) for the commit being deployed.";
+    FreezeException = "freeze-exception", Warning,
+        "The decision time falls inside a freeze window, and an approved exception in the policy lets it through (who approved it, why, until when).",
+        "Nothing to fix: the exception is shown so everyone sees it; remove the `[[freeze_exception]]` once it has served.";
 }
 
 impl fmt::Display for Code {

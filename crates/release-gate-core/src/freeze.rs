@@ -34,6 +34,34 @@ impl PartialEq for FreezeWindow {
 
 impl Eq for FreezeWindow {}
 
+/// An approved exception to a freeze window (the emergency path), written in the committed policy so it is
+/// reviewed like any other change: which window, who approved it, why, until when, and optionally for
+/// which release scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FreezeException {
+    /// The freeze window's name, as the policy writes it.
+    pub window: String,
+    pub approved_by: String,
+    pub reason: String,
+    /// The exception covers decisions made before this time.
+    pub until: jiff::Timestamp,
+    /// A release scope name the exception is limited to (matched without regard to case); `None` for any.
+    pub scope: Option<String>,
+}
+
+impl FreezeException {
+    /// Whether the exception lets a decision of `scope`, made at `at`, through `window`.
+    pub fn covers(&self, window: &FreezeWindow, at: jiff::Timestamp, scope: Option<&str>) -> bool {
+        let scope_ok = match &self.scope {
+            None => true,
+            Some(wanted) => scope.is_some_and(|declared| {
+                declared.split([',', '\n']).any(|name| name.trim().eq_ignore_ascii_case(wanted.trim()))
+            }),
+        };
+        self.window.trim().eq_ignore_ascii_case(window.name.trim()) && at < self.until && scope_ok
+    }
+}
+
 /// Looks a zone up in the bundled database; `None` for an unknown name.
 pub fn zone(name: &str) -> Option<TimeZone> {
     TimeZoneDatabase::bundled().get(name).ok()
@@ -77,20 +105,20 @@ impl FreezeWindow {
     }
 }
 
-/// Parses a weekday name (`mon`, `Monday`, any case).
+/// Parses a weekday name: its three-letter abbreviation or its full English name (`fri`, `Friday`, any
+/// case). Anything else is refused, so a typo such as `monkey` is an error, not Monday.
 pub fn weekday(name: &str) -> Option<Weekday> {
-    let lower = name.to_ascii_lowercase();
-    let day = match lower.get(..3)? {
-        "mon" => Weekday::Monday,
-        "tue" => Weekday::Tuesday,
-        "wed" => Weekday::Wednesday,
-        "thu" => Weekday::Thursday,
-        "fri" => Weekday::Friday,
-        "sat" => Weekday::Saturday,
-        "sun" => Weekday::Sunday,
-        _ => return None,
-    };
-    Some(day)
+    const DAYS: [(&str, &str, Weekday); 7] = [
+        ("mon", "monday", Weekday::Monday),
+        ("tue", "tuesday", Weekday::Tuesday),
+        ("wed", "wednesday", Weekday::Wednesday),
+        ("thu", "thursday", Weekday::Thursday),
+        ("fri", "friday", Weekday::Friday),
+        ("sat", "saturday", Weekday::Saturday),
+        ("sun", "sunday", Weekday::Sunday),
+    ];
+    let lower = name.trim().to_ascii_lowercase();
+    DAYS.iter().find(|(short, long, _)| lower == *short || lower == *long).map(|(_, _, day)| *day)
 }
 
 #[cfg(test)]
@@ -174,6 +202,9 @@ mod tests {
         assert_eq!(weekday("FRI"), Some(Weekday::Friday));
         assert_eq!(weekday("sunday"), Some(Weekday::Sunday));
         assert_eq!(weekday("fr"), None);
+        assert_eq!(weekday("monkey"), None);
+        assert_eq!(weekday("Wednesday"), Some(Weekday::Wednesday));
+        assert_eq!(weekday("thurs"), None);
         assert!(zone("Mars/Olympus").is_none());
         assert!(zone("Asia/Kolkata").is_some());
     }

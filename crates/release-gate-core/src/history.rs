@@ -468,7 +468,12 @@ impl Decision {
                 match field {
                     SettableField::Scope => self.scope = joined,
                     SettableField::ResidualRisks => self.residual_risks = value.clone(),
-                    SettableField::RollbackTrigger => self.rollback_trigger = value.clone(),
+                    SettableField::RollbackTrigger => {
+                        self.rollback_trigger = value.clone();
+                        // The stored record carries its structured conditions, as every other form does.
+                        self.rollback_conditions =
+                            value.iter().filter_map(|text| crate::trigger::parse(text)).collect();
+                    }
                     SettableField::RollbackOwner => self.rollback_owner = joined,
                     SettableField::DecisionOwner => self.decision_owner = joined,
                     SettableField::Panel => self.panel = value.clone(),

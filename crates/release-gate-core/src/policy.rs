@@ -136,6 +136,7 @@ pub struct Policy {
     drill: DrillChecks,
     rehearsal: Option<RehearsalPlan>,
     freezes: Vec<FreezeWindow>,
+    freeze_exceptions: Vec<crate::freeze::FreezeException>,
 }
 
 impl Default for Policy {
@@ -184,6 +185,7 @@ impl Default for Policy {
             drill: DrillChecks::default(),
             rehearsal: None,
             freezes: Vec::new(),
+            freeze_exceptions: Vec::new(),
         }
     }
 }
@@ -226,6 +228,11 @@ impl Policy {
     /// Freeze windows.
     pub fn freezes(&self) -> &[FreezeWindow] {
         &self.freezes
+    }
+
+    /// Approved exceptions to freeze windows (`[[freeze_exception]]`).
+    pub fn freeze_exceptions(&self) -> &[crate::freeze::FreezeException] {
+        &self.freeze_exceptions
     }
 
     fn class_mut(&mut self, class: RiskClass) -> &mut ClassRules {
@@ -279,9 +286,10 @@ impl std::error::Error for PolicyError {}
 
 impl PolicyError {
     fn from_toml(error: &toml::de::Error, text: &str) -> PolicyError {
+        let line = error.span().map(|span| line_of(text, span.start));
         PolicyError {
-            line: error.span().map(|span| line_of(text, span.start)),
-            key: None,
+            line,
+            key: line.and_then(|line| key_at_line(text, line)),
             message: error.message().trim().to_owned(),
         }
     }
@@ -289,6 +297,39 @@ impl PolicyError {
     fn at<T>(text: &str, spanned: &Spanned<T>, key: String, message: String) -> PolicyError {
         PolicyError { line: Some(line_of(text, spanned.span().start)), key: Some(key), message }
     }
+}
+
+/// The dotted key written on a line of a TOML file (`classes.high.panel`, `code_gates[1].command`), read
+/// from the line and the table header above it, for errors the TOML reader reports without one.
+fn key_at_line(text: &str, line: usize) -> Option<String> {
+    let mut table = String::new();
+    let mut arrays: BTreeMap<String, usize> = BTreeMap::new();
+    for (number, raw) in text.lines().enumerate().take(line) {
+        let content = raw.split('#').next().unwrap_or("").trim();
+        let header = content.strip_prefix("[[").and_then(|rest| rest.strip_suffix("]]"));
+        let key = if let Some(name) = header {
+            let name = unquote_key(name);
+            let index = arrays.entry(name.clone()).and_modify(|n| *n += 1).or_insert(0);
+            table = format!("{name}[{index}]");
+            Some(table.clone())
+        } else if let Some(name) = content.strip_prefix('[').and_then(|rest| rest.strip_suffix(']')) {
+            table = unquote_key(name);
+            Some(table.clone())
+        } else if let Some((name, _)) = content.split_once('=') {
+            let name = unquote_key(name);
+            Some(if table.is_empty() { name } else { format!("{table}.{name}") })
+        } else {
+            None
+        };
+        if number + 1 == line {
+            return key.filter(|key| !key.is_empty()).map(|key| crate::value::excerpt(&key, 80).to_owned());
+        }
+    }
+    None
+}
+
+fn unquote_key(key: &str) -> String {
+    key.split('.').map(|part| part.trim().trim_matches('"').trim_matches('\'')).collect::<Vec<_>>().join(".")
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -308,12 +349,32 @@ pub struct UnvalidatedPolicy {
     paths: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
     #[serde(default)]
     scopes: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
+    dependencies: Option<UnvalidatedDependencies>,
+    #[serde(default)]
+    freeze_exception: Vec<UnvalidatedFreezeException>,
     #[serde(default)]
     code_gates: Vec<Spanned<UnvalidatedCheck>>,
     drill: Option<UnvalidatedDrill>,
     rehearsal: Option<Spanned<UnvalidatedRehearsal>>,
     #[serde(default)]
     freeze: Vec<Spanned<UnvalidatedFreeze>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnvalidatedDependencies {
+    manifests: Option<Vec<Spanned<String>>>,
+    high: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnvalidatedFreezeException {
+    window: Spanned<String>,
+    approved_by: Spanned<String>,
+    reason: Spanned<String>,
+    until: Spanned<String>,
+    scope: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -486,10 +547,30 @@ impl UnvalidatedPolicy {
                     })?;
             }
         }
-        if !self.paths.is_empty() {
-            let mut rules: Vec<(RiskClass, String)> = policy.paths.rules().to_vec();
+        if !self.paths.is_empty() || self.dependencies.is_some() {
+            let current = &policy.paths;
+            let mut rules: Vec<(RiskClass, String)> = current.rules().to_vec();
+            let mut tests = current.tests().to_vec();
+            let mut manifests = current.manifests().to_vec();
+            let mut high_dependencies = current.high_dependencies().to_vec();
+            let patterns_of =
+                |key: &str, patterns: Vec<Spanned<String>>| -> Result<Vec<String>, PolicyError> {
+                    patterns
+                        .into_iter()
+                        .map(|pattern| {
+                            crate::classify::compile(pattern.get_ref()).map_err(|error| {
+                                PolicyError::at(text, &pattern, key.to_owned(), error.to_string())
+                            })?;
+                            Ok(pattern.into_inner())
+                        })
+                        .collect()
+                };
             for (class, patterns) in self.paths {
                 let key = format!("paths.{}", class.get_ref());
+                if class.get_ref() == "tests" {
+                    tests = patterns_of(&key, patterns)?;
+                    continue;
+                }
                 let risk = RiskClass::from_name(class.get_ref())
                     .filter(|r| r.as_str() == class.get_ref())
                     .ok_or_else(|| {
@@ -497,21 +578,34 @@ impl UnvalidatedPolicy {
                             text,
                             &class,
                             key.clone(),
-                            "risk classes are `low`, `medium` and `high`".into(),
+                            "the keys of [paths] are the risk classes `low`, `medium` and `high`, and `tests`".into(),
                         )
                     })?;
                 // A class given in the file replaces that class's default patterns.
                 rules.retain(|(existing, _)| *existing != risk);
-                for pattern in patterns {
-                    crate::classify::compile(pattern.get_ref())
-                        .map_err(|error| PolicyError::at(text, &pattern, key.clone(), error.to_string()))?;
-                    rules.push((risk, pattern.into_inner()));
+                rules.extend(patterns_of(&key, patterns)?.into_iter().map(|pattern| (risk, pattern)));
+            }
+            if let Some(dependencies) = self.dependencies {
+                if let Some(list) = dependencies.manifests {
+                    manifests = patterns_of("dependencies.manifests", list)?;
+                }
+                if let Some(list) = dependencies.high {
+                    high_dependencies = Vec::new();
+                    for name in list {
+                        if name.get_ref().trim().is_empty() {
+                            return Err(PolicyError::at(
+                                text,
+                                &name,
+                                "dependencies.high".into(),
+                                "a package name cannot be empty".into(),
+                            ));
+                        }
+                        high_dependencies.push(name.into_inner());
+                    }
                 }
             }
-            policy.paths = PathRules::new(rules).map_err(|error| PolicyError {
-                line: None,
-                key: Some("paths".into()),
-                message: error.to_string(),
+            policy.paths = PathRules::with(rules, tests, manifests, high_dependencies).map_err(|error| {
+                PolicyError { line: None, key: Some("paths".into()), message: error.to_string() }
             })?;
         }
         for (name, patterns) in self.scopes {
@@ -692,6 +786,52 @@ impl UnvalidatedPolicy {
             let name = window.name.get_ref().trim().to_owned();
             policy.freezes.push(FreezeWindow { name, zone_name: window.zone.into_inner(), zone, schedule });
         }
+        for (index, exception) in self.freeze_exception.into_iter().enumerate() {
+            let key = format!("freeze_exception[{index}]");
+            let named = |value: &Spanned<String>, field: &str| -> Result<String, PolicyError> {
+                let tidy = value.get_ref().trim();
+                if tidy.is_empty() {
+                    return Err(PolicyError::at(
+                        text,
+                        value,
+                        format!("{key}.{field}"),
+                        "cannot be empty".into(),
+                    ));
+                }
+                Ok(tidy.to_owned())
+            };
+            let window = named(&exception.window, "window")?;
+            if !policy.freezes.iter().any(|freeze| freeze.name.eq_ignore_ascii_case(&window)) {
+                return Err(PolicyError::at(
+                    text,
+                    &exception.window,
+                    format!("{key}.window"),
+                    format!("no [[freeze]] window is named `{window}`"),
+                ));
+            }
+            let until = crate::value::parse_timestamp(exception.until.get_ref().trim()).ok_or_else(|| {
+                PolicyError::at(
+                    text,
+                    &exception.until,
+                    format!("{key}.until"),
+                    format!(
+                        "`{}` is not an RFC 3339 date-time with an offset, e.g. 2026-12-27T00:00:00Z",
+                        crate::value::excerpt(exception.until.get_ref(), 80)
+                    ),
+                )
+            })?;
+            let scope = match &exception.scope {
+                Some(scope) => Some(named(scope, "scope")?),
+                None => None,
+            };
+            policy.freeze_exceptions.push(crate::freeze::FreezeException {
+                window,
+                approved_by: named(&exception.approved_by, "approved_by")?,
+                reason: named(&exception.reason, "reason")?,
+                until,
+                scope,
+            });
+        }
         for (code, severity) in self.findings {
             let key = format!("findings.{}", code.get_ref());
             if Code::from_name(code.get_ref()).is_none() {
@@ -842,6 +982,56 @@ to = "23:59"
     }
 
     #[test]
+    fn errors_of_the_toml_reader_name_the_key() {
+        let text = "version = 1\n\n[classes.high]\npanel = 2\n# a comment\npanel = 3\n";
+        let error = Policy::from_toml(text).unwrap_err();
+        assert_eq!((error.line, error.key.as_deref()), (Some(6), Some("classes.high.panel")), "{error}");
+        assert!(error.to_string().starts_with("line 6: `classes.high.panel`: "), "{error}");
+        let error =
+            Policy::from_toml("[[code_gates]]\nname = \"a\"\ncommand = [\"x\"]\n[[code_gates]]\nname = 1\n")
+                .unwrap_err();
+        assert_eq!(error.key.as_deref(), Some("code_gates[1].name"), "{error}");
+    }
+
+    #[test]
+    fn freeze_exceptions_name_a_window_who_why_and_until() {
+        let freeze = "[[freeze]]\nname = \"year-end\"\nzone = \"UTC\"\nstart = \"2026-12-24T00:00\"\nend = \"2027-01-02T00:00\"\n";
+        let policy = Policy::from_toml(&format!(
+            "{freeze}[[freeze_exception]]\nwindow = \"Year-End\"\napproved_by = \"Priya Shah\"\nreason = \"CVE fix\"\nuntil = \"2026-12-27T00:00Z\"\n"
+        ))
+        .unwrap();
+        let exception = &policy.freeze_exceptions()[0];
+        assert_eq!(exception.approved_by, "Priya Shah");
+        let window = &policy.freezes()[0];
+        assert!(exception.covers(window, "2026-12-26T12:00:00Z".parse().unwrap(), None));
+        assert!(!exception.covers(window, "2026-12-28T12:00:00Z".parse().unwrap(), None));
+        check_error(
+            &format!(
+                "{freeze}[[freeze_exception]]\nwindow = \"other\"\napproved_by = \"P\"\nreason = \"r\"\nuntil = \"2026-12-27T00:00Z\"\n"
+            ),
+            7,
+            Some("freeze_exception[0].window"),
+            "no [[freeze]] window",
+        );
+        check_error(
+            &format!(
+                "{freeze}[[freeze_exception]]\nwindow = \"year-end\"\napproved_by = \"P\"\nreason = \"r\"\nuntil = \"soon\"\n"
+            ),
+            10,
+            Some("freeze_exception[0].until"),
+            "RFC 3339",
+        );
+        check_error(
+            &format!(
+                "{freeze}[[freeze_exception]]\nwindow = \"year-end\"\nreason = \"r\"\nuntil = \"2026-12-27T00:00Z\"\n"
+            ),
+            6,
+            Some("freeze_exception[0]"),
+            "approved_by",
+        );
+    }
+
+    #[test]
     fn bad_commands_and_freezes_name_key_and_line() {
         check_error(
             "[[code_gates]]\nname = \"t\"\ncommand = []\n",
@@ -849,7 +1039,12 @@ to = "23:59"
             Some("code_gates[0].command"),
             "non-empty",
         );
-        check_error("[[code_gates]]\nname = \"t\"\ncommand = \"cargo test\"\n", 3, None, "sequence");
+        check_error(
+            "[[code_gates]]\nname = \"t\"\ncommand = \"cargo test\"\n",
+            3,
+            Some("code_gates[0].command"),
+            "sequence",
+        );
         check_error(
             "[[code_gates]]\nname = \"\"\ncommand = [\"x\"]\n",
             2,
@@ -880,7 +1075,7 @@ to = "23:59"
             Some("freeze[0].end"),
             "after",
         );
-        check_error("[rehearsal]\napply = [\"a\"]\n", 1, None, "missing field");
+        check_error("[rehearsal]\napply = [\"a\"]\n", 1, Some("rehearsal"), "missing field");
     }
 
     #[test]
@@ -948,9 +1143,9 @@ to = "23:59"
         );
         check_error("[classes.high]\nsignatures = 101\n", 2, Some("classes.high.signatures"), "0 to 100");
         check_error("version = 2\n", 1, Some("version"), "version 1");
-        check_error("[classes.high]\npannel = 3\n", 2, None, "pannel");
+        check_error("[classes.high]\npannel = 3\n", 2, Some("classes.high.pannel"), "pannel");
         check_error("[classes.high\n", 1, None, "");
-        check_error("x = \"\u{0}\"", 1, None, "");
+        check_error("x = \"\u{0}\"", 1, Some("x"), "");
         check_error(
             "[classes.high]\nevidence_max_age = \"soon\"\n",
             2,

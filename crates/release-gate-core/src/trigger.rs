@@ -171,24 +171,36 @@ fn earliest_comparison(lower: &str) -> Option<(usize, &'static str, &'static str
     None
 }
 
-/// `for 5 minutes` -> (`5 minutes`, 300).
+/// `for 5 minutes` -> (`5 minutes`, 300); `over 10m` -> (`10m`, 600): the number and its unit may be
+/// written apart or together.
 fn window(text: &str) -> Option<(String, Option<u64>)> {
     let mut words = text.split_whitespace();
     let lead = words.next()?.to_lowercase();
     if !matches!(lead.as_str(), "for" | "over" | "within" | "during" | "in") {
         return None;
     }
-    let number = words.next()?;
+    let first = words.next()?.trim_end_matches([',', ';', '.', ')']);
+    let digits = first.char_indices().take_while(|(_, c)| c.is_ascii_digit()).count();
+    let (number, glued) = first.split_at_checked(digits)?;
     let count: u64 = number.parse().ok()?;
-    let unit = words.next().unwrap_or("").trim_end_matches([',', ';', '.', ')']);
+    let glued = glued.trim_start_matches('-');
+    let unit = if glued.is_empty() {
+        words.next().unwrap_or("").trim_end_matches([',', ';', '.', ')'])
+    } else {
+        glued
+    };
     let seconds = match unit.to_lowercase().as_str() {
         "s" | "sec" | "secs" | "second" | "seconds" => Some(1),
         "m" | "min" | "mins" | "minute" | "minutes" => Some(60),
         "h" | "hr" | "hrs" | "hour" | "hours" => Some(3600),
         _ => None,
     };
-    let text = if unit.is_empty() { number.to_owned() } else { format!("{number} {unit}") };
-    Some((text, seconds.map(|s| s * count)))
+    let text = match (unit.is_empty(), glued.is_empty()) {
+        (true, _) => number.to_owned(),
+        (false, true) => format!("{number} {unit}"),
+        (false, false) => first.to_owned(),
+    };
+    Some((text, seconds.and_then(|s: u64| s.checked_mul(count))))
 }
 
 #[cfg(test)]
@@ -260,6 +272,14 @@ mod tests {
             Some("%"),
             Some(300),
         );
+        // The window's number and unit written together keep the window.
+        check("5xx rate over 1% over 10m", "5xx rate", ">", "1", Some("%"), Some(600));
+        check("p95 latency > 900 ms for 2min", "p95 latency", ">", "900", Some("ms"), Some(120));
+        check("error rate > 3% for 15-minute", "error rate", ">", "3", Some("%"), Some(900));
+        let kept = parse("5xx rate over 1% over 10m").unwrap();
+        assert_eq!(kept.window.as_deref(), Some("10m"));
+        // A relative condition has no number to compare with: not a structured condition.
+        assert_eq!(parse("error rate more than double the 7-day baseline"), None);
         assert_eq!(parse("if things look bad"), None);
         assert_eq!(parse("latency above normal"), None);
     }

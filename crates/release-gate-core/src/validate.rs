@@ -82,6 +82,18 @@ pub struct ReleaseFacts {
     /// Other commits with the same code as `commit` (they differ only in release-gate's own records under
     /// `.release/`, such as the commit that adds the decision): evidence gathered on them still counts.
     pub same_code: Vec<String>,
+    /// The lines changed (added or removed) in the dependency manifests of the diff, by path: a manifest
+    /// that changes a framework or security package suggests high.
+    pub manifest_changes: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl ReleaseFacts {
+    /// The diff's classification under a policy's path rules, reading the manifests' changed lines.
+    pub fn classification(&self, policy: &Policy) -> crate::classify::Classification {
+        crate::classify::classify_with(policy.paths(), &self.changed_paths, |path| {
+            self.manifest_changes.get(path).map_or(&[][..], Vec::as_slice)
+        })
+    }
 }
 
 /// Validates a decision against a policy at time `now`.
@@ -130,7 +142,7 @@ pub fn validate_release(
         rules.panel();
         rules.drill();
         rules.rehearsal();
-        rules.communication(None);
+        rules.communication();
     }
     rules.finish()
 }
@@ -165,10 +177,6 @@ impl<'a> Rules<'a> {
             Verdict::Pass
         };
         Report { verdict, risk_class: self.class, decision: self.decision.call().valid(), findings }
-    }
-
-    pub(crate) fn take_findings(&mut self) -> Vec<Finding> {
-        std::mem::take(&mut self.findings).into_vec()
     }
 
     fn emit(&mut self, code: Code, severity: Severity, message: String, line: Option<u32>) {
@@ -270,18 +278,9 @@ impl<'a> Rules<'a> {
 
     fn risk_below_suggested(&mut self, release: &ReleaseFacts) {
         let Some(class) = self.class else { return };
-        let mut scratch = Vec::new();
-        let Some((suggested, path, rule)) = release
-            .changed_paths
-            .iter()
-            .map(|path| {
-                let (class, rule) = self.policy.paths().classify_path(path, &mut scratch);
-                (class, path.as_str(), rule.to_owned())
-            })
-            .max_by_key(|(class, _, _)| *class)
-        else {
-            return;
-        };
+        let classification = release.classification(self.policy);
+        let Some(deciding) = classification.deciding().next() else { return };
+        let (suggested, path, rule) = (deciding.class, deciding.path.as_str(), deciding.rule.as_str());
         if class >= suggested {
             return;
         }
@@ -297,7 +296,7 @@ impl<'a> Rules<'a> {
             Code::RiskBelowSuggested,
             severity,
             format!(
-                "The declared risk class is {class}, but the diff suggests {suggested} (`{path}` matches `{rule}`); {why}. Raise the class, or record why {class} is right."
+                "The declared risk class is {class}, but the diff suggests {suggested} (`{path}`, rule `{rule}`); {why}. Raise the class, or record why {class} is right."
             ),
             line,
         );
@@ -519,8 +518,8 @@ impl<'a> Rules<'a> {
                 Code::TimestampInvalid,
                 Field::DecidedAt,
                 format!(
-                    "`{}` is not an RFC 3339 date-time with an offset: write it like `2026-11-27T14:05:00Z`.",
-                    value::excerpt(word, QUOTED)
+                    "`{}` is not an RFC 3339 date-time with an offset: write it like `2026-11-27T14:05:00Z` (seconds may be left out: `2026-11-27T14:05Z`).",
+                    value::excerpt(text, QUOTED)
                 ),
             );
             return;
@@ -582,7 +581,8 @@ impl<'a> Rules<'a> {
             );
             return;
         }
-        if let Some(&(index, text)) = conditions.iter().find(|(_, text)| !value::is_concrete_trigger(text)) {
+        // Every vague condition, not the first: a team fixes them in one pass.
+        for &(index, text) in conditions.iter().filter(|(_, text)| !value::is_concrete_trigger(text)) {
             let line = self.lines.map(|lines| {
                 lines
                     .rollback_trigger
@@ -590,15 +590,19 @@ impl<'a> Rules<'a> {
                     .copied()
                     .unwrap_or_else(|| lines.field_or_heading(Field::RollbackTrigger))
             });
-            let shown = value::excerpt(text, QUOTED);
-            self.emit(
-                Code::RollbackTriggerVague,
-                Severity::Error,
-                format!(
-                    "The rollback trigger `{shown}` is not testable: name a measurable signal with a comparison and a number, e.g. `p99 latency above 800 ms for 5 minutes`."
-                ),
-                line,
-            );
+            let relative = value::mentions_number_and_comparison(text);
+            self.emit_with(Code::RollbackTriggerVague, Severity::Error, line, || {
+                let shown = value::excerpt(text, QUOTED);
+                if relative {
+                    format!(
+                        "The rollback trigger `{shown}` compares with something other than a number (a baseline, a ratio), so nobody can test it during an incident: state the threshold as a number, e.g. `error rate > 2% for 5 minutes`."
+                    )
+                } else {
+                    format!(
+                        "The rollback trigger `{shown}` is not testable: name a measurable signal with a comparison and a number, e.g. `p99 latency above 800 ms for 5 minutes`."
+                    )
+                }
+            });
         }
     }
 
@@ -704,12 +708,27 @@ impl<'a> Rules<'a> {
         };
         let Some(window) = self.policy.freezes().iter().find(|window| window.contains(at)) else { return };
         let local = window.zone.to_datetime(at);
+        let line = self.field_line(Field::DecidedAt);
+        let scope = value::meaningful(self.decision.scope.as_deref());
+        if let Some(exception) =
+            self.policy.freeze_exceptions().iter().find(|exception| exception.covers(window, at, scope))
+        {
+            let message = format!(
+                "{what} ({at}, {local} in {}) falls inside the freeze window {}, allowed by an exception approved by {} until {}: {}.",
+                window.zone_name,
+                window.describe(),
+                value::excerpt(&exception.approved_by, QUOTED),
+                exception.until,
+                value::excerpt(&exception.reason, QUOTED)
+            );
+            self.emit(Code::FreezeException, Severity::Warning, message, line);
+            return;
+        }
         let message = format!(
-            "{what} ({at}, {local} in {}) falls inside the freeze window {}: wait until it ends, or record an approved exception in the policy.",
+            "{what} ({at}, {local} in {}) falls inside the freeze window {}: wait until it ends, or, for an emergency, record the approved exception in the policy (`[[freeze_exception]]` with window, approved_by, reason, until).",
             window.zone_name,
             window.describe()
         );
-        let line = self.field_line(Field::DecidedAt);
         self.emit(Code::FreezeWindow, severity, message, line);
     }
 
@@ -792,13 +811,10 @@ impl<'a> Rules<'a> {
         self.emit(Code::RehearsalFailed, Severity::Error, message, line);
     }
 
-    /// Checks the communication package; `severity` overrides the class's requirement (for the audit).
-    pub(crate) fn communication(&mut self, severity: Option<Severity>) {
-        let (class, severity) = match (severity, self.requirement(|rules| rules.communication)) {
-            (Some(severity), found) => (found.map(|(class, _)| class), severity),
-            (None, Some((class, severity))) => (Some(class), severity),
-            (None, None) => return,
-        };
+    /// Checks the communication package against the class's requirement.
+    fn communication(&mut self) {
+        let Some((class, severity)) = self.requirement(|rules| rules.communication) else { return };
+        let class = Some(class);
         let missing: Vec<&str> = match &self.decision.communication {
             None => crate::decision::Communication::LABELS.to_vec(),
             Some(package) => package
@@ -887,6 +903,7 @@ mod tests {
             diff_digest: "sha256:1".into(),
             changed_paths: paths.iter().map(|p| (*p).to_owned()).collect(),
             same_code: Vec::new(),
+            manifest_changes: Default::default(),
         }
     }
 

@@ -138,8 +138,20 @@ const COMPARISON_WORDS: &[&str] = &[
     "at most",
 ];
 
-/// Whether one rollback-trigger condition is concrete and testable: it names a number and a comparison.
+/// Whether one rollback-trigger condition is concrete and testable: a signal compared with a number
+/// (`error rate > 2% for 5 minutes`), so it can be read into a structured condition. A condition that
+/// compares with something else (`more than double the 7-day baseline`) is not, whatever numbers it names.
 pub fn is_concrete_trigger(text: &str) -> bool {
+    if text.len() > crate::trigger::MAX_CONDITION_BYTES {
+        // Too long to structure: judged by its words alone.
+        return mentions_number_and_comparison(text);
+    }
+    crate::trigger::parse(text).is_some()
+}
+
+/// Whether a condition names a number and a comparison somewhere, even if not as "comparison, number"
+/// (a relative condition such as `more than double the 7-day baseline`).
+pub fn mentions_number_and_comparison(text: &str) -> bool {
     let has_number = text.chars().any(|c| c.is_ascii_digit());
     has_number && has_comparison(text)
 }
@@ -216,15 +228,22 @@ pub fn parse_human_duration(text: &str) -> Option<jiff::SignedDuration> {
     (found && number.is_none()).then(|| jiff::SignedDuration::try_from_secs_f64(total).ok()).flatten()
 }
 
-/// Parses an RFC 3339 date-time with the `T` separator and an explicit offset.
+/// Parses an RFC 3339 date-time with the `T` separator and an explicit offset; the seconds may be left
+/// out (`2026-11-29T22:10Z` is `22:10:00`), as people write times.
 ///
 /// Stricter than most parsers on purpose: `2026-11-27 14:05Z` and `2026-11-27T14:05:00` are refused,
 /// so that a decision's time is never read in an assumed zone.
 pub fn parse_timestamp(text: &str) -> Option<jiff::Timestamp> {
-    if !has_rfc3339_shape(text.as_bytes()) {
+    if has_rfc3339_shape(text.as_bytes()) {
+        return text.parse::<jiff::Timestamp>().ok();
+    }
+    // `YYYY-MM-DDTHH:MM` and an offset: the same instant with `:00` seconds.
+    let (minutes, offset) = text.split_at_checked(16)?;
+    let with_seconds = format!("{minutes}:00{offset}");
+    if offset.starts_with(['.', ':']) || !has_rfc3339_shape(with_seconds.as_bytes()) {
         return None;
     }
-    text.parse::<jiff::Timestamp>().ok()
+    with_seconds.parse::<jiff::Timestamp>().ok()
 }
 
 fn has_rfc3339_shape(bytes: &[u8]) -> bool {
@@ -321,9 +340,15 @@ mod tests {
         ] {
             assert!(is_concrete_trigger(text), "{text:?} should be concrete");
         }
-        for text in
-            ["if things look bad", "if customers complain", "when needed", "latency above normal", "v2"]
-        {
+        for text in [
+            "if things look bad",
+            "if customers complain",
+            "when needed",
+            "latency above normal",
+            "v2",
+            "error rate more than double the 7-day baseline",
+            "p99 latency 20% above last week's",
+        ] {
             assert!(!is_concrete_trigger(text), "{text:?} should be vague");
         }
     }
@@ -347,11 +372,16 @@ mod tests {
         for text in ["2026-11-27T14:05:00Z", "2026-11-27T14:05:00.123+02:00", "2026-11-27T14:05:00-05:30"] {
             assert!(parse_timestamp(text).is_some(), "{text:?} should parse");
         }
+        // Without seconds: the minute's first second.
+        assert_eq!(parse_timestamp("2026-11-29T22:10Z"), parse_timestamp("2026-11-29T22:10:00Z"));
+        assert_eq!(parse_timestamp("2026-11-29T23:10+01:00"), parse_timestamp("2026-11-29T22:10:00Z"));
         for text in [
             "TBD",
             "2026-11-27 14:05:00Z",
             "2026-11-27T14:05:00",
-            "2026-11-27T14:05Z",
+            "2026-11-27T14:05",
+            "2026-11-27T14:05.5Z",
+            "2026-11-27T14Z",
             "2026-13-27T14:05:00Z",
             "2026-02-30T14:05:00Z",
             "2026-11-27T14:05:00+0200",

@@ -70,6 +70,11 @@ pub struct Drafted {
     pub id: String,
     /// Where the record is stored, relative to the repository root.
     pub file: String,
+    /// The range the decision covers: how the base was chosen, and the base and head commits.
+    pub covers: String,
+    /// What to tell the person now, e.g. a declared risk class below what the diff suggests (the decision then
+    /// fails `risk-below-suggested` until the class is raised or a justification is recorded).
+    pub warnings: Vec<String>,
 }
 
 /// Arguments of the tools that read a stored decision at a commit.
@@ -431,9 +436,11 @@ impl ReleaseGateServer {
                 head: args.head,
                 actor,
             };
-            let id = workspace.draft(request, record_time()).map_err(op_error)?;
+            let drafted = workspace.draft_release(request, record_time()).map_err(op_error)?;
+            let id = drafted.id;
             let file = format!(".release/decisions/{id}.json");
-            Ok(Json(Drafted { id: id.to_string(), file }))
+            let covers = drafted.range.describe();
+            Ok(Json(Drafted { id: id.to_string(), file, covers, warnings: drafted.warnings }))
         })
         .await
     }

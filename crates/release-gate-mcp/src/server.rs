@@ -249,7 +249,8 @@ impl ReleaseGateServer {
         description = "Answer the release-readiness protocol's five-question fast audit for a Release Decision \
             (Markdown or JSON): risk class declared before verification, required gate layers evaluated with \
             evidence, a concrete rollback trigger and owner, a rehearsal or drill where the risk needs one, an \
-            explicit timestamped GO/NO-GO by a named owner. `ready` is true only when every answer is yes. \
+            explicit timestamped GO/NO-GO by a named owner. It reads the same report as `validate_decision`: `ready` is \
+            true exactly when that report passes; errors outside the five questions are in `other`. \
             Pass exactly one of `content`, `path` or `id`.",
         annotations(
             title = "Audit a release decision",
@@ -263,10 +264,20 @@ impl ReleaseGateServer {
         &self,
         Parameters(args): Parameters<AuditArgs>,
     ) -> Result<Json<Audit>, ToolError> {
+        // The validator's report read as the five questions: the same rules and answer as validate_decision.
+        let now = input::now(None)?;
         let root = self.root.clone();
         blocking(move || {
-            let document = document(&root, args.content, args.path, args.id)?;
-            Ok(Json(release_gate_core::audit(&document)))
+            let report = match input::source(
+                &root,
+                args.content.as_deref(),
+                args.path.as_deref(),
+                args.id.as_deref(),
+            )? {
+                Source::Text(document) => release_gate_core::validate(&document, &*root.policy()?, now),
+                Source::Stored(id) => repo::workspace(&root)?.validate(&id, "HEAD", now).map_err(op_error)?.1,
+            };
+            Ok(Json(release_gate_core::audit(&report)))
         })
         .await
     }

@@ -181,7 +181,13 @@ async fn a_decision_goes_from_classify_to_a_recorded_call() {
     assert_eq!(classified["suggested"], "low", "{classified}");
 
     let drafted = draft(&client, "docs-1").await;
-    assert_eq!(drafted, json!({"id": "docs-1", "file": ".release/decisions/docs-1.json"}));
+    assert_eq!(
+        (&drafted["id"], &drafted["file"]),
+        (&json!("docs-1"), &json!(".release/decisions/docs-1.json"))
+    );
+    assert!(drafted["covers"].as_str().unwrap().starts_with("latest tag v1 "), "{drafted}");
+    assert_eq!(drafted["warnings"], json!([]), "{drafted}");
+
     let record = stored(&repo, "docs-1");
     assert_eq!(record["risk_class"], "low", "{record}");
     // Who acted is in the history.
@@ -686,4 +692,21 @@ async fn drill_and_rehearsal_record_their_evidence() {
     for tool in ["run_code_gates", "run_drill", "run_rehearsal"] {
         tool_error(call(&client, tool, json!({"id": "docs-7", "actor": ACTOR})).await, "uncommitted changes");
     }
+}
+
+#[tokio::test]
+async fn a_draft_below_the_suggested_class_warns_the_agent() {
+    let repo = GitRepo::new("below");
+    repo.commit(&[("src/auth/session.rs", "fn login() {}\n")], "Sessions");
+    let client = connect(repo.path()).await;
+    let drafted = ok(
+        &client,
+        "draft_decision",
+        json!({"id": "low-1", "scope": "auth", "risk_class": "low", "actor": ACTOR}),
+    )
+    .await;
+    let warning = drafted["warnings"][0].as_str().unwrap_or_default();
+    assert!(warning.contains("below the high the diff suggests"), "{drafted}");
+    assert!(warning.contains("src/auth/session.rs") && warning.contains("risk-below-suggested"), "{drafted}");
+    client.cancel().await.unwrap();
 }

@@ -166,6 +166,16 @@ impl Workspace {
             ));
         }
         let checks = self.run_all(policy.code_gates(), progress, cancel)?;
+        // A check that could not start (its program is missing) says nothing about the code: an error to fix
+        // in the environment or the policy, never a failing gate.
+        if let Some(check) = checks.iter().find(|check| check.error.is_some()) {
+            let program = check.command.first().map_or("", String::as_str);
+            return Err(OpError::Invalid(format!(
+                "the check `{}` could not run: {}. Install `{program}` (or put it on PATH), or fix its `command` in .release/policy.toml and commit it; nothing was recorded",
+                check.name,
+                check.error.as_deref().unwrap_or("it could not start")
+            )));
+        }
         let passed = checks.iter().all(|check| check.passed);
         self.store.update(id, |decision| {
             let diff_digest = self.diff_digest(decision, &commit)?;
@@ -418,6 +428,8 @@ impl Workspace {
         actor: &str,
         clock: Clock,
     ) -> Result<Decision, OpError> {
+        // The commit the package is checked on, for the communication gate it marks once complete.
+        let head = self.git.resolve("HEAD")?;
         self.store.update(id, |decision| {
             let current = decision.communication.clone().unwrap_or_default();
             if prefill {
@@ -425,8 +437,7 @@ impl Workspace {
                     && current.what_changed.is_none()
                     && let Some(binding) = &decision.binding
                 {
-                    let subjects = self.git.log_subjects(&binding.base, &binding.head)?;
-                    package.what_changed = (!subjects.is_empty()).then(|| subjects.join("\n"));
+                    package.what_changed = self.what_changed(&binding.base, &binding.head)?;
                 }
                 if package.rollback_trigger_conditions.is_none()
                     && current.rollback_trigger_conditions.is_none()
@@ -439,13 +450,57 @@ impl Workspace {
                 .normalized()
                 .communication
                 .unwrap_or_default();
+            let at = clock.now();
             decision.record(Event {
-                at: clock.now(),
+                at,
                 actor: actor.to_owned(),
                 change: Change::CommunicationSet { package },
             });
+            if communication_gate(decision) == CommunicationGate::Mark {
+                let diff_digest = match &decision.binding {
+                    Some(binding) => Some(self.git.diff(&binding.base, &head)?.digest),
+                    None => None,
+                };
+                decision.record(Event {
+                    at,
+                    actor: actor.to_owned(),
+                    change: Change::GateRecorded {
+                        layer: Layer::Communication,
+                        result: Mark::Pass,
+                        evidence: vec!["communication package complete (release-gate comms)".to_owned()],
+                        commit: head.clone(),
+                        diff_digest,
+                        checks: Vec::new(),
+                        override_justification: None,
+                    },
+                });
+            }
             Ok::<_, OpError>(decision.clone())
         })
+    }
+
+    /// "What changed" for base..head: the changelog's section for the release when one matches, else the
+    /// commit subjects, grouped and deduplicated.
+    fn what_changed(&self, base: &str, head: &str) -> Result<Option<String>, OpError> {
+        let version = self.version_at(head);
+        let base_version = self.version_at(base);
+        for name in ["CHANGELOG.md", "CHANGELOG", "CHANGES.md", "CHANGELOG.rst", "HISTORY.md", "NEWS.md"] {
+            let Some(bytes) = self.git.committed_file(head, name)? else { continue };
+            let text = String::from_utf8_lossy(&bytes);
+            if let Some(section) =
+                release_gate_core::note::changelog_section(&text, version.as_deref(), base_version.as_deref())
+            {
+                return Ok(Some(section));
+            }
+        }
+        let subjects = self.git.log_subjects(base, head)?;
+        Ok(release_gate_core::note::summarize_subjects(&subjects))
+    }
+
+    /// The tag that names exactly `commit`, if one does (the version it is).
+    pub fn version_at(&self, commit: &str) -> Option<String> {
+        let tag = self.git.latest_tag(commit)?;
+        (self.git.resolve(&tag).ok()? == commit).then_some(tag)
     }
 
     /// Sets operational facts: rollback path, on-call and backup owners, release window.
@@ -473,4 +528,30 @@ impl Workspace {
 
 fn short(commit: &str) -> &str {
     commit.get(..12).unwrap_or(commit)
+}
+
+/// What `comms` does with the communication gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommunicationGate {
+    /// The package is complete: the gate is marked pass, with the package as its evidence.
+    Mark,
+    /// The package misses elements: the gate is left as it is.
+    Incomplete,
+    /// A person marked the gate failed: their call stands.
+    MarkedFailed,
+}
+
+/// Whether `comms` marks the communication gate, and why not.
+pub fn communication_gate(decision: &Decision) -> CommunicationGate {
+    let complete = decision.communication.as_ref().is_some_and(|package| {
+        package.fields().into_iter().all(|(_, value)| release_gate_core::value::meaningful(value).is_some())
+    });
+    if !complete {
+        return CommunicationGate::Incomplete;
+    }
+    let failed_by_person = decision.history.iter().rev().find_map(|event| match &event.change {
+        Change::GateRecorded { layer: Layer::Communication, result, .. } => Some(*result == Mark::Fail),
+        _ => None,
+    });
+    if failed_by_person == Some(true) { CommunicationGate::MarkedFailed } else { CommunicationGate::Mark }
 }

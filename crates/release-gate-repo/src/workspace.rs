@@ -25,6 +25,12 @@ pub enum OpError {
     Policy { path: String, error: PolicyError },
     #[error("{0}")]
     Invalid(String),
+    /// No base given and no tag marks the last release.
+    #[error(
+        "no tag marks the last release, so there is no default base: pass the base revision, the last release (e.g. `--base v1.4.0` or `--base main`)"
+    )]
+    NoBase,
+
     /// A GO that does not validate: nothing was recorded.
     #[error("GO refused: the decision does not validate ({} error(s))", .0.errors().count())]
     Refused(Box<Report>),
@@ -214,25 +220,40 @@ impl Workspace {
 
     /// Creates a decision bound to base..head; returns its id.
     pub fn draft(&self, request: DraftRequest, now: jiff::Timestamp) -> Result<Id, OpError> {
+        self.draft_release(request, now).map(|drafted| drafted.id)
+    }
+
+    /// Creates a decision bound to base..head, and says what it covers: the range (with how its base was
+    /// chosen), the diff's classification, and warnings for the person or agent who drafted it (a declared
+    /// class below the suggestion, an empty release).
+    pub fn draft_release(&self, request: DraftRequest, now: jiff::Timestamp) -> Result<Drafted, OpError> {
         let scope = release_gate_core::value::tidy_multiline(&request.scope);
         if scope.is_empty() {
             return Err(OpError::Invalid(
                 "the release scope is empty: name the services, modules or features".into(),
             ));
         }
-        let head = self.git.resolve(request.head.as_deref().unwrap_or("HEAD"))?;
-        let base = match &request.base {
-            Some(base) => self.git.resolve(base)?,
-            None => {
-                let tag = self.git.latest_tag(&head).ok_or_else(|| {
-                    OpError::Invalid(
-                        "no tag marks the last release, so there is no default base: pass the base revision (e.g. --base main)".into(),
-                    )
-                })?;
-                self.git.resolve(&tag)?
-            }
-        };
+        let range = self.range(request.base.as_deref(), request.head.as_deref())?;
+        let (base, head) = (range.base.clone(), range.head.clone());
         let diff = self.git.diff(&base, &head)?;
+        let manifest_changes = self.manifest_changes(&base, &head, &diff.paths)?;
+        let classification = classify::classify_with(self.policy.paths(), &diff.paths, |path| {
+            manifest_changes.get(path).map_or(&[][..], Vec::as_slice)
+        });
+        let mut warnings = draft_warnings(&classification, request.risk, request.justification.as_deref());
+        // An empty release (the latest tag on HEAD, or commits that change only release-gate's own records)
+        // is drafted, so a team can prepare before its changes land, but never silently.
+        if diff.paths.is_empty() {
+            let why = if base == head {
+                "is one commit (the latest tag is on HEAD)"
+            } else {
+                "changes no files outside .release/"
+            };
+            warnings.push(format!(
+                "nothing to release: {} {why}; pass the last released revision with `--base`, or rebind the decision once the release's changes are committed (`release-gate rebind ID`)",
+                range.describe()
+            ));
+        }
         let mut decision = Decision {
             binding: Some(Binding {
                 repository: self.git.repository_name(),
@@ -254,26 +275,29 @@ impl Workspace {
                 justification: request.justification.clone(),
             }));
         }
-        match &request.id {
+        let id = match &request.id {
             Some(id) => {
                 let id = Id::parse(id)?;
                 self.store.create(&id, &decision)?;
-                Ok(id)
+                id
             }
-            None => {
-                let date = now.strftime("%Y-%m-%d").to_string();
-                let base_id = Id::slug(&date, &scope)?;
-                for n in 1..1000 {
-                    let id = if n == 1 { base_id.clone() } else { Id::parse(&format!("{base_id}-{n}"))? };
-                    match self.store.create(&id, &decision) {
-                        Ok(()) => return Ok(id),
-                        Err(StoreError::Exists { .. }) => continue,
-                        Err(error) => return Err(error.into()),
-                    }
-                }
-                Err(OpError::Invalid(format!("too many decisions named {base_id}: pass an id")))
+            None => self.create_numbered(&now.strftime("%Y-%m-%d").to_string(), &scope, &decision)?,
+        };
+        Ok(Drafted { id, range, files: diff.paths.len(), suggested: classification.suggested, warnings })
+    }
+
+    /// Stores a new decision under `<date>-<scope>`, or the first free `-2`, `-3`, ... after it.
+    fn create_numbered(&self, date: &str, scope: &str, decision: &Decision) -> Result<Id, OpError> {
+        let base_id = Id::slug(date, scope)?;
+        for n in 1..1000 {
+            let id = if n == 1 { base_id.clone() } else { Id::parse(&format!("{base_id}-{n}"))? };
+            match self.store.create(&id, decision) {
+                Ok(()) => return Ok(id),
+                Err(StoreError::Exists { .. }) => continue,
+                Err(error) => return Err(error.into()),
             }
         }
+        Err(OpError::Invalid(format!("too many decisions named {base_id}: pass an id")))
     }
 
     /// Git facts about releasing `commit` for a stored decision, or `None` for an unbound record.
@@ -294,12 +318,83 @@ impl Workspace {
                 same_code.push(evidence_commit.clone());
             }
         }
+        let manifest_changes = self.manifest_changes(&binding.base, commit, &diff.paths)?;
         Ok(Some(ReleaseFacts {
             commit: commit.to_owned(),
             diff_digest: diff.digest,
             changed_paths: diff.paths,
             same_code,
+            manifest_changes,
         }))
+    }
+
+    /// Git facts about releasing `commit` for a written decision (Markdown or JSON without a binding): the
+    /// diff from `base` (given, else the latest tag reachable from `commit`). `None` when no base is given
+    /// and no tag marks the last release: the document is then judged without a diff.
+    pub fn document_facts(
+        &self,
+        base: Option<&str>,
+        commit: &str,
+    ) -> Result<Option<(Range, ReleaseFacts)>, OpError> {
+        let range = match self.range(base, Some(commit)) {
+            Ok(range) => range,
+            Err(OpError::NoBase) if base.is_none() => return Ok(None),
+            Err(error) => return Err(error),
+        };
+        let diff = self.git.diff(&range.base, &range.head)?;
+        let manifest_changes = self.manifest_changes(&range.base, &range.head, &diff.paths)?;
+        let facts = ReleaseFacts {
+            commit: range.head.clone(),
+            diff_digest: diff.digest,
+            changed_paths: diff.paths,
+            same_code: Vec::new(),
+            manifest_changes,
+        };
+        Ok(Some((range, facts)))
+    }
+
+    /// The range a release covers: `base` (default: the latest tag reachable from head) to `head`
+    /// (default: `HEAD`), resolved to commits, with how the base was chosen.
+    pub fn range(&self, base: Option<&str>, head: Option<&str>) -> Result<Range, OpError> {
+        let head_rev = head.unwrap_or("HEAD");
+        let head = self.git.resolve(head_rev)?;
+        let (base, base_from) = match base {
+            Some(base) => (self.git.resolve(base)?, base.to_owned()),
+            None => {
+                let tag = self.git.latest_tag(&head).ok_or(OpError::NoBase)?;
+                (self.git.resolve(&tag)?, format!("latest tag {tag}"))
+            }
+        };
+        Ok(Range { base, head, base_from, head_from: head_rev.to_owned() })
+    }
+
+    /// The lines added or removed in each dependency manifest among `paths`, between two commits.
+    fn manifest_changes(
+        &self,
+        base: &str,
+        head: &str,
+        paths: &[String],
+    ) -> Result<std::collections::BTreeMap<String, Vec<String>>, OpError> {
+        let mut changes = std::collections::BTreeMap::new();
+        for path in paths.iter().filter(|path| self.policy.paths().is_manifest(path)) {
+            let read = |commit: &str| -> Result<String, OpError> {
+                Ok(self
+                    .git
+                    .committed_file(commit, path)?
+                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                    .unwrap_or_default())
+            };
+            let (before, after) = (read(base)?, read(head)?);
+            let old: std::collections::HashSet<&str> = before.lines().map(str::trim).collect();
+            let new: std::collections::HashSet<&str> = after.lines().map(str::trim).collect();
+            let changed: Vec<String> = new
+                .symmetric_difference(&old)
+                .filter(|line| !line.is_empty())
+                .map(|line| (*line).to_owned())
+                .collect();
+            changes.insert(path.clone(), changed);
+        }
+        Ok(changes)
     }
 
     fn judge(&self, decision: &Decision, facts: Option<&ReleaseFacts>, now: jiff::Timestamp) -> Report {
@@ -722,22 +817,75 @@ impl Workspace {
         std::fs::symlink_metadata(envelope).is_ok_and(|m| m.is_file())
     }
 
-    /// Suggests a risk class for base..head from the policy's path rules.
+    /// Suggests a risk class for base..head from the policy's path rules (and the changed lines of
+    /// dependency manifests); the classification names the base and head it used.
     pub fn classify(&self, base: Option<&str>, head: Option<&str>) -> Result<Classification, OpError> {
-        let head = self.git.resolve(head.unwrap_or("HEAD"))?;
-        let base = match base {
-            Some(base) => self.git.resolve(base)?,
-            None => {
-                let tag = self.git.latest_tag(&head).ok_or_else(|| {
-                    OpError::Invalid(
-                        "no tag marks the last release: pass the base revision (e.g. --base main)".into(),
-                    )
-                })?;
-                self.git.resolve(&tag)?
-            }
-        };
-        let paths = self.git.changed_paths(&base, &head)?;
-        Ok(classify::classify(self.policy.paths(), &paths))
+        let range = self.range(base, head)?;
+        let paths = self.git.changed_paths(&range.base, &range.head)?;
+        let manifest_changes = self.manifest_changes(&range.base, &range.head, &paths)?;
+        let mut classification = classify::classify_with(self.policy.paths(), &paths, |path| {
+            manifest_changes.get(path).map_or(&[][..], Vec::as_slice)
+        });
+        classification.base = Some(range.base);
+        classification.base_from = Some(range.base_from);
+        classification.head = Some(range.head);
+        Ok(classification)
+    }
+}
+
+/// What `draft_release` made.
+#[derive(Debug, Clone)]
+pub struct Drafted {
+    pub id: Id,
+    /// The range the decision covers.
+    pub range: Range,
+    /// How many files the range changes.
+    pub files: usize,
+    /// The class the diff suggests.
+    pub suggested: Option<RiskClass>,
+    /// What the person or agent who drafted should know now (a class below the suggestion).
+    pub warnings: Vec<String>,
+}
+
+/// Warnings at draft time: a declared class below what the diff suggests, with the files that set it.
+fn draft_warnings(
+    classification: &Classification,
+    declared: Option<RiskClass>,
+    justification: Option<&str>,
+) -> Vec<String> {
+    let (Some(suggested), Some(declared)) = (classification.suggested, declared) else { return Vec::new() };
+    if declared >= suggested {
+        return Vec::new();
+    }
+    let files: Vec<String> =
+        classification.deciding().take(3).map(|file| format!("`{}` ({})", file.path, file.rule)).collect();
+    let more = classification.deciding().count().saturating_sub(3);
+    let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+    let consequence = match justification.map(str::trim).filter(|j| !j.is_empty()) {
+        Some(_) => "the recorded justification makes `risk-below-suggested` a warning".to_owned(),
+        None => "without a justification the decision fails with `risk-below-suggested`: raise the class (`release-gate risk ID CLASS`), or ask the person who owns the call why the lower class is right and record it (`--justification`)".to_owned(),
+    };
+    vec![format!(
+        "the declared class {declared} is below the {suggested} the diff suggests ({}{more}); {consequence}",
+        files.join(", ")
+    )]
+}
+
+/// A release's git range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Range {
+    pub base: String,
+    /// How the base was chosen: the revision given, or `latest tag NAME`.
+    pub base_from: String,
+    pub head: String,
+    /// The head revision as given (`HEAD` by default).
+    pub head_from: String,
+}
+
+impl Range {
+    /// `v1.4.0 (latest tag) 1a2b3c4d5e6f..HEAD 9f8e7d6c5b4a`, for people.
+    pub fn describe(&self) -> String {
+        format!("{} {}..{} {}", self.base_from, short(&self.base), self.head_from, short(&self.head))
     }
 }
 

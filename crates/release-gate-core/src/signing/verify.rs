@@ -72,7 +72,7 @@ pub struct VerifiedSigner {
     pub index: usize,
     pub key: String,
     pub principals: Vec<String>,
-    /// The decision names this signer matched (`owner` and/or panel names).
+    /// The roles this signer signed in: `final decision owner` and/or `panel member`.
     pub roles: Vec<String>,
 }
 
@@ -148,6 +148,20 @@ pub fn roles_of(principals: &BTreeSet<String>, predicate: &DecisionPredicate) ->
         }
     }
     roles
+}
+
+/// The roles `principals` sign in, as roles rather than names: `final decision owner` and/or `panel member`
+/// (the names are the signer's principals already).
+pub fn role_labels(principals: &BTreeSet<String>, predicate: &DecisionPredicate) -> Vec<String> {
+    let matches = |name: &String| principals.iter().any(|p| principal_matches(p, name));
+    let mut labels = Vec::new();
+    if predicate.owners.decision.iter().any(matches) {
+        labels.push("final decision owner".to_owned());
+    }
+    if predicate.owners.panel.iter().any(matches) {
+        labels.push("panel member".to_owned());
+    }
+    labels
 }
 
 /// How many distinct people of the go/no-go panel a set of signing keys stands for. `keys` holds, for each
@@ -375,8 +389,8 @@ pub fn verify(files: Files<'_>, context: Context<'_>) -> Verification {
         out.signers.push(VerifiedSigner {
             index,
             key: key.fingerprint(),
+            roles: role_labels(&principals, predicate),
             principals: principals.into_iter().collect(),
-            roles,
         });
     }
     if let Some(predicate) = predicate {
