@@ -11,8 +11,8 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::input::ToolError;
-use crate::repo::{self, blocking, op_error};
-use crate::repo_tools::{Recorded, commit, record_time};
+use crate::repo::{self, blocking};
+use crate::repo_tools::{Recorded, commit};
 use crate::server::ReleaseGateServer;
 
 /// Arguments of `rebind_decision`.
@@ -66,12 +66,9 @@ impl ReleaseGateServer {
         &self,
         Parameters(args): Parameters<RebindArgs>,
     ) -> Result<Json<Rebind>, ToolError> {
-        let id = repo::id(&args.id)?;
-        let actor = repo::actor(&args.actor)?;
-        let root = self.root().clone();
-        blocking(move || {
-            let workspace = repo::workspace(&root)?;
-            workspace.rebind(&id, &commit(args.head), &actor, record_time()).map(Json).map_err(op_error)
+        let head = commit(args.head);
+        repo::change(self.root(), &args.id, &args.actor, move |workspace, id, actor, now| {
+            workspace.rebind(id, &head, actor, now).map(Json)
         })
         .await
     }
@@ -112,14 +109,9 @@ impl ReleaseGateServer {
         &self,
         Parameters(args): Parameters<CloseArgs>,
     ) -> Result<Json<Recorded>, ToolError> {
-        let id = repo::id(&args.id)?;
-        let actor = repo::actor(&args.actor)?;
-        let root = self.root().clone();
-        blocking(move || {
-            let workspace = repo::workspace(&root)?;
-            let decision =
-                workspace.close(&id, args.outcome, args.reason, &actor, record_time()).map_err(op_error)?;
-            Ok(Json(Recorded::of(&id, decision)))
+        let (outcome, reason) = (args.outcome, args.reason);
+        repo::change(self.root(), &args.id, &args.actor, move |workspace, id, actor, now| {
+            Ok(Json(Recorded::of(id, workspace.close(id, outcome, reason, actor, now)?)))
         })
         .await
     }

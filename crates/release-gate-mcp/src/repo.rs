@@ -96,6 +96,24 @@ where
     })?
 }
 
+/// The plumbing of a tool that changes a stored decision, in one place: the id and the actor checked (a bad
+/// one is an argument to correct), the workspace opened, the operation run off the async thread with the
+/// server's clock, and its errors said as the agent can act on them.
+pub async fn change<T, F>(root: &Root, id: &str, actor: &str, operation: F) -> Result<T, ToolError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Workspace, &Id, &str, jiff::Timestamp) -> Result<T, OpError> + Send + 'static,
+{
+    let id = self::id(id)?;
+    let actor = self::actor(actor)?;
+    let root = root.clone();
+    blocking(move || {
+        let workspace = workspace(&root)?;
+        operation(&workspace, &id, &actor, release_gate_repo::evidence::Clock(None).now()).map_err(op_error)
+    })
+    .await
+}
+
 /// One progress notification, owned so it can cross from the blocking thread.
 pub(crate) struct Update {
     pub(crate) progress: f64,

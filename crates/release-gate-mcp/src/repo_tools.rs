@@ -517,22 +517,17 @@ impl ReleaseGateServer {
         &self,
         Parameters(args): Parameters<RecordGateArgs>,
     ) -> Result<Json<Recorded>, ToolError> {
-        let id = repo::id(&args.id)?;
-        let actor = repo::actor(&args.actor)?;
-        let root = self.root().clone();
-        blocking(move || {
-            let workspace = repo::workspace(&root)?;
+        repo::change(self.root(), &args.id, &args.actor, move |workspace, id, actor, now| {
             let request = GateRequest {
                 layer: args.layer,
                 result: args.result,
                 evidence: args.evidence,
-                actor,
+                actor: actor.to_owned(),
                 commit: commit(args.commit),
                 // Typing a result over run evidence is a person's act: only the CLI offers it.
                 override_justification: None,
             };
-            let decision = workspace.record_gate(&id, request, record_time()).map_err(op_error)?;
-            Ok(Json(Recorded::of(&id, decision)))
+            Ok(Json(Recorded::of(id, workspace.record_gate(id, request, now)?)))
         })
         .await
     }
@@ -762,22 +757,17 @@ impl ReleaseGateServer {
         &self,
         Parameters(args): Parameters<CommunicationArgs>,
     ) -> Result<Json<Recorded>, ToolError> {
-        let id = repo::id(&args.id)?;
-        let actor = repo::actor(&args.actor)?;
-        let root = self.root().clone();
-        blocking(move || {
-            let workspace = repo::workspace(&root)?;
-            let package = Communication {
-                what_changed: args.what_changed,
-                known_limitations: args.known_limitations,
-                monitoring_focus: args.monitoring_focus,
-                rollback_trigger_conditions: args.rollback_trigger_conditions,
-                escalation: args.escalation,
-            };
-            let decision = workspace
-                .set_communication(&id, package, args.prefill, &actor, Clock(None))
-                .map_err(op_error)?;
-            Ok(Json(Recorded::of(&id, decision)))
+        let package = Communication {
+            what_changed: args.what_changed,
+            known_limitations: args.known_limitations,
+            monitoring_focus: args.monitoring_focus,
+            rollback_trigger_conditions: args.rollback_trigger_conditions,
+            escalation: args.escalation,
+        };
+        let prefill = args.prefill;
+        repo::change(self.root(), &args.id, &args.actor, move |workspace, id, actor, now| {
+            let decision = workspace.set_communication(id, package, prefill, actor, Clock(Some(now)))?;
+            Ok(Json(Recorded::of(id, decision)))
         })
         .await
     }
@@ -799,20 +789,15 @@ impl ReleaseGateServer {
         &self,
         Parameters(args): Parameters<OperationsArgs>,
     ) -> Result<Json<Recorded>, ToolError> {
-        let id = repo::id(&args.id)?;
-        let actor = repo::actor(&args.actor)?;
-        let root = self.root().clone();
-        blocking(move || {
-            let workspace = repo::workspace(&root)?;
-            let operations = Operations {
-                rollback_path: args.rollback_path,
-                on_call: args.on_call,
-                backup_owner: args.backup_owner,
-                release_window: args.release_window,
-            };
-            let decision =
-                workspace.set_operations(&id, operations, &actor, Clock(None)).map_err(op_error)?;
-            Ok(Json(Recorded::of(&id, decision)))
+        let operations = Operations {
+            rollback_path: args.rollback_path,
+            on_call: args.on_call,
+            backup_owner: args.backup_owner,
+            release_window: args.release_window,
+        };
+        repo::change(self.root(), &args.id, &args.actor, move |workspace, id, actor, now| {
+            let decision = workspace.set_operations(id, operations, actor, Clock(Some(now)))?;
+            Ok(Json(Recorded::of(id, decision)))
         })
         .await
     }
@@ -833,17 +818,12 @@ impl ReleaseGateServer {
         &self,
         Parameters(args): Parameters<FrictionArgs>,
     ) -> Result<Json<Recorded>, ToolError> {
-        let id = repo::id(&args.id)?;
-        let actor = repo::actor(&args.actor)?;
         if args.notes.iter().all(|note| note.trim().is_empty()) {
             return Err(ToolError::invalid("`notes` is empty: give at least one friction point"));
         }
-        let root = self.root().clone();
-        blocking(move || {
-            let workspace = repo::workspace(&root)?;
-            let decision =
-                workspace.note_friction(&id, &args.notes, &actor, Clock(None)).map_err(op_error)?;
-            Ok(Json(Recorded::of(&id, decision)))
+        let notes = args.notes;
+        repo::change(self.root(), &args.id, &args.actor, move |workspace, id, actor, now| {
+            Ok(Json(Recorded::of(id, workspace.note_friction(id, &notes, actor, Clock(Some(now)))?)))
         })
         .await
     }
