@@ -332,9 +332,15 @@ async fn prompts_walk_the_protocol() {
         .unwrap();
     let text =
         serde_json::to_value(review).unwrap()["messages"][0]["content"]["text"].as_str().unwrap().to_owned();
-    for needle in
-        ["docs/release.md", "billing-api", "Declare the risk class first", "validate_decision", "GO or NO-GO"]
-    {
+    for needle in [
+        "docs/release.md",
+        "billing-api",
+        "risk class declared first",
+        "validate_decision",
+        "GO / NO-GO",
+        "decision_status",
+        "run_code_gates",
+    ] {
         assert!(text.contains(needle), "{needle} missing from {text}");
     }
     let bare = client.get_prompt(GetPromptRequestParams::new("release_readiness_review")).await.unwrap();
@@ -362,6 +368,7 @@ async fn prompts_walk_the_protocol() {
         "3. Execute the rollback path",
         "4. Confirm the service recovers and alerts normalize",
         "5. Record the recovery time and the friction points",
+        "`run_rehearsal`",
     ] {
         assert!(text.contains(needle), "{needle} missing from {text}");
     }
