@@ -24,7 +24,9 @@ pub fn run(args: &ClassifyArgs) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Success);
     }
     let mut out = std::io::BufWriter::new(output::stdout());
-    let short = |commit: &Option<String>| commit.as_deref().map_or("", crate::status::short).to_owned();
+    let short = |commit: &Option<String>| {
+        commit.as_deref().map_or("", release_gate_core::value::short_commit).to_owned()
+    };
     writeln!(
         out,
         "{DIM}base {} {} (from {}), head {}{DIM:#}",

@@ -6,6 +6,7 @@ use crate::Outcome;
 use crate::cli::{PlainFormat, RebindArgs};
 use crate::input;
 use crate::output::{self, DIM, GOOD, WARNING};
+use release_gate_core::value::short_commit;
 
 pub fn run(args: &RebindArgs) -> anyhow::Result<Outcome> {
     let workspace = input::workspace(None)?;
@@ -19,14 +20,14 @@ pub fn run(args: &RebindArgs) -> anyhow::Result<Outcome> {
     }
     let mut out = output::stdout();
     if !rebind.changed {
-        writeln!(out, "{id} already covers {}: nothing to do", short(&rebind.head))?;
+        writeln!(out, "{id} already covers {}: nothing to do", short_commit(&rebind.head))?;
         return Ok(Outcome::Success);
     }
     writeln!(
         out,
         "{GOOD}rebound{GOOD:#} {id}: {} -> {} ({} file(s) changed since)",
-        short(&rebind.previous_head),
-        short(&rebind.head),
+        short_commit(&rebind.previous_head),
+        short_commit(&rebind.head),
         rebind.delta.len()
     )?;
     for file in &rebind.delta {
@@ -42,8 +43,4 @@ pub fn run(args: &RebindArgs) -> anyhow::Result<Outcome> {
     }
     out.flush()?;
     Ok(Outcome::Success)
-}
-
-fn short(commit: &str) -> &str {
-    commit.get(..12).unwrap_or(commit)
 }

@@ -8,6 +8,7 @@ use crate::Outcome;
 use crate::cli::{PlainFormat, StatusArgs};
 use crate::input;
 use crate::output::{self, BOLD, DIM, ERROR, GOOD, WARNING};
+use release_gate_core::value::short_commit;
 
 pub fn run(args: &StatusArgs) -> anyhow::Result<Outcome> {
     let workspace = input::workspace(None)?;
@@ -23,13 +24,13 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<Outcome> {
     let risk = status.risk_class.map_or("undeclared".to_owned(), |c| c.to_string());
     let call = status.decision.map_or("not made".to_owned(), |c| c.to_string());
     writeln!(out, "{BOLD}{}{BOLD:#}: {}", status.id, status.scope.as_deref().unwrap_or("(no scope)"))?;
-    writeln!(out, "  risk {risk}, decision {call}, releasing {}", short(&status.release_commit))?;
+    writeln!(out, "  risk {risk}, decision {call}, releasing {}", short_commit(&status.release_commit))?;
     if let Some(binding) = &status.binding {
         writeln!(
             out,
             "  {DIM}covers {}..{} of {}{DIM:#}",
-            short(&binding.base),
-            short(&binding.head),
+            short_commit(&binding.base),
+            short_commit(&binding.head),
             binding.repository
         )?;
     }
@@ -54,7 +55,7 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<Outcome> {
                 "",
                 evidence.actor,
                 evidence.at,
-                short(&evidence.commit)
+                short_commit(&evidence.commit)
             )?;
         }
     }
@@ -82,8 +83,4 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<Outcome> {
     }
     out.flush()?;
     Ok(outcome)
-}
-
-pub fn short(commit: &str) -> &str {
-    commit.get(..12).unwrap_or(commit)
 }

@@ -3,6 +3,7 @@
 
 use crate::decision::Decision;
 use crate::value;
+use crate::value::short_commit;
 
 /// Facts about the release the record alone does not hold, gathered by the caller.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -25,7 +26,7 @@ pub fn release_note_with(decision: &Decision, facts: &NoteFacts) -> String {
         format!("- **{label}:** {}\n", value::meaningful(value).unwrap_or("not recorded").replace('\n', "; "))
     };
     let commit = decision.binding.as_ref().map(|binding| {
-        format!("{} ({}..{})", binding.repository, short(&binding.base), short(&binding.head))
+        format!("{} ({}..{})", binding.repository, short_commit(&binding.base), short_commit(&binding.head))
     });
     match (&facts.version, &commit) {
         (Some(version), Some(commit)) => {
@@ -86,10 +87,6 @@ pub fn release_note_with(decision: &Decision, facts: &NoteFacts) -> String {
 fn capitalized(label: &str) -> String {
     let mut chars = label.chars();
     chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
-}
-
-fn short(commit: &str) -> &str {
-    commit.get(..12).unwrap_or(commit)
 }
 
 /// How many items of one group "what changed" lists before it counts the rest.

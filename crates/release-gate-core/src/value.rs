@@ -276,6 +276,11 @@ fn has_rfc3339_shape(bytes: &[u8]) -> bool {
     }
 }
 
+/// A commit id cut to its first 12 characters, for messages.
+pub fn short_commit(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -829,7 +829,5 @@ fn status_paths(raw: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// Lowercase hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
+/// Lowercase hex of bytes (the core's, one place).
+pub use release_gate_core::signing::hex;

@@ -21,6 +21,7 @@ use crate::ledger::branch::{self, BranchLog};
 use crate::store::Id;
 use crate::workspace::{OpError, Workspace};
 use release_gate_core::ledger::history::HistoryCheck;
+use release_gate_core::value::short_commit;
 
 /// Which decision to sign.
 #[derive(Debug, Clone)]
@@ -333,7 +334,7 @@ impl Workspace {
                     {
                         notes.push(format!(
                             "HEAD ({}) differs from the signed commit only under .release/; judged as the signed commit",
-                            short(head.as_str())
+                            short_commit(head.as_str())
                         ));
                         GitCommit::parse(&signed).unwrap_or(head)
                     }
@@ -412,10 +413,6 @@ pub fn read_allowed_signers(
 fn signed_commit(statement: &[u8]) -> Option<String> {
     let value: serde_json::Value = serde_json::from_slice(statement).ok()?;
     value.pointer("/subject/0/digest/gitCommit")?.as_str().map(str::to_owned)
-}
-
-fn short(commit: &str) -> &str {
-    commit.get(..12).unwrap_or(commit)
 }
 
 fn read_limited(path: &Path) -> Result<Vec<u8>, OpError> {
