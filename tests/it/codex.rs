@@ -249,11 +249,11 @@ fn init_codex_sets_up_a_repository_once() {
 
     // The section is replaced in place when it changes; the rest of AGENTS.md stays.
     let edited =
-        std::fs::read_to_string(repo.path().join("AGENTS.md")).unwrap().replace("Classify the risk", "OLD");
+        std::fs::read_to_string(repo.path().join("AGENTS.md")).unwrap().replace("Classify the diff", "OLD");
     std::fs::write(repo.path().join("AGENTS.md"), format!("{edited}\n## More\n\nkeep me\n")).unwrap();
     assert_eq!(repo.run(&["init", "--codex"]).code, 0);
     let agents = std::fs::read_to_string(repo.path().join("AGENTS.md")).unwrap();
-    assert!(agents.contains("Classify the risk") && !agents.contains("OLD"));
+    assert!(agents.contains("Classify the diff") && !agents.contains("OLD"));
     assert!(agents.ends_with("## More\n\nkeep me\n"), "{agents}");
 
     // User configuration instead of the project's: the exact command to run.
