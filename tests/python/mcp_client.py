@@ -31,6 +31,7 @@ TOOLS = [
     "run_code_gates",
     "run_drill",
     "run_rehearsal",
+    "run_status",
     "set_communication",
     "set_decision_field",
     "set_operations",
