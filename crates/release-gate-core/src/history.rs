@@ -245,6 +245,48 @@ pub struct Event {
     pub at: jiff::Timestamp,
     pub actor: String,
     pub change: Change,
+    /// How the person confirmed this change when an agent made it for them (a person-only act over MCP).
+    /// Absent for everything else, and in records written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed: Option<Confirmation>,
+}
+
+/// A person's confirmation of an act an agent made for them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Confirmation {
+    /// How they confirmed.
+    pub how: ConfirmedHow,
+    /// The name the person gave when they confirmed; absent when they were not asked (`client-approval`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// The client they confirmed in, as it names itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+}
+
+/// How a person confirmed an act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConfirmedHow {
+    /// They answered the server's question in the client (a 2025-era client: elicitation).
+    Elicitation,
+    /// They answered the server's question in the client (a 2026-07-28 client: an input-required result
+    /// whose sealed request state came back with their answer).
+    InputRequest,
+    /// Nobody was asked: the person who started the server made the client's approval of the call the
+    /// confirmation.
+    ClientApproval,
+}
+
+impl ConfirmedHow {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConfirmedHow::Elicitation => "elicitation",
+            ConfirmedHow::InputRequest => "input-request",
+            ConfirmedHow::ClientApproval => "client-approval",
+        }
+    }
 }
 
 /// The evidence behind one gate: its latest `gate-recorded` event.

@@ -870,7 +870,12 @@ mod tests {
             ..Decision::default()
         };
         for change in changes {
-            decision.record(Event { at: at("2026-11-28T10:00:00Z"), actor: "a".into(), change });
+            decision.record(Event {
+                at: at("2026-11-28T10:00:00Z"),
+                actor: "a".into(),
+                change,
+                confirmed: None,
+            });
         }
         decision
     }

@@ -182,6 +182,7 @@ impl Workspace {
             decision.record(Event {
                 at: clock.now(),
                 actor: actor.to_owned(),
+                confirmed: None,
                 change: Change::GateRecorded {
                     layer: Layer::Code,
                     result: if passed { Mark::Pass } else { Mark::Fail },
@@ -251,6 +252,7 @@ impl Workspace {
                 decision.record(Event {
                     at: clock.now(),
                     actor: actor.to_owned(),
+                    confirmed: None,
                     change: Change::DrillItemRecorded {
                         item: *item,
                         passed: result.passed,
@@ -264,6 +266,7 @@ impl Workspace {
                 decision.record(Event {
                     at: clock.now(),
                     actor: actor.to_owned(),
+                    confirmed: None,
                     change: Change::DrillItemRecorded {
                         item: *item,
                         passed: true,
@@ -376,6 +379,7 @@ impl Workspace {
             decision.record(Event {
                 at,
                 actor: actor.to_owned(),
+                confirmed: None,
                 change: Change::RehearsalRun {
                     steps: steps.clone(),
                     recovery_ms,
@@ -389,6 +393,7 @@ impl Workspace {
                 decision.record(Event {
                     at,
                     actor: actor.to_owned(),
+                    confirmed: None,
                     change: Change::FrictionNoted { note: note.to_owned() },
                 });
             }
@@ -410,6 +415,7 @@ impl Workspace {
                 decision.record(Event {
                     at: clock.now(),
                     actor: actor.to_owned(),
+                    confirmed: None,
                     change: Change::FrictionNoted { note: note.to_owned() },
                 });
             }
@@ -454,6 +460,7 @@ impl Workspace {
             decision.record(Event {
                 at,
                 actor: actor.to_owned(),
+                confirmed: None,
                 change: Change::CommunicationSet { package },
             });
             if communication_gate(decision) == CommunicationGate::Mark {
@@ -464,6 +471,7 @@ impl Workspace {
                 decision.record(Event {
                     at,
                     actor: actor.to_owned(),
+                    confirmed: None,
                     change: Change::GateRecorded {
                         layer: Layer::Communication,
                         result: Mark::Pass,
@@ -519,6 +527,7 @@ impl Workspace {
             decision.record(Event {
                 at: clock.now(),
                 actor: actor.to_owned(),
+                confirmed: None,
                 change: Change::OperationsSet { operations },
             });
             Ok::<_, OpError>(decision.clone())

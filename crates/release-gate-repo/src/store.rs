@@ -8,6 +8,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use release_gate_core::Decision;
+use release_gate_core::history::Confirmation;
 
 use crate::fs::{Lock, ReadError, create_dir_inside, read_inside, remove_stale_temps, write_atomic};
 
@@ -105,13 +106,37 @@ pub struct Store {
     root: PathBuf,
     dir: PathBuf,
     locks: PathBuf,
+    /// The person's confirmation of the act being written, stamped on every event it appends.
+    confirmation: Option<Confirmation>,
 }
 
 impl Store {
     /// The store under `<root>/.release/`.
     pub fn open(root: &Path) -> Store {
         let release = root.join(".release");
-        Store { root: root.to_path_buf(), dir: release.join("decisions"), locks: release.join(".locks") }
+        Store {
+            root: root.to_path_buf(),
+            dir: release.join("decisions"),
+            locks: release.join(".locks"),
+            confirmation: None,
+        }
+    }
+
+    /// The same store, recording `confirmation` on every event its next writes append: how the person
+    /// confirmed the act (a shell that asked them sets it; the operations stay unaware of it).
+    #[must_use]
+    pub fn confirmed(mut self, confirmation: Option<Confirmation>) -> Store {
+        self.confirmation = confirmation;
+        self
+    }
+
+    /// Stamps the confirmation on the events from `from` on.
+    fn stamp(&self, decision: &mut Decision, from: usize) {
+        if let Some(confirmation) = &self.confirmation {
+            for event in decision.history.iter_mut().skip(from) {
+                event.confirmed = Some(confirmation.clone());
+            }
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -181,6 +206,8 @@ impl Store {
             return Err(StoreError::Exists { id: id.to_string() });
         }
         let path = self.path(id);
+        let mut decision = decision.clone();
+        self.stamp(&mut decision, 0);
         write_atomic(&path, decision.to_json().as_bytes()).map_err(io(&path))
     }
 
@@ -193,7 +220,9 @@ impl Store {
     ) -> Result<T, E> {
         let _lock = self.lock(id)?;
         let mut decision = self.load(id)?;
+        let before = decision.history.len();
         let result = change(&mut decision)?;
+        self.stamp(&mut decision, before);
         let path = self.path(id);
         write_atomic(&path, decision.to_json().as_bytes()).map_err(io(&path))?;
         Ok(result)

@@ -263,7 +263,7 @@ impl Workspace {
             }),
             ..Decision::default()
         };
-        let event = |change| Event { at: now, actor: request.actor.clone(), change };
+        let event = |change| Event { at: now, actor: request.actor.clone(), change, confirmed: None };
         decision.record(event(Change::Drafted { base, head, diff_digest: diff.digest }));
         decision.record(event(Change::FieldSet {
             field: SettableField::Scope,
@@ -545,6 +545,7 @@ impl Workspace {
             decision.record(Event {
                 at: now,
                 actor: actor.clone(),
+                confirmed: None,
                 change: Change::GateRecorded {
                     layer,
                     result,
@@ -590,6 +591,7 @@ impl Workspace {
             decision.record(Event {
                 at: now,
                 actor: actor.to_owned(),
+                confirmed: None,
                 change: Change::RiskDeclared { risk_class, justification },
             });
             Ok::<_, OpError>(decision.clone())
@@ -611,6 +613,7 @@ impl Workspace {
             decision.record(Event {
                 at: now,
                 actor: actor.to_owned(),
+                confirmed: None,
                 change: Change::FieldSet { field, value },
             });
             Ok::<_, OpError>(decision.clone())
@@ -671,7 +674,7 @@ impl Workspace {
             Call::Go => (Mark::Pass, "GO"),
             Call::NoGo => (Mark::Fail, "NO-GO"),
         };
-        let event = |change| Event { at: now, actor: actor.to_owned(), change };
+        let event = |change| Event { at: now, actor: actor.to_owned(), change, confirmed: None };
         candidate.record(event(Change::GateRecorded {
             layer: Layer::Decision,
             result: mark,
@@ -730,6 +733,7 @@ impl Workspace {
             decision.record(Event {
                 at: now,
                 actor: actor.to_owned(),
+                confirmed: None,
                 change: Change::Rebound {
                     previous_head: binding.head.clone(),
                     head: head.clone(),
@@ -760,7 +764,7 @@ impl Workspace {
                     outcome.as_str()
                 )));
             }
-            decision.record(Event { at: now, actor: actor.to_owned(), change: Change::Closed { outcome, reason } });
+            decision.record(Event { at: now, actor: actor.to_owned(), change: Change::Closed { outcome, reason }, confirmed: None });
             Ok::<_, OpError>(decision.clone())
         })
     }
