@@ -81,6 +81,8 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Run the MCP server for coding agents (stdio by default, or Streamable HTTP with `--http`).
     Serve(ServeArgs),
+    /// Checks for CI: the Release Decision in a pull request's description, against its diff.
+    Ci(CiArgs),
 }
 
 #[derive(Debug, Args)]
@@ -410,8 +412,13 @@ pub enum ReportFormat {
     Text,
     /// One JSON object.
     Json,
-    /// GitHub Actions workflow annotations.
+    /// GitHub Actions workflow annotations (at most 10 errors and 10 warnings per step, the last one counting
+    /// the rest).
     Github,
+    /// A JUnit XML report (GitLab `artifacts:reports:junit`, Jenkins and most CI).
+    Junit,
+    /// A GitLab Code Quality report (`artifacts:reports:codequality`).
+    Gitlab,
 }
 
 #[derive(Debug, Args)]
@@ -665,8 +672,49 @@ pub struct VerifyArgs {
     /// The remote whose log counts as published (default: `origin`).
     #[arg(long, value_name = "NAME")]
     pub remote: Option<String>,
-    #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
-    pub format: PlainFormat,
+    /// Under GitHub Actions every format also writes the job summary and step outputs.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CiArgs {
+    #[command(subcommand)]
+    pub command: CiCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CiCommand {
+    /// Validate the Release Decision in a pull request's description against the pull request's diff, and
+    /// say which class the diff suggests and which files set it. Under GitHub Actions also writes the job
+    /// summary and step outputs.
+    PrCheck(PrCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PrCheckArgs {
+    /// The pull request event payload (default: GITHUB_EVENT_PATH); its `pull_request.body` is the
+    /// description and `pull_request.base.sha` the base.
+    #[arg(long, value_name = "FILE", conflicts_with = "body_file")]
+    pub event: Option<PathBuf>,
+    /// The description from a file or `-` (stdin) instead of an event payload, e.g. GitLab's
+    /// CI_MERGE_REQUEST_DESCRIPTION; needs --base.
+    #[arg(long, value_name = "FILE|-", requires = "base")]
+    pub body_file: Option<PathBuf>,
+    /// The pull request's base commit (default: the event's `pull_request.base.sha`).
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+    /// The commit checked (default: HEAD, the pull request's merge commit as `actions/checkout` checks it out).
+    #[arg(long, value_name = "REV")]
+    pub head: Option<String>,
+    /// Policy file (default: `.release/policy.toml` of the repository, else the built-in policy).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Judge as of this time (RFC 3339 with offset) instead of now.
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@
 mod attest;
 mod audit;
 mod checklist;
+mod ci;
 mod classify;
 mod cli;
 mod close;
@@ -14,8 +15,10 @@ mod decide;
 mod doctor;
 mod draft;
 mod drill;
+mod formats;
 mod gate;
 mod gates;
+mod github;
 mod init;
 mod input;
 mod keygen;
@@ -95,5 +98,6 @@ fn run(args: cli::Cli) -> anyhow::Result<Outcome> {
         cli::Command::Sign(args) => sign::run(&args),
         cli::Command::Verify(args) => verify::run(&args),
         cli::Command::Log(args) => log::run(&args),
+        cli::Command::Ci(args) => ci::run(&args),
     }
 }

@@ -8,6 +8,7 @@ use release_gate_core::{Report, Severity, Verdict};
 
 use crate::Outcome;
 use crate::cli::{JudgeArgs, ReportFormat, ValidateArgs};
+use crate::formats::{self, Diagnostic};
 use crate::input;
 use crate::output::{self, BOLD, ERROR, GOOD, WARNING};
 
@@ -28,7 +29,9 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<Outcome> {
     match args.format {
         ReportFormat::Json => output::json(&report)?,
         ReportFormat::Text => text(&report, &source)?,
-        ReportFormat::Github => github(&report, &source, stdin)?,
+        ReportFormat::Github | ReportFormat::Junit | ReportFormat::Gitlab => {
+            ci_formats(args.format, &report, &source, stdin)?;
+        }
     }
     Ok(match report.verdict {
         Verdict::Pass => Outcome::Success,
@@ -135,25 +138,24 @@ fn plural(count: usize) -> &'static str {
     if count == 1 { "" } else { "s" }
 }
 
-fn github(report: &Report, source: &str, stdin: bool) -> std::io::Result<()> {
+/// The CI formats, through the formatter every command shares: findings on the file and its lines, or on
+/// nothing for stdin (a pull request's description is not a file of the repository).
+fn ci_formats(format: ReportFormat, report: &Report, source: &str, stdin: bool) -> std::io::Result<()> {
+    let diagnostics = Diagnostic::from_findings(&report.findings, (!stdin).then_some(source));
+    let run = formats::Run {
+        name: &format!("validate {source}"),
+        subject: if stdin { "decision (stdin)" } else { source },
+        passed: report.verdict == Verdict::Pass,
+    };
     let mut out = std::io::stdout().lock();
-    let file = (!stdin).then(|| output::github_property(source));
-    for finding in &report.findings {
-        let mut properties = Vec::new();
-        if let Some(file) = &file {
-            properties.push(format!("file={file}"));
-            if let Some(line) = finding.line {
-                properties.push(format!("line={line}"));
-            }
-        }
-        properties.push(format!("title={}", output::github_property(finding.code.as_str())));
-        writeln!(
-            out,
-            "::{} {}::{}",
-            finding.severity,
-            properties.join(","),
-            output::github_data(&finding.message)
-        )?;
+    match format {
+        ReportFormat::Junit => formats::junit(&mut out, run, &diagnostics),
+        ReportFormat::Gitlab => formats::gitlab(&mut out, run, &diagnostics),
+        _ => formats::github(
+            &mut out,
+            &diagnostics,
+            "run `release-gate validate` with --format text for all of them",
+        )
+        .map(|_| ()),
     }
-    out.flush()
 }

@@ -1,9 +1,10 @@
 //! `release-gate verify`: every check of a signed decision, each failure named; exit 0 only when all hold.
+//! In a deploy job it is the deploy gate: under GitHub Actions it also writes the job summary and step outputs.
 
 use std::io::Write;
 
 use crate::Outcome;
-use crate::cli::{PlainFormat, VerifyArgs};
+use crate::cli::{ReportFormat, VerifyArgs};
 use crate::input;
 use crate::output::{self, ERROR, GOOD, WARNING};
 
@@ -19,9 +20,25 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
         remote: args.remote.as_deref(),
         require_published: args.require_published,
     })?;
+    let diagnostics = crate::ci::verify_diagnostics(&result);
+    let run = crate::formats::Run {
+        name: &format!("verify {}", result.id),
+        subject: &result.id,
+        passed: result.ok(),
+    };
+    let mut omitted = crate::formats::Omitted::default();
     match args.format {
-        PlainFormat::Json => output::json(&result)?,
-        PlainFormat::Text => {
+        ReportFormat::Json => output::json(&result)?,
+        ReportFormat::Github => {
+            omitted = crate::formats::github(
+                &mut std::io::stdout().lock(),
+                &diagnostics,
+                "the job summary lists them all",
+            )?;
+        }
+        ReportFormat::Junit => crate::formats::junit(&mut std::io::stdout().lock(), run, &diagnostics)?,
+        ReportFormat::Gitlab => crate::formats::gitlab(&mut std::io::stdout().lock(), run, &diagnostics)?,
+        ReportFormat::Text => {
             let mut out = output::stdout();
             for failure in &result.failures {
                 writeln!(out, "{ERROR}error[{}]{ERROR:#}: {}", failure.code.as_str(), failure.message)?;
@@ -54,5 +71,6 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<Outcome> {
             out.flush()?;
         }
     }
+    crate::ci::deploy_gate(&workspace, &envelope, &result, now, omitted)?;
     Ok(if result.ok() { Outcome::Success } else { Outcome::Failure })
 }

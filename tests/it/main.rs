@@ -12,6 +12,7 @@
 )]
 
 mod attack;
+mod ci;
 mod cli;
 mod codex;
 mod evidence;
