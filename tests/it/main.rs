@@ -16,6 +16,7 @@ mod ci;
 mod cli;
 mod codex;
 mod evidence;
+mod ledger;
 mod first_week;
 mod mcp;
 mod mcp_cancel;

@@ -389,8 +389,6 @@ fn any_changed_byte_fails_verification() {
         fx.attestation("rel.dsse.json"),
         fx.attestation("rel.statement.json.sig"),
         fx.attestation("rel.statement.json.2.sig"),
-        fx.repo.join(".release/ledger.jsonl"),
-        fx.repo.join(".release/ledger.checkpoint"),
     ];
     // A spread of positions per file (the core's tests change every byte).
     for file in &files {
@@ -473,7 +471,9 @@ fn untrusted_expired_and_wrong_namespace_signers_fail() {
 
 #[test]
 fn torn_log_is_reported_repaired_and_exported() {
+    // A repository the previous release left with its log in a file: a torn tail, and its repair.
     let fx = Fixture::signed_by_both("torn");
+    crate::ledger::to_log_file(&fx.repo, &fx.keys.join(LEE));
     let log = fx.repo.join(".release/ledger.jsonl");
     let mut bytes = std::fs::read(&log).unwrap();
     bytes.extend_from_slice(b"{\"seq\":3,\"prev\":\"ab");
@@ -483,7 +483,7 @@ fn torn_log_is_reported_repaired_and_exported() {
     assert!(out.stdout.contains("torn last line"), "{out:?}");
     let out = fx.sign("rel.md", PRIYA);
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stderr.contains("log repair"), "{out:?}");
+    assert!(out.stderr.contains("log migrate"), "{out:?}");
     let out = fx.run(&["log", "repair", "--key", &fx.key(LEE)]);
     assert_eq!(out.code, 0, "{out:?}");
     assert!(out.stdout.contains("entry 3"), "{out:?}");
@@ -618,6 +618,7 @@ fn killed_signers_never_corrupt_the_log_or_lose_a_reported_entry() {
 #[test]
 fn a_checkpoint_left_half_written_is_reported_and_resigned_by_an_explicit_repair() {
     let fx = Fixture::signed_by_both("checkpoint");
+    crate::ledger::to_log_file(&fx.repo, &fx.keys.join(LEE));
     // A crash between the checkpoint's two files: the signature is new, the text still the old one.
     let checkpoint = fx.repo.join(".release/ledger.checkpoint");
     let text = std::fs::read_to_string(&checkpoint).unwrap();

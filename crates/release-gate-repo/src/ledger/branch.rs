@@ -474,8 +474,10 @@ impl BranchLog {
     }
 
     /// How many leading entries of the log at `view.tip` the remote holds (as last fetched).
+    /// `None` when the clone has no remote; 0 when the remote's log was never fetched (or is empty).
     pub fn published_size(&self, view: &View, history: &History) -> Option<u64> {
-        let remote = view.remote.as_deref()?;
+        self.remote.as_ref()?;
+        let Some(remote) = view.remote.as_deref() else { return Some(0) };
         // Ancestry along one first-parent line is monotone: search for the last shared commit.
         let (mut low, mut high) = (0usize, history.commits.len());
         while low < high {
