@@ -473,7 +473,7 @@ fn headless_codex_signs_only_when_the_person_pre_approved_it() {
     let output = tool_output(&requests[1], "call-0").expect("output of call-0");
     let result: Value = serde_json::from_str(&output).unwrap_or_else(|e| panic!("{e}: {output}"));
     assert_eq!(result["signed"], false, "{result}");
-    assert!(result["outcome"]["reason"].as_str().unwrap().contains("RELEASE_GATE_SIGN_CONFIRM=client"));
+    assert!(result["outcome"]["reason"].as_str().unwrap().contains("RELEASE_GATE_CONFIRM=client"));
     assert!(!repo.path().join(".release/attestations/rel-1.dsse.json").exists());
 
     // Pre-approved, and the key's owner lets the client's approval stand: it signs, and verify passes.

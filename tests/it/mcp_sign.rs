@@ -1,6 +1,8 @@
 //! Only a person signs: `sign_decision` on the real binary, called by the Python SDK's client over stdio, over
 //! Streamable HTTP on 127.0.0.1 without a token and over HTTP with a token; by a client that confirms, one
-//! that declines and one that cannot ask (no elicitation); with `RELEASE_GATE_SIGN_CONFIRM` unset and `=client`.
+//! that declines and one that cannot ask (no elicitation), each on the 2025 protocol (the server asks through
+//! elicitation) and on 2026-07-28 (the server answers with an input-required result and a sealed request
+//! state); with `RELEASE_GATE_CONFIRM` unset and `=client`.
 //!
 //! Each refusal is checked on disk, not only in its message: the call created, changed or removed no file
 //! under `.release/` (no envelope, no statement, no `.sig`, no log line, `ledger.jsonl` byte for byte the
@@ -25,9 +27,15 @@ const TOKEN: &str = "only-the-signers-client-knows-this";
 const START: Duration = Duration::from_secs(10);
 const CLIENT: Duration = Duration::from_secs(90);
 
-/// The three clients, each with the decision it is asked to sign.
-const CLIENTS: [(&str, &str); 3] =
-    [("accept", "rel-accept"), ("decline", "rel-decline"), ("none", "rel-none")];
+/// The clients, each with its protocol and the decision it is asked to sign.
+const CLIENTS: [(&str, &str, &str); 6] = [
+    ("accept", "legacy", "rel-accept"),
+    ("decline", "legacy", "rel-decline"),
+    ("none", "legacy", "rel-none"),
+    ("accept", "2026-07-28", "rel-accept-2026"),
+    ("decline", "2026-07-28", "rel-decline-2026"),
+    ("none", "2026-07-28", "rel-none-2026"),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Transport {
@@ -90,7 +98,7 @@ impl Fixture {
             ),
         )
         .unwrap();
-        for (_, id) in CLIENTS {
+        for (_, _, id) in CLIENTS {
             for args in [
                 vec!["draft", "--scope", "search", "--risk", "medium", "--base", "v1", "--id", id],
                 vec!["gate", id, "code", "pass", "--evidence", "CI #7"],
@@ -144,7 +152,7 @@ impl Fixture {
             ("HOME", self.home().display().to_string()),
         ];
         if confirm_client {
-            env.push((release_gate_mcp::SIGN_CONFIRM_ENV, "client".to_owned()));
+            env.push((release_gate_mcp::CONFIRM_ENV, "client".to_owned()));
         }
         env
     }
@@ -163,6 +171,7 @@ impl HttpServer {
             .args(["serve", "--http", "127.0.0.1:0", "--root"])
             .arg(root)
             .env_remove(release_gate_mcp::SIGN_CONFIRM_ENV)
+            .env_remove(release_gate_mcp::CONFIRM_ENV)
             .env_remove(release_gate_mcp::TOKEN_ENV)
             .envs(fixture.server_env(confirm_client))
             .stdout(Stdio::null())
@@ -279,12 +288,13 @@ enum Expect {
     Error(&'static str),
 }
 
-fn expected(transport: Transport, confirm_client: bool, client: &str) -> Expect {
+fn expected(transport: Transport, confirm_client: bool, client: &str, mode: &str) -> Expect {
     match (transport, confirm_client, client) {
         (Transport::Http { token: false }, _, _) => Expect::Error("RELEASE_GATE_HTTP_TOKEN"),
         (_, true, _) => Expect::Signed("client-approval"),
-        (_, false, "accept") => Expect::Signed("elicitation"),
-        (_, false, _) => Expect::Refused("RELEASE_GATE_SIGN_CONFIRM=client"),
+        (_, false, "accept") if mode == "legacy" => Expect::Signed("elicitation"),
+        (_, false, "accept") => Expect::Signed("input-request"),
+        (_, false, _) => Expect::Refused("RELEASE_GATE_CONFIRM=client"),
     }
 }
 
@@ -315,11 +325,12 @@ fn replay(transport: Transport) {
     }
     let mut cases = Vec::new();
     for target in &targets {
-        for (client, id) in CLIENTS {
+        for (client, mode, id) in CLIENTS {
             let mut case = target.case.clone();
             case["name"] =
-                json!(format!("{transport:?}, confirm client {}, {client}", target.confirm_client));
+                json!(format!("{transport:?}, confirm client {}, {client}, {mode}", target.confirm_client));
             case["client"] = json!(client);
+            case["mode"] = json!(mode);
             case["id"] = json!(id);
             case["release"] = json!(target.repo.join(".release"));
             cases.push(case);
@@ -332,9 +343,9 @@ fn replay(transport: Transport) {
     for target in &targets {
         let ledger = std::fs::read_to_string(target.repo.join(".release/ledger.jsonl")).unwrap_or_default();
         let mut signed = 0;
-        for (client, id) in CLIENTS {
+        for (client, mode, id) in CLIENTS {
             let result = results.next().unwrap();
-            let expect = expected(transport, target.confirm_client, client);
+            let expect = expected(transport, target.confirm_client, client, mode);
             let (name, structured, asked) = (&result["name"], &result["structured"], &result["asked"]);
             let written = [&result["created"], &result["changed"], &result["removed"]];
             let attestations = target.repo.join(".release/attestations");
@@ -406,7 +417,10 @@ fn replay(transport: Transport) {
             if asks {
                 let question = &asked[0];
                 let message = question["message"].as_str().unwrap();
-                assert!(message.contains(id) && message.contains("as Priya Shah"), "{name}: {message}");
+                assert!(
+                    message.contains(&format!("`{id}`")) && message.contains("as Priya Shah"),
+                    "{name}: {message}"
+                );
                 let required = question["requested_schema"]["required"].as_array();
                 assert!(
                     required.is_some_and(|r| !r.is_empty()),

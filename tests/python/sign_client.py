@@ -4,6 +4,8 @@ Usage: sign_client.py CASES.json. CASES.json is a list of cases, each an object 
   name       a label for the case
   transport  "stdio" (then `command`, `args`, `env`) or "http" (then `url`, and `token` or null)
   client     "accept" (confirms the form), "decline", or "none" (does not declare elicitation)
+  mode       "legacy" (the initialize handshake: the server asks through elicitation) or "2026-07-28"
+             (`server/discover`: the server answers with an input-required result the client fulfils)
   id         the decision to sign
   release    the repository's `.release/` folder, compared before and after the call
 
@@ -53,14 +55,13 @@ async def run(case: dict) -> dict:
             {"message": params.message, "requested_schema": params.model_dump(by_alias=True)["requestedSchema"]}
         )
         if case["client"] == "accept":
-            return types.ElicitResult(action="accept", content={"confirm": True})
+            return types.ElicitResult(action="accept", content={"confirm": True, "name": "Priya Shah"})
         return types.ElicitResult(action="decline")
 
     callback = None if case["client"] == "none" else elicit
     before = files(case["release"])
-    # The initialize handshake: the protocol versions whose servers may ask the client (elicitation).
     async with Client(
-        transport(case), mode="legacy", read_timeout_seconds=CASE_SECONDS, elicitation_callback=callback
+        transport(case), mode=case["mode"], read_timeout_seconds=CASE_SECONDS, elicitation_callback=callback
     ) as client:
         result = await client.call_tool("sign_decision", {"id": case["id"]})
     after = files(case["release"])

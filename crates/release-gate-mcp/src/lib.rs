@@ -5,9 +5,11 @@
 //! The only crate that depends on rmcp. The CLI stays synchronous: [`serve_stdio`] and [`serve_http`]
 //! build their own current-thread tokio runtime (one thread answers fastest for one client on a pipe).
 
+mod confirm;
 mod http;
 mod input;
 mod lifecycle_tools;
+mod person_tools;
 mod prompts;
 mod repo;
 mod repo_tools;
@@ -21,12 +23,13 @@ mod transport;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+pub use confirm::{CONFIRM_ENV, ConfirmMode, SIGN_CONFIRM_ENV};
 pub use http::{ENDPOINT, config as http_config};
 pub use input::Root;
 pub use resources::{DECISION_URI_TEMPLATE, POLICY_URI, RULES_URI, TEMPLATE, TEMPLATE_URI};
 pub use runs::{DEFAULT_RUN_WAIT, RUN_WAIT_ENV, RunStatus, Runs};
 pub use server::{INSTRUCTIONS, ReleaseGateServer, TOOL_NAMES};
-pub use sign_tools::{Confirmation, ConfirmedBy, SIGN_CONFIRM_ENV, SIGNING_KEY_ENV, Signing, Transport};
+pub use sign_tools::{ConfirmedBy, SIGNING_KEY_ENV, Signing, Transport};
 pub use transport::{LineTransport, MAX_LINE_BYTES, leading_id};
 
 /// The environment variable holding the bearer token for `serve --http`.
@@ -87,9 +90,12 @@ fn runtime() -> Result<tokio::runtime::Runtime, ServeError> {
 
 fn server(root: &Path) -> Result<ReleaseGateServer, ServeError> {
     let root = Root::new(root).map_err(|source| ServeError::Root { path: root.to_path_buf(), source })?;
-    let signing = Signing::from_env().map_err(ServeError::Config)?;
+    let confirmation = ConfirmMode::from_env().map_err(ServeError::Config)?;
     let runs = Runs::from_env().map_err(ServeError::Config)?;
-    Ok(ReleaseGateServer::new(root).with_signing(signing).with_runs(runs))
+    Ok(ReleaseGateServer::new(root)
+        .with_signing(Signing::from_env())
+        .with_confirmation(confirmation)
+        .with_runs(runs))
 }
 
 /// Logs to stderr only: stdout is the protocol channel.

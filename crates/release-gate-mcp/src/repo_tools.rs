@@ -6,8 +6,8 @@ use release_gate_core::classify::Classification;
 use release_gate_core::decision::{self, Call, Communication, Gates, Layer, Operations, RiskClass};
 use release_gate_core::history::{DrillItem, Mark, SettableField};
 use release_gate_core::{Decision, Report};
-use release_gate_repo::evidence::{Clock, GateRun, RehearsalOutcome};
-use release_gate_repo::workspace::{DecideRequest, DraftRequest, GateRequest, OpError, Status, Summary};
+use release_gate_repo::evidence::{Clock, GateRun};
+use release_gate_repo::workspace::{GateRequest, Status, Summary};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::RequestMetaObject;
 use rmcp::service::{Peer, RequestContext};
@@ -403,49 +403,6 @@ impl ReleaseGateServer {
     }
 
     #[tool(
-        name = "draft_decision",
-        description = "Start a stored Release Decision for `base..head` in the repository's `.release/decisions/`, \
-            with its scope and its risk class declared up front (before any verification). Returns the new \
-            decision's `id`; then record gates, run evidence, set the rollback trigger and owner, and call \
-            `decision_status` for what is left. `actor` is recorded in the decision's history.",
-        annotations(
-            title = "Draft a release decision",
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = false
-        )
-    )]
-    pub async fn draft_decision(
-        &self,
-        Parameters(args): Parameters<DraftArgs>,
-    ) -> Result<Json<Drafted>, ToolError> {
-        let actor = repo::actor(&args.actor)?;
-        if let Some(id) = &args.id {
-            repo::id(id)?;
-        }
-        let root = self.root().clone();
-        blocking(move || {
-            let workspace = repo::workspace(&root)?;
-            let request = DraftRequest {
-                id: args.id,
-                scope: args.scope,
-                risk: Some(args.risk_class),
-                justification: args.justification,
-                base: args.base,
-                head: args.head,
-                actor,
-            };
-            let drafted = workspace.draft_release(request, record_time()).map_err(op_error)?;
-            let id = drafted.id;
-            let file = format!(".release/decisions/{id}.json");
-            let covers = drafted.range.describe();
-            Ok(Json(Drafted { id: id.to_string(), file, covers, warnings: drafted.warnings }))
-        })
-        .await
-    }
-
-    #[tool(
         name = "decision_status",
         description = "Where a stored decision stands for releasing `commit` (default HEAD): risk class, each gate \
             layer with its result, whether it is required, and its evidence (fresh: gathered on this commit and \
@@ -533,102 +490,6 @@ impl ReleaseGateServer {
     }
 
     #[tool(
-        name = "declare_risk",
-        description = "Declare or change the risk class of a stored decision (`low`, `medium`, `high`), with a \
-            justification when it is lower than the diff suggests. The change is kept in the history; never \
-            lower a class to get past a gate. Returns where the decision stands.",
-        annotations(
-            title = "Declare the risk class",
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = false
-        )
-    )]
-    pub async fn declare_risk(
-        &self,
-        Parameters(args): Parameters<DeclareRiskArgs>,
-    ) -> Result<Json<Recorded>, ToolError> {
-        let id = repo::id(&args.id)?;
-        let actor = repo::actor(&args.actor)?;
-        let root = self.root().clone();
-        blocking(move || {
-            let workspace = repo::workspace(&root)?;
-            let decision = workspace
-                .declare_risk(&id, args.risk_class, args.justification, &actor, record_time())
-                .map_err(op_error)?;
-            Ok(Json(Recorded::of(&id, decision)))
-        })
-        .await
-    }
-
-    #[tool(
-        name = "set_decision_field",
-        description = "Set a field of a stored decision: `scope`, `residual-risks`, `rollback-trigger` (concrete: a \
-            signal, a comparison and a number), `rollback-owner`, `decision-owner` or `panel`. Several `values` \
-            make a list. Owners and panel members are people the person named; never guess them. Returns the \
-            updated record.",
-        annotations(
-            title = "Set a decision field",
-            read_only_hint = false,
-            destructive_hint = false,
-            idempotent_hint = false,
-            open_world_hint = false
-        )
-    )]
-    pub async fn set_decision_field(
-        &self,
-        Parameters(args): Parameters<SetFieldArgs>,
-    ) -> Result<Json<Recorded>, ToolError> {
-        let id = repo::id(&args.id)?;
-        let actor = repo::actor(&args.actor)?;
-        let root = self.root().clone();
-        blocking(move || {
-            let workspace = repo::workspace(&root)?;
-            let decision =
-                workspace.set_field(&id, args.field, args.values, &actor, record_time()).map_err(op_error)?;
-            Ok(Json(Recorded::of(&id, decision)))
-        })
-        .await
-    }
-
-    #[tool(
-        name = "decide",
-        description = "Record a person's GO or NO-GO for a stored decision, with `owner` the person who made the \
-            call. Only call it when that person has told you their call; never decide on their behalf. A GO is \
-            recorded only if the decision, with the call made, validates for `commit` (default HEAD): otherwise \
-            `recorded` is false and `report` lists what to fix. A NO-GO is always recorded.",
-        annotations(
-            title = "Record the GO/NO-GO call",
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = false,
-            open_world_hint = false
-        )
-    )]
-    pub async fn decide(&self, Parameters(args): Parameters<DecideArgs>) -> Result<Json<Decided>, ToolError> {
-        let id = repo::id(&args.id)?;
-        let actor = repo::actor(&args.actor)?;
-        let root = self.root().clone();
-        blocking(move || {
-            let workspace = repo::workspace(&root)?;
-            let request = DecideRequest {
-                call: args.call,
-                owner: args.owner,
-                reason: args.reason,
-                actor,
-                commit: commit(args.commit),
-            };
-            match workspace.decide(&id, request, record_time()) {
-                Ok((_, report)) => Ok(Json(Decided { recorded: true, report })),
-                Err(OpError::Refused(report)) => Ok(Json(Decided { recorded: false, report: *report })),
-                Err(error) => Err(op_error(error)),
-            }
-        })
-        .await
-    }
-
-    #[tool(
         name = "run_code_gates",
         description = "Run the code gate's checks (`[[code_gates]]`) of the policy as committed at HEAD, in a clean \
             work tree, and record the code gate: pass only when every check passes. Only the committed policy's \
@@ -697,43 +558,6 @@ impl ReleaseGateServer {
                     .run_drill(&id, &confirmations, &actor, Clock(None), progress, cancel)
                     .map_err(op_error)?;
                 Ok(Recorded::of(&id, decision))
-            })
-            .await
-            .map(Json)
-    }
-
-    #[tool(
-        name = "run_rehearsal",
-        description = "The timed rollback rehearsal from the committed policy's `[rehearsal]`: apply the candidate, \
-            simulate the trigger, run the rollback, then poll the recovery check; recovery time runs from the \
-            rollback's start to the check's first success and must be within the policy's limit. It acts on the \
-            rehearsal environment the policy's commands name (never production). Only the committed policy's \
-            commands run. Sends progress notifications when the client gives a progress token.",
-        annotations(
-            title = "Run the rollback rehearsal",
-            read_only_hint = false,
-            destructive_hint = true,
-            idempotent_hint = false,
-            open_world_hint = true
-        )
-    )]
-    pub async fn run_rehearsal(
-        &self,
-        meta: RequestMetaObject,
-        peer: Peer<RoleServer>,
-        context: RequestContext<RoleServer>,
-        Parameters(args): Parameters<RehearsalArgs>,
-    ) -> Result<Json<RunReply<RehearsalOutcome>>, ToolError> {
-        let id = repo::id(&args.id)?;
-        let actor = repo::actor(&args.actor)?;
-        let root = self.root().clone();
-        let start = run_start("run_rehearsal", &id, meta, peer, context);
-        self.runs()
-            .start(start, move |progress, cancel| {
-                let workspace = repo::workspace(&root)?;
-                workspace
-                    .rehearse(&id, &args.friction, &actor, Clock(None), progress, cancel)
-                    .map_err(op_error)
             })
             .await
             .map(Json)
@@ -831,7 +655,7 @@ impl ReleaseGateServer {
 
 /// What a run tool passes to `Runs::start`: its name, the decision, where progress goes, and the call's
 /// cancellation.
-fn run_start(
+pub(crate) fn run_start(
     tool: &'static str,
     id: &release_gate_repo::store::Id,
     meta: RequestMetaObject,

@@ -71,6 +71,8 @@ pub const TOOL_NAMES: [&str; 23] = [
 pub struct ReleaseGateServer {
     root: Root,
     signing: crate::sign_tools::Signing,
+    /// How person-only acts are confirmed, with the key that seals a 2026-07-28 client's request state.
+    asking: crate::confirm::Asking,
     /// How clients reach this server; `sign_decision` refuses over HTTP without a bearer token.
     transport: crate::sign_tools::Transport,
     /// Runs that go on after their call answered (`run_status`); shared by every session.
@@ -359,11 +361,13 @@ impl ReleaseGateServer {
             + Self::repo_tool_router()
             + Self::lifecycle_tool_router()
             + Self::sign_tool_router()
+            + Self::person_tool_router()
             + Self::run_tool_router();
         crate::schema::compact_tools(tool_router.map.values_mut().map(|route| &mut route.attr));
         ReleaseGateServer {
             root,
             signing: crate::sign_tools::Signing::default(),
+            asking: crate::confirm::Asking::new(crate::confirm::ConfirmMode::default()),
             transport: crate::sign_tools::Transport::default(),
             runs: crate::runs::Runs::default(),
             tool_router,
@@ -380,7 +384,7 @@ impl ReleaseGateServer {
         &self.root
     }
 
-    /// The same server, signing with the given key and confirmation (`sign_decision`).
+    /// The same server, signing with the given key (`sign_decision`).
     #[must_use]
     pub fn with_signing(mut self, signing: crate::sign_tools::Signing) -> ReleaseGateServer {
         self.signing = signing;
@@ -389,6 +393,17 @@ impl ReleaseGateServer {
 
     pub(crate) fn signing(&self) -> &crate::sign_tools::Signing {
         &self.signing
+    }
+
+    /// The same server, confirming person-only acts in this way (`RELEASE_GATE_CONFIRM`).
+    #[must_use]
+    pub fn with_confirmation(mut self, mode: crate::confirm::ConfirmMode) -> ReleaseGateServer {
+        self.asking = crate::confirm::Asking::new(mode);
+        self
+    }
+
+    pub(crate) fn asking(&self) -> &crate::confirm::Asking {
+        &self.asking
     }
 
     /// The same server, reached over the given transport (`serve --http` sets HTTP and whether a bearer

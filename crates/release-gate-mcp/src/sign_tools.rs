@@ -1,9 +1,6 @@
 //! Signing and verifying decisions over MCP. `sign_decision` is annotated destructive and signs only with a
-//! person's confirmation: asked through elicitation (showing the decision, the commit and who signs), or,
-//! when the person who started the server chose `RELEASE_GATE_SIGN_CONFIRM=client`, the client's own
-//! approval of the call. A client that cannot ask gets a refusal otherwise, and over HTTP signing needs the
-//! bearer token even on loopback (any local process, any user's, can reach a loopback port). The signing key
-//! is the person's, configured when the server starts (`RELEASE_GATE_SIGNING_KEY`); no tool argument names a
+//! person's confirmation, asked through `confirm` (showing the decision, the commit and who signs). The signing
+//! key is the person's, configured when the server starts (`RELEASE_GATE_SIGNING_KEY`); no tool argument names a
 //! key or a file to sign with.
 
 use std::path::{Path, PathBuf};
@@ -13,23 +10,17 @@ use release_gate_core::signing::verify::Verification;
 use release_gate_repo::signoff::{SignDecision, SignOutcome, Target};
 use release_gate_repo::store::Id;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::service::{ElicitationError, Peer};
-use rmcp::{Json, RoleServer, tool, tool_router};
+use rmcp::{Json, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::TOKEN_ENV;
+use crate::confirm::{Act, Answer, Asked, Reply, complete};
 use crate::input::ToolError;
 use crate::repo::{self, blocking, op_error};
 use crate::server::ReleaseGateServer;
 
 /// The environment variable naming the private key `sign_decision` signs with.
 pub const SIGNING_KEY_ENV: &str = "RELEASE_GATE_SIGNING_KEY";
-
-/// How `sign_decision` gets the person's confirmation: `elicit` (default: ask through the client; a decline,
-/// or a client that cannot ask, refuses) or `client` (the client's approval of this destructive tool is the
-/// confirmation, for headless runs where the key's owner pre-approved `sign_decision`).
-pub const SIGN_CONFIRM_ENV: &str = "RELEASE_GATE_SIGN_CONFIRM";
 
 /// Arguments of `sign_decision`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -52,8 +43,8 @@ pub struct SignArgs {
 pub struct SignResult {
     /// Whether a signature was written.
     pub signed: bool,
-    /// How the person confirmed: `elicitation` (they answered the server's question in the client) or
-    /// `client-approval` (the server was started with `RELEASE_GATE_SIGN_CONFIRM=client`). Absent when
+    /// How the person confirmed: `elicitation` or `input-request` (they answered the server's question in the
+    /// client) or `client-approval` (the server was started with `RELEASE_GATE_CONFIRM=client`). Absent when
     /// nobody confirmed; then nothing was signed.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(with = "ConfirmedBy")]
@@ -62,27 +53,8 @@ pub struct SignResult {
     pub outcome: SignOutcome,
 }
 
-/// How the person confirmed a signature.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum ConfirmedBy {
-    /// They answered the server's confirmation form in the client.
-    Elicitation,
-    /// The client approved the call, which the person who started the server made the confirmation.
-    ClientApproval,
-}
-
-// The person's confirmation through the client. The doc comments are the form the client shows. `confirm`
-// has no default, so the form lists it as required: some clients accept a form without a required property
-// on their own, which would be no confirmation at all.
-/// Confirm the signature.
-#[derive(Debug, Deserialize, Serialize, JsonSchema)]
-pub struct Confirm {
-    /// Sign this decision now.
-    pub confirm: bool,
-}
-
-rmcp::elicit_safe!(Confirm);
+/// How the person confirmed a signature (or any person-only act).
+pub use release_gate_core::history::ConfirmedHow as ConfirmedBy;
 
 /// Arguments of `verify_decision`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -95,17 +67,6 @@ pub struct VerifyArgs {
     #[serde(default)]
     #[schemars(with = "String")]
     pub commit: Option<String>,
-}
-
-/// How the person confirms a signature.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Confirmation {
-    /// Ask through MCP elicitation; a decline, a cancel, an unchecked `confirm` or a client that cannot
-    /// ask refuses.
-    #[default]
-    Elicit,
-    /// The client's approval of the destructive tool call is the confirmation; the server does not ask.
-    Client,
 }
 
 /// How clients reach the server: what `sign_decision` may trust about who is calling.
@@ -124,23 +85,12 @@ pub enum Transport {
 pub struct Signing {
     /// Their OpenSSH Ed25519 private key; `None`: `sign_decision` refuses and says how to set it.
     pub key: Option<PathBuf>,
-    pub confirmation: Confirmation,
 }
 
 impl Signing {
-    /// From `RELEASE_GATE_SIGNING_KEY` and `RELEASE_GATE_SIGN_CONFIRM`.
-    pub fn from_env() -> Result<Signing, String> {
-        let key = std::env::var_os(SIGNING_KEY_ENV).filter(|path| !path.is_empty()).map(PathBuf::from);
-        let confirmation = match std::env::var(SIGN_CONFIRM_ENV).unwrap_or_default().as_str() {
-            "" | "elicit" => Confirmation::Elicit,
-            "client" => Confirmation::Client,
-            other => {
-                return Err(format!(
-                    "{SIGN_CONFIRM_ENV} is `{other}`: use `elicit` (the default) or `client`"
-                ));
-            }
-        };
-        Ok(Signing { key, confirmation })
+    /// From `RELEASE_GATE_SIGNING_KEY`.
+    pub fn from_env() -> Signing {
+        Signing { key: std::env::var_os(SIGNING_KEY_ENV).filter(|path| !path.is_empty()).map(PathBuf::from) }
     }
 
     fn key(&self) -> Result<PathBuf, ToolError> {
@@ -162,8 +112,9 @@ impl ReleaseGateServer {
             started): an in-toto statement in a DSSE envelope, an SSH signature and a decision-log entry. Only a \
             GO that validates, only by the final decision owner or a panel member, and only when that person \
             asked you. The person confirms in the client; a decline or a client that cannot ask signs nothing \
-            (unless the server was started with RELEASE_GATE_SIGN_CONFIRM=client); over HTTP the bearer token \
+            (unless the server was started with RELEASE_GATE_CONFIRM=client); over HTTP the bearer token \
             is required. Returns `signed` and the signature, or why not.",
+        output_schema = rmcp::handler::server::tool::schema_for_output::<SignResult>(),
         annotations(
             title = "Sign a release decision",
             read_only_hint = false,
@@ -172,65 +123,32 @@ impl ReleaseGateServer {
             open_world_hint = false
         )
     )]
-    pub async fn sign_decision(
-        &self,
-        Parameters(args): Parameters<SignArgs>,
-        peer: Peer<RoleServer>,
-    ) -> Result<Json<SignResult>, ToolError> {
+    pub async fn sign_decision(&self, asked: Asked, Parameters(args): Parameters<SignArgs>) -> Reply {
         let id = repo::id(&args.id)?;
-        if self.transport() == (Transport::Http { token: false }) {
-            return Err(ToolError::Failed(format!(
-                "nothing was signed: this server listens over HTTP without a bearer token, so any local process \
-                 (any user's) could ask it to sign. The person who signs restarts it with {TOKEN_ENV} set to a \
-                 secret of at least 16 characters that only their client sends (`Authorization: Bearer <token>`), \
-                 or uses stdio (`release-gate serve`)"
-            )));
-        }
         let key = self.signing().key()?;
         let commit = args.commit.filter(|c| !c.trim().is_empty()).unwrap_or_else(|| "HEAD".to_owned());
-        let confirmed_by = match self.signing().confirmation {
-            // The person who started the server made the client's approval of this destructive call the
-            // confirmation (headless runs, whose clients decline every question on their own).
-            Confirmation::Client => ConfirmedBy::ClientApproval,
-            Confirmation::Elicit => {
-                let question = self.question(&id, &key, &commit, args.principal.as_deref()).await?;
-                match peer.elicit::<Confirm>(question).await {
-                    Ok(Some(Confirm { confirm: true })) => ConfirmedBy::Elicitation,
-                    Ok(_)
-                    | Err(ElicitationError::UserDeclined)
-                    | Err(ElicitationError::UserCancelled)
-                    | Err(ElicitationError::NoContent)
-                    | Err(ElicitationError::ParseError { .. }) => {
-                        return Ok(refused(format!(
-                            "the person did not confirm the signature, so nothing was signed. A client that \
-                             cannot ask (a headless run) declines on its own: the key's owner who pre-approved \
-                             `sign_decision` there starts the server with {SIGN_CONFIRM_ENV}=client"
-                        )));
-                    }
-                    Err(ElicitationError::CapabilityNotSupported) => {
-                        return Ok(refused(format!(
-                            "this client cannot ask the person to confirm (it does not support elicitation), so \
-                             nothing was signed. The person signs with `release-gate sign {id} --key THEIR_KEY`, \
-                             or, to let this client's approval of the call stand for their confirmation, starts \
-                             the server with {SIGN_CONFIRM_ENV}=client"
-                        )));
-                    }
-                    Err(error) => {
-                        return Err(ToolError::Failed(format!(
-                            "could not ask the person to confirm ({error}); nothing was signed. Call again, or the \
-                             person signs with `release-gate sign {id} --key THEIR_KEY`"
-                        )));
-                    }
-                }
-            }
+        let (sha, question) = self.question(&id, &key, &commit, args.principal.as_deref()).await?;
+        let facts = serde_json::json!({
+            "id": id.as_str(),
+            "commit": sha,
+            "principal": args.principal,
+            "key": key.display().to_string(),
+        });
+        let by_hand = format!("release-gate sign {id} --key THEIR_KEY");
+        let act = Act { tool: "sign_decision", facts, question, actor: String::new(), by_hand };
+        let confirmed = match self.ask_person(asked, act).await? {
+            Answer::Confirmed(confirmed) => confirmed,
+            Answer::Ask(input) => return Ok(input.into()),
+            Answer::Refused(reason) => return complete(refused(reason)),
         };
         let root = self.root().clone();
-        blocking(move || {
+        let result = blocking(move || {
             let workspace = repo::workspace(&root)?;
             let request = SignDecision {
                 target: Target::Stored(id),
                 key: &key,
-                commit: &commit,
+                // The commit the person confirmed, not whatever HEAD is by now.
+                commit: &sha,
                 principal: args.principal.as_deref(),
                 now: jiff::Timestamp::now(),
                 remote: None,
@@ -238,9 +156,10 @@ impl ReleaseGateServer {
             };
             let outcome = workspace.sign(&request).map_err(op_error)?;
             let signed = matches!(outcome, SignOutcome::Signed(_));
-            Ok(Json(SignResult { signed, confirmed_by: Some(confirmed_by), outcome }))
+            Ok(Json(SignResult { signed, confirmed_by: Some(confirmed.how), outcome }))
         })
-        .await
+        .await?;
+        complete(result)
     }
 
     #[tool(
@@ -296,7 +215,7 @@ impl ReleaseGateServer {
         key: &Path,
         commit: &str,
         principal: Option<&str>,
-    ) -> Result<String, ToolError> {
+    ) -> Result<(String, String), ToolError> {
         let (root, id, key, commit) = (self.root().clone(), id.clone(), key.to_path_buf(), commit.to_owned());
         let principal = principal.map(str::to_owned);
         blocking(move || {
@@ -312,7 +231,9 @@ impl ReleaseGateServer {
                 .unwrap_or_else(|| format!("with the key {}", key.display()));
             let call = decision.decision.unwrap_or_else(|| "no decision".to_owned());
             let risk = decision.risk_class.unwrap_or_else(|| "undeclared".to_owned());
-            Ok(format!("Sign release decision `{id}` ({call}, risk {risk}) for commit {sha} {signer}?"))
+            let question =
+                format!("Sign release decision `{id}` ({call}, risk {risk}) for commit {sha} {signer}?");
+            Ok((sha, question))
         })
         .await
     }

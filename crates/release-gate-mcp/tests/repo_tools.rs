@@ -8,9 +8,13 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use release_gate_mcp::{LineTransport, ReleaseGateServer, Root};
-use rmcp::model::{CallToolRequestParams, ErrorCode, ProgressNotificationParam, ReadResourceRequestParams};
-use rmcp::service::{NotificationContext, RoleClient, RunningService, ServiceError};
-use rmcp::{ClientHandler, ServiceExt};
+use rmcp::model::{
+    CallToolRequestParams, ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult,
+    ElicitationAction, ElicitationCapability, ErrorCode, FormElicitationCapability,
+    ProgressNotificationParam, ReadResourceRequestParams,
+};
+use rmcp::service::{NotificationContext, RequestContext, RoleClient, RunningService, ServiceError};
+use rmcp::{ClientHandler, ErrorData, ServiceExt};
 use serde_json::{Value, json};
 
 const ACTOR: &str = "codex for Dana Lee";
@@ -96,13 +100,39 @@ impl Drop for GitRepo {
     }
 }
 
-/// A client that keeps the progress notifications it receives.
+/// A client that keeps the progress notifications it receives, and where Dana Lee confirms every
+/// person-only act the server asks about (each question kept).
 #[derive(Debug, Clone, Default)]
 struct Client {
     progress: Arc<Mutex<Vec<ProgressNotificationParam>>>,
+    asked: Arc<Mutex<Vec<String>>>,
+    /// Dana Lee declines instead.
+    declines: bool,
 }
 
 impl ClientHandler for Client {
+    fn get_info(&self) -> ClientConfig {
+        let mut capabilities = ClientCapabilities::default();
+        capabilities.elicitation =
+            Some(ElicitationCapability::new().with_form(FormElicitationCapability::default()));
+        ClientConfig::new(capabilities, rmcp::model::Implementation::new("test", "1"))
+    }
+
+    async fn create_elicitation(
+        &self,
+        request: ElicitRequestParams,
+        _context: RequestContext<RoleClient>,
+    ) -> Result<ElicitResult, ErrorData> {
+        if let ElicitRequestParams::FormElicitationParams { message, .. } = request {
+            self.asked.lock().unwrap().push(message);
+        }
+        if self.declines {
+            return Ok(ElicitResult::new(ElicitationAction::Decline));
+        }
+        Ok(ElicitResult::new(ElicitationAction::Accept)
+            .with_content(json!({"confirm": true, "name": "Dana Lee"})))
+    }
+
     async fn on_progress(
         &self,
         params: ProgressNotificationParam,
@@ -117,10 +147,14 @@ async fn connect(dir: &Path) -> RunningService<RoleClient, Client> {
 }
 
 async fn connect_server(server: ReleaseGateServer) -> RunningService<RoleClient, Client> {
+    connect_client(server, Client::default()).await
+}
+
+async fn connect_client(server: ReleaseGateServer, client: Client) -> RunningService<RoleClient, Client> {
     let (server_end, client_end) = tokio::io::duplex(64 * 1024);
     let (read, write) = tokio::io::split(server_end);
     tokio::spawn(release_gate_mcp::serve_on(server, LineTransport::new(read, write)));
-    Client::default().serve(client_end).await.unwrap()
+    client.serve(client_end).await.unwrap()
 }
 
 async fn call(
@@ -708,5 +742,92 @@ async fn a_draft_below_the_suggested_class_warns_the_agent() {
     let warning = drafted["warnings"][0].as_str().unwrap_or_default();
     assert!(warning.contains("below the high the diff suggests"), "{drafted}");
     assert!(warning.contains("src/auth/session.rs") && warning.contains("risk-below-suggested"), "{drafted}");
+    client.cancel().await.unwrap();
+}
+
+/// The last event of a stored decision's history.
+fn last_event(repo: &GitRepo, id: &str) -> Value {
+    stored(repo, id)["history"].as_array().unwrap().last().unwrap().clone()
+}
+
+#[tokio::test]
+async fn person_only_acts_ask_the_person_and_the_history_names_who_confirmed() {
+    let repo = GitRepo::new("person");
+    repo.commit(&[("src/auth/session.rs", "fn login() {}\n")], "Sessions");
+    let client = connect(repo.path()).await;
+    let asked = client.service().asked.clone();
+    let dana = json!({"how": "elicitation", "by": "Dana Lee", "client": "test"});
+
+    // The class the diff suggests, and fields anyone may set: nobody is asked, nothing says confirmed.
+    ok(
+        &client,
+        "draft_decision",
+        json!({"id": "p-1", "scope": "auth", "risk_class": "high", "actor": ACTOR}),
+    )
+    .await;
+    let args = json!({"id": "p-1", "field": "rollback-owner", "values": ["Lee Park"], "actor": ACTOR});
+    ok(&client, "set_decision_field", args).await;
+    assert!(asked.lock().unwrap().is_empty());
+    assert!(stored(&repo, "p-1")["history"].as_array().unwrap().iter().all(|e| e.get("confirmed").is_none()));
+
+    // Below the suggestion: the person is asked, and the history says who confirmed and how.
+    let args = json!({"id": "p-1", "risk_class": "low", "justification": "copy only", "actor": ACTOR});
+    ok(&client, "declare_risk", args).await;
+    assert!(asked.lock().unwrap()[0].contains("below the high"), "{:?}", asked.lock().unwrap());
+    assert_eq!(last_event(&repo, "p-1")["confirmed"], dana);
+
+    // An owner or panel member who is the agent is refused before anyone is asked.
+    for (field, name) in [("decision-owner", "codex"), ("panel", "Claude"), ("decision-owner", ACTOR)] {
+        let args = json!({"id": "p-1", "field": field, "values": [name], "actor": ACTOR});
+        invalid_arguments(call(&client, "set_decision_field", args).await, "is an agent");
+    }
+    for owner in ["copilot", "codex"] {
+        let args = json!({"id": "p-1", "call": "NO-GO", "owner": owner, "actor": ACTOR});
+        invalid_arguments(call(&client, "decide", args).await, "is an agent");
+    }
+    assert_eq!(asked.lock().unwrap().len(), 1);
+
+    let args = json!({"id": "p-1", "field": "decision-owner", "values": ["Priya Shah"], "actor": ACTOR});
+    ok(&client, "set_decision_field", args).await;
+    assert!(asked.lock().unwrap()[1].contains("Priya Shah"));
+    assert_eq!(last_event(&repo, "p-1")["confirmed"], dana);
+
+    // decide shows the call, the decision, the owner, the commit and what a GO would meet.
+    let args =
+        json!({"id": "p-1", "call": "NO-GO", "owner": "Priya Shah", "reason": "tests fail", "actor": ACTOR});
+    let decided = ok(&client, "decide", args).await;
+    assert_eq!(decided["recorded"], true, "{decided}");
+    let question = asked.lock().unwrap()[2].clone();
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    for part in ["NO-GO", "`p-1`", "Priya Shah", head.as_str(), "a GO would meet"] {
+        assert!(question.contains(part), "{part:?} not in {question}");
+    }
+    let last = last_event(&repo, "p-1");
+    assert_eq!(last["confirmed"], dana, "{last}");
+    assert_eq!(last["change"]["type"], "decided", "{last}");
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_declined_person_only_act_records_and_runs_nothing() {
+    let repo = GitRepo::with_policy("person-declines");
+    let server = ReleaseGateServer::new(Root::new(repo.path()).unwrap());
+    let client = connect_client(server, Client { declines: true, ..Client::default() }).await;
+    draft(&client, "d-1").await;
+    let before = stored(&repo, "d-1");
+    for (tool, args) in [
+        ("decide", json!({"id": "d-1", "call": "GO", "owner": "Priya Shah", "actor": ACTOR})),
+        ("decide", json!({"id": "d-1", "call": "NO-GO", "owner": "Priya Shah", "actor": ACTOR})),
+        (
+            "set_decision_field",
+            json!({"id": "d-1", "field": "panel", "values": ["Priya Shah"], "actor": ACTOR}),
+        ),
+        ("run_rehearsal", json!({"id": "d-1", "actor": ACTOR})),
+    ] {
+        tool_error(call(&client, tool, args).await, "did not confirm");
+    }
+    assert_eq!(client.service().asked.lock().unwrap().len(), 4);
+    assert_eq!(stored(&repo, "d-1"), before, "a declined act changed the record");
+    assert!(!repo.path().join(".broken").exists(), "the rehearsal ran");
     client.cancel().await.unwrap();
 }

@@ -106,6 +106,7 @@ async fn tools_list_is_a_reviewed_surface() {
     assert_eq!(names, release_gate_mcp::TOOL_NAMES);
     let read_only = [
         "audit_decision",
+        "check_setup",
         "classify_risk",
         "decision_status",
         "list_decisions",

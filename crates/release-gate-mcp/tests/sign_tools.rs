@@ -1,7 +1,7 @@
 //! In-process tests of `sign_decision` and `verify_decision` over `tokio::io::duplex`, on a real git
 //! repository with a real ssh-keygen key: confirmation through elicitation (accepted, declined, cancelled,
 //! `confirm: false`), a client that cannot elicit (refused unless the server was started with
-//! `RELEASE_GATE_SIGN_CONFIRM=client`), HTTP without a bearer token (refused), no key configured, and
+//! `RELEASE_GATE_CONFIRM=client`), HTTP without a bearer token (refused), no key configured, and
 //! verification. Every refusal is checked on disk: no envelope, no signature, no log.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use release_gate_core::decision::{Call, Layer, RiskClass};
 use release_gate_core::history::{Mark, SettableField};
-use release_gate_mcp::{Confirmation, LineTransport, ReleaseGateServer, Root, Signing, Transport};
+use release_gate_mcp::{ConfirmMode, LineTransport, ReleaseGateServer, Root, Signing, Transport};
 use release_gate_repo::workspace::{DecideRequest, DraftRequest, GateRequest, Workspace};
 use rmcp::model::{
     CallToolRequestParams, ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult,
@@ -160,12 +160,10 @@ impl ClientHandler for Client {
             self.asked.lock().unwrap().push((message, serde_json::to_value(requested_schema).unwrap()));
         }
         Ok(match self.answer {
-            Answer::Accept => {
-                ElicitResult::new(ElicitationAction::Accept).with_content(json!({"confirm": true}))
-            }
-            Answer::AcceptUnconfirmed => {
-                ElicitResult::new(ElicitationAction::Accept).with_content(json!({"confirm": false}))
-            }
+            Answer::Accept => ElicitResult::new(ElicitationAction::Accept)
+                .with_content(json!({"confirm": true, "name": "Priya Shah"})),
+            Answer::AcceptUnconfirmed => ElicitResult::new(ElicitationAction::Accept)
+                .with_content(json!({"confirm": false, "name": "Priya Shah"})),
             Answer::Cancel => ElicitResult::new(ElicitationAction::Cancel),
             Answer::Decline | Answer::CannotAsk => ElicitResult::new(ElicitationAction::Decline),
         })
@@ -180,9 +178,11 @@ async fn connect(server: ReleaseGateServer, client: Client) -> RunningService<Ro
 }
 
 /// A server on the repository, signing with its key, reached over stdio unless told otherwise.
-fn server(repo: &Repo, confirmation: Confirmation) -> ReleaseGateServer {
-    let signing = Signing { key: Some(repo.key.clone()), confirmation };
-    ReleaseGateServer::new(Root::new(&repo.dir).unwrap()).with_signing(signing)
+fn server(repo: &Repo, confirmation: ConfirmMode) -> ReleaseGateServer {
+    let signing = Signing { key: Some(repo.key.clone()) };
+    ReleaseGateServer::new(Root::new(&repo.dir).unwrap())
+        .with_signing(signing)
+        .with_confirmation(confirmation)
 }
 
 async fn call(client: &RunningService<RoleClient, Client>, tool: &str, args: Value) -> Value {
@@ -215,7 +215,7 @@ fn nothing_signed(repo: &Repo) {
 async fn the_person_confirms_through_elicitation_and_the_decision_verifies() {
     let repo = decided("accept");
     let asker = client(Answer::Accept);
-    let client = connect(server(&repo, Confirmation::Elicit), asker.clone()).await;
+    let client = connect(server(&repo, ConfirmMode::Elicit), asker.clone()).await;
     let result = call(&client, "sign_decision", json!({"id": "rel-1"})).await;
     assert_eq!(result["isError"], false, "{result}");
     let signed = &result["structuredContent"];
@@ -230,7 +230,7 @@ async fn the_person_confirms_through_elicitation_and_the_decision_verifies() {
     assert!(message.contains("rel-1") && message.contains("GO") && message.contains(&head), "{message}");
     assert!(message.contains("as Priya Shah"), "{message}");
     // The form has a required property: a form without one is accepted by some clients on their own.
-    assert_eq!(schema["required"], json!(["confirm"]), "{schema}");
+    assert_eq!(schema["required"], json!(["confirm", "name"]), "{schema}");
     assert_eq!(schema["properties"]["confirm"]["type"], "boolean", "{schema}");
 
     let verified = call(&client, "verify_decision", json!({"id": "rel-1"})).await;
@@ -251,7 +251,7 @@ async fn the_person_confirms_through_elicitation_and_the_decision_verifies() {
 #[tokio::test]
 async fn a_declined_confirmation_signs_nothing() {
     let repo = decided("decline");
-    let client = connect(server(&repo, Confirmation::Elicit), client(Answer::Decline)).await;
+    let client = connect(server(&repo, ConfirmMode::Elicit), client(Answer::Decline)).await;
     let result = call(&client, "sign_decision", json!({"id": "rel-1"})).await;
     assert_eq!(result["isError"], false, "{result}");
     assert_eq!(result["structuredContent"]["signed"], false);
@@ -270,7 +270,7 @@ async fn a_cancelled_or_unconfirmed_form_signs_nothing() {
     let repo = decided("unconfirmed");
     for answer in [Answer::Cancel, Answer::AcceptUnconfirmed] {
         let asker = client(answer);
-        let client = connect(server(&repo, Confirmation::Elicit), asker.clone()).await;
+        let client = connect(server(&repo, ConfirmMode::Elicit), asker.clone()).await;
         let result = call(&client, "sign_decision", json!({"id": "rel-1"})).await;
         assert_eq!(result["structuredContent"]["signed"], false, "{result}");
         assert_eq!(result["structuredContent"]["outcome"]["outcome"], "refused", "{result}");
@@ -283,7 +283,7 @@ async fn a_cancelled_or_unconfirmed_form_signs_nothing() {
 #[tokio::test]
 async fn a_client_that_cannot_ask_is_refused_and_told_how_to_opt_in() {
     let repo = decided("no-elicit");
-    let client = connect(server(&repo, Confirmation::Elicit), client(Answer::CannotAsk)).await;
+    let client = connect(server(&repo, ConfirmMode::Elicit), client(Answer::CannotAsk)).await;
     let result = call(&client, "sign_decision", json!({"id": "rel-1"})).await;
     assert_eq!(result["isError"], false, "{result}");
     let refused = &result["structuredContent"];
@@ -291,7 +291,7 @@ async fn a_client_that_cannot_ask_is_refused_and_told_how_to_opt_in() {
     assert_eq!(refused.get("confirmed_by"), None, "{result}");
     assert_eq!(refused["outcome"]["outcome"], "refused", "{result}");
     let reason = refused["outcome"]["reason"].as_str().unwrap();
-    assert!(reason.contains("RELEASE_GATE_SIGN_CONFIRM=client"), "{reason}");
+    assert!(reason.contains("RELEASE_GATE_CONFIRM=client"), "{reason}");
     assert!(reason.contains("release-gate sign rel-1"), "{reason}");
     nothing_signed(&repo);
     client.cancel().await.unwrap();
@@ -303,7 +303,7 @@ async fn with_client_confirmation_chosen_the_client_s_approval_signs_without_ask
     // Even a client that can ask (and would decline) is not asked: the person chose the client's approval.
     for (answer, id) in [(Answer::CannotAsk, "rel-1"), (Answer::Decline, "rel-1")] {
         let asker = client(answer);
-        let client = connect(server(&repo, Confirmation::Client), asker.clone()).await;
+        let client = connect(server(&repo, ConfirmMode::Client), asker.clone()).await;
         let result = call(&client, "sign_decision", json!({"id": id})).await;
         assert_eq!(result["structuredContent"]["signed"], true, "{result}");
         assert_eq!(result["structuredContent"]["confirmed_by"], "client-approval", "{result}");
@@ -316,7 +316,7 @@ async fn with_client_confirmation_chosen_the_client_s_approval_signs_without_ask
 #[tokio::test]
 async fn over_http_without_a_token_nothing_is_signed_whatever_the_confirmation() {
     let repo = decided("http-open");
-    for confirmation in [Confirmation::Elicit, Confirmation::Client] {
+    for confirmation in [ConfirmMode::Elicit, ConfirmMode::Client] {
         for answer in [Answer::Accept, Answer::CannotAsk] {
             let open = server(&repo, confirmation).with_transport(Transport::Http { token: false });
             let asker = client(answer);
@@ -324,17 +324,14 @@ async fn over_http_without_a_token_nothing_is_signed_whatever_the_confirmation()
             let result = call(&client, "sign_decision", json!({"id": "rel-1"})).await;
             assert_eq!(result["isError"], true, "{result}");
             let text = result["content"][0]["text"].as_str().unwrap();
-            assert!(
-                text.contains("RELEASE_GATE_HTTP_TOKEN") && text.contains("nothing was signed"),
-                "{text}"
-            );
+            assert!(text.contains("RELEASE_GATE_HTTP_TOKEN") && text.contains("nothing was done"), "{text}");
             assert!(asker.asked.lock().unwrap().is_empty(), "the person was asked for nothing");
             nothing_signed(&repo);
             client.cancel().await.unwrap();
         }
     }
     // With a token, the person is asked and the signature is made.
-    let guarded = server(&repo, Confirmation::Elicit).with_transport(Transport::Http { token: true });
+    let guarded = server(&repo, ConfirmMode::Elicit).with_transport(Transport::Http { token: true });
     let client = connect(guarded, client(Answer::Accept)).await;
     let result = call(&client, "sign_decision", json!({"id": "rel-1"})).await;
     assert_eq!(result["structuredContent"]["signed"], true, "{result}");
@@ -350,15 +347,110 @@ async fn without_a_key_or_with_a_bad_argument_nothing_is_signed() {
     let result = call(&client, "sign_decision", json!({"id": "rel-1"})).await;
     assert_eq!(result["isError"], true, "{result}");
     assert!(result["content"][0]["text"].as_str().unwrap().contains("RELEASE_GATE_SIGNING_KEY"), "{result}");
-    // No argument names a key or a file: an extra field is a malformed request.
-    let params = CallToolRequestParams::new("sign_decision").with_arguments(
-        json!({"id": "rel-1", "key": "/etc/ssh/ssh_host_ed25519_key"}).as_object().unwrap().clone(),
-    );
-    let error = client.call_tool(params).await.unwrap_err();
-    assert!(format!("{error:?}").contains("key"), "{error:?}");
-    let params = CallToolRequestParams::new("sign_decision")
-        .with_arguments(json!({"id": "../x"}).as_object().unwrap().clone());
-    assert!(client.call_tool(params).await.is_err());
+    // No argument names a key or a file: an extra field, or an unsafe id, is refused with how to correct it.
+    for args in [json!({"id": "rel-1", "key": "/etc/ssh/ssh_host_ed25519_key"}), json!({"id": "../x"})] {
+        let refused = call(&client, "sign_decision", args).await;
+        assert_eq!(refused["isError"], true, "{refused}");
+        assert!(
+            refused["content"][0]["text"].as_str().unwrap().starts_with("invalid arguments:"),
+            "{refused}"
+        );
+    }
     nothing_signed(&repo);
+    client.cancel().await.unwrap();
+}
+
+/// The same client on the 2026-07-28 protocol: `server/discover`, and no server-to-client requests, so the
+/// server's question comes back as an input-required result that the client answers and sends again.
+async fn connect_2026(server: ReleaseGateServer, client: Client) -> RunningService<RoleClient, Client> {
+    let (server_end, client_end) = tokio::io::duplex(64 * 1024);
+    let (read, write) = tokio::io::split(server_end);
+    tokio::spawn(release_gate_mcp::serve_on(server, LineTransport::new(read, write)));
+    let lifecycle = rmcp::service::ClientLifecycleMode::Discover {
+        preferred_versions: vec![rmcp::model::ProtocolVersion::V_2026_07_28],
+    };
+    rmcp::service::serve_client_with_lifecycle(client, client_end, lifecycle).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_2026_client_confirms_through_an_input_request() {
+    let repo = decided("mrtr-accept");
+    let asker = client(Answer::Accept);
+    let client = connect_2026(server(&repo, ConfirmMode::Elicit), asker.clone()).await;
+    let result = call(&client, "sign_decision", json!({"id": "rel-1"})).await;
+    assert_eq!(result["isError"], false, "{result}");
+    assert_eq!(result["structuredContent"]["signed"], true, "{result}");
+    assert_eq!(result["structuredContent"]["confirmed_by"], "input-request", "{result}");
+    let asked = asker.asked.lock().unwrap().clone();
+    assert_eq!(asked.len(), 1, "asked once");
+    assert!(asked[0].0.contains("rel-1") && asked[0].0.contains("as Priya Shah"), "{asked:?}");
+    assert_eq!(asked[0].1["required"], json!(["confirm", "name"]));
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_2026_client_that_declines_or_cannot_ask_signs_nothing() {
+    let repo = decided("mrtr-decline");
+    for (answer, says) in [
+        (Answer::Decline, "did not confirm"),
+        (Answer::AcceptUnconfirmed, "did not confirm"),
+        (Answer::CannotAsk, "cannot ask"),
+    ] {
+        let asker = client(answer);
+        let client = connect_2026(server(&repo, ConfirmMode::Elicit), asker.clone()).await;
+        let result = call(&client, "sign_decision", json!({"id": "rel-1"})).await;
+        assert_eq!(result["structuredContent"]["signed"], false, "{result}");
+        let reason = result["structuredContent"]["outcome"]["reason"].as_str().unwrap();
+        assert!(reason.contains(says) && reason.contains("RELEASE_GATE_CONFIRM=client"), "{reason}");
+        assert_eq!(asker.asked.lock().unwrap().len(), usize::from(answer != Answer::CannotAsk));
+        nothing_signed(&repo);
+        client.cancel().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_2026_client_cannot_swap_forge_or_replay_the_act_it_confirms() {
+    use rmcp::model::{CallToolResponse, InputResponses};
+    let repo = decided("mrtr-swap");
+    let client = connect_2026(server(&repo, ConfirmMode::Elicit), client(Answer::Accept)).await;
+    let params = |args: Value| {
+        CallToolRequestParams::new("sign_decision").with_arguments(args.as_object().unwrap().clone())
+    };
+    let CallToolResponse::InputRequired(question) =
+        client.call_tool_once(params(json!({"id": "rel-1"}))).await.unwrap()
+    else {
+        panic!("the first round must ask the person");
+    };
+    let state = question.request_state.clone().unwrap();
+    let requests = question.input_requests.clone().unwrap();
+    let key = requests.keys().next().unwrap().clone();
+    let yes: InputResponses =
+        [(key, json!({"action": "accept", "content": {"confirm": true, "name": "Priya Shah"}}))].into();
+    let again = |args: Value, state: &str| {
+        params(args).with_input_responses(yes.clone()).with_request_state(state.to_owned())
+    };
+    let text = |response: CallToolResponse| {
+        let CallToolResponse::Complete(result) = response else { panic!("asked again") };
+        assert_eq!(result.is_error, Some(true), "{result:?}");
+        serde_json::to_value(&result).unwrap()["content"][0]["text"].as_str().unwrap().to_owned()
+    };
+    // The answer for HEAD does not confirm a signature for another commit.
+    let swapped = client.call_tool_once(again(json!({"id": "rel-1", "commit": "v1"}), &state)).await.unwrap();
+    assert!(text(swapped).contains("another act"));
+    // A state the server did not seal is refused.
+    let forged = format!("{}x", state.trim_end_matches('x'));
+    let forged = client.call_tool_once(again(json!({"id": "rel-1"}), &forged)).await.unwrap();
+    assert!(text(forged).contains("not one this server issued"));
+    nothing_signed(&repo);
+    // The same act with its own state signs, once.
+    let CallToolResponse::Complete(signed) =
+        client.call_tool_once(again(json!({"id": "rel-1"}), &state)).await.unwrap()
+    else {
+        panic!("asked again");
+    };
+    let signed = serde_json::to_value(&signed).unwrap();
+    assert_eq!(signed["structuredContent"]["signed"], true, "{signed}");
+    let replayed = client.call_tool_once(again(json!({"id": "rel-1"}), &state)).await.unwrap();
+    assert!(text(replayed).contains("already used"));
     client.cancel().await.unwrap();
 }
