@@ -47,8 +47,9 @@ This repository decides releases with release-gate. For release work, follow the
 3. Follow `decision_status`: its `steps` say what is left, who acts (you, or only the person) and which tool
    does it; `go_needs` lists what a GO will still need. After new commits, `rebind_decision` and re-run.
 4. Ask the person, once, for everything only they can give: owners, panel, the rollback trigger, residual
-   risks, a risk class below the suggestion, the GO / NO-GO call, signatures. Never record GO, sign,
-   override evidence, name an owner or lower a risk class on their behalf.
+   risks, a risk class below the suggestion, the GO / NO-GO call, signatures. `decide`, `run_rehearsal`,
+   a lower class, naming owners or panel, and `sign_decision` make the server ask them to confirm; a
+   decline means nothing happened. Never act, or give a name, on their behalf.
 5. After a GO: each signer signs (`check_setup` first), commit `.release/`, and `verify_decision` for the
    commit being deployed. Report findings by code, errors first; a failed gate is a fix or a NO-GO.
 ";
