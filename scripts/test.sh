@@ -36,6 +36,24 @@ fi
 export RELEASE_GATE_PYTHON="$PWD/.venv/bin/python"
 export RELEASE_GATE_NODE_DIR="$PWD/tests/node"
 
+# Prometheus and promtool for the metric tests, from Debian's package without its service: `apt-get download`
+# and `dpkg -x` run no maintainer script, so no daemon starts on 0.0.0.0:9090; the tests start their own
+# servers on 127.0.0.1. Pinned to the version Debian 12 offers.
+PROMETHEUS_VERSION=2.42.0+ds-5+deb12u1
+prometheus_dir="$PWD/target/prometheus"
+if [ "$(cat "$prometheus_dir/version" 2>/dev/null)" != "$PROMETHEUS_VERSION" ] || [ ! -x "$prometheus_dir/usr/bin/prometheus" ]; then
+  download=$(mktemp -d)
+  chmod 755 "$download"
+  (cd "$download" && { apt-get download -qq "prometheus=$PROMETHEUS_VERSION" 2>/dev/null \
+    || { apt-get update -qq && apt-get download -qq "prometheus=$PROMETHEUS_VERSION"; }; })
+  rm -rf "$prometheus_dir" && mkdir -p "$prometheus_dir"
+  dpkg -x "$download"/prometheus_*.deb "$prometheus_dir"
+  rm -rf "$download"
+  echo "$PROMETHEUS_VERSION" > "$prometheus_dir/version"
+fi
+"$prometheus_dir/usr/bin/prometheus" --version 2>&1 | head -1
+export RELEASE_GATE_PROMETHEUS_DIR="$prometheus_dir/usr/bin"
+
 # The suite never reads this machine's git configuration (in-process servers inherit this environment;
 # the end-to-end tests also give every command a temporary HOME). Hostile configuration reaches a test only
 # when the test writes it on purpose.

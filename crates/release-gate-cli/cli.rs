@@ -38,6 +38,10 @@ pub enum Command {
     Drill(DrillArgs),
     /// Run the timed rollback rehearsal from the committed policy.
     Rehearse(RehearseArgs),
+    /// Watch the rollback triggers on the metrics server after a deploy and run the committed rollback when
+    /// one fires (exit 0 passed, 1 rolled back, 3 inconclusive, 4 rollback failed); or export them as a
+    /// Prometheus alerting rule (`--to prometheus-rule`).
+    Watch(WatchArgs),
     /// Fill in the communication package (pre-filled from the changelog or commit log and the decision) and mark
     /// the communication gate once it is complete.
     Comms(CommsArgs),
@@ -132,6 +136,28 @@ pub struct RehearseArgs {
     pub format: PlainFormat,
     #[command(flatten)]
     pub actor: ActorArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    pub id: String,
+    /// How long to watch, e.g. `30m` (s, m, h).
+    #[arg(long = "for", value_name = "DURATION", required_unless_present = "to")]
+    pub duration: Option<String>,
+    /// Print the conditions in another form instead of watching.
+    #[arg(long, value_enum, value_name = "FORM")]
+    pub to: Option<WatchExport>,
+    #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
+    pub format: PlainFormat,
+    #[command(flatten)]
+    pub actor: ActorArgs,
+}
+
+/// The forms `watch --to` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WatchExport {
+    /// A Prometheus rule file: one alerting rule per condition (`promtool check rules` accepts it).
+    PrometheusRule,
 }
 
 #[derive(Debug, Args)]

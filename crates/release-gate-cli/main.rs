@@ -40,6 +40,7 @@ mod signers;
 mod status;
 mod validate;
 mod verify;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -52,6 +53,8 @@ pub enum Outcome {
     Success,
     /// Fail or not ready: a normal answer, not an error.
     Failure,
+    /// A command's own outcome beyond pass and fail (`watch`: 3 inconclusive, 4 rollback failed).
+    Exit(u8),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
     match run(args) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Failure) => ExitCode::from(1),
+        Ok(Outcome::Exit(code)) => ExitCode::from(code),
         Err(error) if output::is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             output::error(&error);
@@ -98,6 +102,7 @@ fn run(args: cli::Cli) -> anyhow::Result<Outcome> {
         cli::Command::Sign(args) => sign::run(&args),
         cli::Command::Verify(args) => verify::run(&args),
         cli::Command::Log(args) => log::run(&args),
+        cli::Command::Watch(args) => watch::run(&args),
         cli::Command::Ci(args) => ci::run(&args),
     }
 }

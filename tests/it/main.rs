@@ -24,6 +24,7 @@ mod mcp_clients;
 mod mcp_http;
 mod mcp_jsonrpc;
 mod mcp_sign;
+mod metrics;
 mod repo;
 mod setup;
 mod signing;

@@ -186,6 +186,18 @@ codes! {
     FreezeException = "freeze-exception", Warning,
         "The decision time falls inside a freeze window, and an approved exception in the policy lets it through (who approved it, why, until when).",
         "Nothing to fix: the exception is shown so everyone sees it; remove the `[[freeze_exception]]` once it has served.";
+    SignalUnmapped = "signal-unmapped", Error,
+        "The policy maps rollback-trigger signals to metrics (`[[signals]]`), but a trigger's signal is not one of them, so nothing can watch it.",
+        "Add a `[[signals]]` entry whose `name` is the trigger's signal, with its PromQL `query` and `unit`, or write the trigger with a signal the policy names.";
+    SignalUnitMismatch = "signal-unit-mismatch", Error,
+        "A rollback trigger's unit does not convert to its signal's unit (e.g. `2%` against a query in seconds).",
+        "Write the threshold in a unit of the signal's kind (a share for ratio and percent, a time for seconds and milliseconds), or fix the signal's `unit` in the policy.";
+    SignalSeveralSeries = "signal-several-series", Error,
+        "The last rehearsal's query for a rollback trigger answered with several series, so no single value could be compared.",
+        "Aggregate the signal's query into one series (`sum(...)`, `max(...)`) in the policy, commit it and rehearse again.";
+    TriggerWindowUnreadable = "trigger-window-unreadable", Error,
+        "The policy maps rollback-trigger signals to metrics, but a trigger's window (`for ...`) is not a duration in seconds, minutes or hours.",
+        "Write the window as a number and a unit the watch can read, e.g. `for 5 minutes` or `over 10m`.";
 }
 
 impl fmt::Display for Code {

@@ -151,6 +151,25 @@ pub enum Change {
         detection_ms: Option<u64>,
         passed: bool,
         commit: String,
+        /// What the metrics server showed of each watched rollback trigger, when the policy maps them to
+        /// signals: baseline, time to detection, time to clear, the query and the bounded series.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        metrics: Vec<crate::signals::Observation>,
+    },
+    /// A post-deploy watch saw a rollback trigger fire; recorded before the rollback runs, so a crash
+    /// after it cannot hide that the rollback was started.
+    WatchFired { commit: String, observation: crate::signals::Observation },
+    /// A post-deploy watch ended: passed, rolled back, rollback failed, or inconclusive.
+    WatchEnded {
+        outcome: crate::signals::WatchOutcome,
+        commit: String,
+        /// The rollback that ran, if one did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rollback: Option<CheckResult>,
+        /// Why it ended inconclusive, when it did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        observations: Vec<crate::signals::Observation>,
     },
     /// A friction point of the rehearsal was noted.
     FrictionNoted { note: String },
@@ -230,6 +249,8 @@ impl Change {
             Change::Closed { .. } => "closed",
             Change::DrillItemRecorded { .. } => "drill-item-recorded",
             Change::RehearsalRun { .. } => "rehearsal-run",
+            Change::WatchFired { .. } => "watch-fired",
+            Change::WatchEnded { .. } => "watch-ended",
             Change::FrictionNoted { .. } => "friction-noted",
             Change::CommunicationSet { .. } => "communication-set",
             Change::OperationsSet { .. } => "operations-set",
@@ -403,7 +424,10 @@ impl Decision {
                         digest(field("diff_digest"), value)?;
                     }
                 }
-                Change::DrillItemRecorded { commit: at, .. } | Change::RehearsalRun { commit: at, .. } => {
+                Change::DrillItemRecorded { commit: at, .. }
+                | Change::RehearsalRun { commit: at, .. }
+                | Change::WatchFired { commit: at, .. }
+                | Change::WatchEnded { commit: at, .. } => {
                     commit(field("commit"), at)?;
                 }
                 Change::Rebound { previous_head, head, diff_digest, .. } => {
@@ -421,6 +445,8 @@ impl Decision {
     pub fn record(&mut self, event: Event) {
         match &event.change {
             Change::Drafted { .. } => {}
+            // A watch changes no field: its events are the evidence of what happened after the deploy.
+            Change::WatchFired { .. } | Change::WatchEnded { .. } => {}
             Change::RiskDeclared { risk_class, .. } => self.risk_class = Some(risk_class.as_str().to_owned()),
             Change::GateRecorded { layer, result, evidence, checks, override_justification, .. } => {
                 let mut notes: Vec<String> = Vec::new();

@@ -31,6 +31,7 @@ pub mod ledger;
 pub mod markdown;
 pub mod note;
 pub mod policy;
+pub mod signals;
 pub mod signing;
 pub mod trigger;
 pub mod validate;

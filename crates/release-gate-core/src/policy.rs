@@ -137,6 +137,35 @@ pub struct Policy {
     rehearsal: Option<RehearsalPlan>,
     freezes: Vec<FreezeWindow>,
     freeze_exceptions: Vec<crate::freeze::FreezeException>,
+    metrics: MetricsSettings,
+    signals: Vec<crate::signals::Signal>,
+    watch: Option<WatchPlan>,
+}
+
+/// Where the metrics behind the rollback triggers are read (`[metrics]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsSettings {
+    /// The Prometheus server's base URL; `RELEASE_GATE_METRICS_URL` overrides it.
+    pub url: Option<String>,
+    /// How long one query may take before it counts as an error.
+    pub timeout: jiff::SignedDuration,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> MetricsSettings {
+        MetricsSettings { url: None, timeout: jiff::SignedDuration::from_secs(10) }
+    }
+}
+
+/// The post-deploy watch (`[watch]`): what to run when a rollback trigger fires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchPlan {
+    /// The production rollback, run once when a condition fires.
+    pub rollback: Check,
+    /// Polls in a row without data (or with query errors) after which the watch ends inconclusive.
+    pub error_limit: u32,
+    /// Roll back on an inconclusive end too (default: no automatic rollback without evidence).
+    pub rollback_on_inconclusive: bool,
 }
 
 impl Default for Policy {
@@ -186,6 +215,9 @@ impl Default for Policy {
             rehearsal: None,
             freezes: Vec::new(),
             freeze_exceptions: Vec::new(),
+            metrics: MetricsSettings::default(),
+            signals: Vec::new(),
+            watch: None,
         }
     }
 }
@@ -231,6 +263,21 @@ impl Policy {
     }
 
     /// Approved exceptions to freeze windows (`[[freeze_exception]]`).
+    /// Where the metrics are read.
+    pub fn metrics(&self) -> &MetricsSettings {
+        &self.metrics
+    }
+
+    /// The rollback triggers' signals, each a query with its unit.
+    pub fn signals(&self) -> &[crate::signals::Signal] {
+        &self.signals
+    }
+
+    /// The post-deploy watch's rollback, if the policy names one.
+    pub fn watch(&self) -> Option<&WatchPlan> {
+        self.watch.as_ref()
+    }
+
     pub fn freeze_exceptions(&self) -> &[crate::freeze::FreezeException] {
         &self.freeze_exceptions
     }
@@ -358,6 +405,36 @@ pub struct UnvalidatedPolicy {
     rehearsal: Option<Spanned<UnvalidatedRehearsal>>,
     #[serde(default)]
     freeze: Vec<Spanned<UnvalidatedFreeze>>,
+    metrics: Option<UnvalidatedMetrics>,
+    #[serde(default)]
+    signals: Vec<Spanned<UnvalidatedSignal>>,
+    watch: Option<Spanned<UnvalidatedWatch>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnvalidatedMetrics {
+    url: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnvalidatedSignal {
+    name: Spanned<String>,
+    query: Spanned<String>,
+    unit: Spanned<String>,
+    step: Option<Spanned<String>>,
+    no_data: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnvalidatedWatch {
+    rollback: Spanned<Vec<String>>,
+    timeout: Option<Spanned<String>>,
+    error_limit: Option<Spanned<i64>>,
+    rollback_on_inconclusive: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -702,6 +779,103 @@ impl UnvalidatedPolicy {
                     "rehearsal.detect_within",
                     jiff::SignedDuration::from_mins(2),
                 )?,
+            });
+        }
+        if let Some(metrics) = self.metrics {
+            if let Some(url) = &metrics.url {
+                let value = url.get_ref().trim();
+                if !value.starts_with("http://") || value.len() <= "http://".len() {
+                    return Err(PolicyError::at(
+                        text,
+                        url,
+                        "metrics.url".into(),
+                        "the metrics URL is the Prometheus server's base URL over plain HTTP, e.g. `http://127.0.0.1:9090`".into(),
+                    ));
+                }
+                policy.metrics.url = Some(value.to_owned());
+            }
+            policy.metrics.timeout =
+                duration(text, metrics.timeout.as_ref(), "metrics.timeout", policy.metrics.timeout)?;
+        }
+        for (index, signal) in self.signals.into_iter().enumerate() {
+            let key = format!("signals[{index}]");
+            let signal = signal.into_inner();
+            let name = signal.name.get_ref().trim();
+            let query = signal.query.get_ref().trim();
+            if name.is_empty() || query.is_empty() {
+                let at = if name.is_empty() { &signal.name } else { &signal.query };
+                return Err(PolicyError::at(
+                    text,
+                    at,
+                    key,
+                    "a signal needs a `name` (as the rollback triggers write it) and a PromQL `query`".into(),
+                ));
+            }
+            if policy.signals.iter().any(|known| known.name.eq_ignore_ascii_case(name)) {
+                return Err(PolicyError::at(
+                    text,
+                    &signal.name,
+                    format!("{key}.name"),
+                    format!("the signal `{name}` is defined twice; keep one entry per signal"),
+                ));
+            }
+            let unit = crate::signals::Unit::from_name(signal.unit.get_ref()).ok_or_else(|| {
+                PolicyError::at(
+                    text,
+                    &signal.unit,
+                    format!("{key}.unit"),
+                    "`unit` is one of ratio, percent, seconds, milliseconds, count".into(),
+                )
+            })?;
+            let no_data = match &signal.no_data {
+                None => crate::signals::NoData::Inconclusive,
+                Some(value) => crate::signals::NoData::from_name(value.get_ref()).ok_or_else(|| {
+                    PolicyError::at(
+                        text,
+                        value,
+                        format!("{key}.no_data"),
+                        "`no_data` is one of inconclusive, not-firing, firing".into(),
+                    )
+                })?,
+            };
+            let step = duration(
+                text,
+                signal.step.as_ref(),
+                &format!("{key}.step"),
+                jiff::SignedDuration::from_secs(15),
+            )?;
+            policy.signals.push(crate::signals::Signal {
+                name: name.to_owned(),
+                query: query.to_owned(),
+                unit,
+                step,
+                no_data,
+            });
+        }
+        if let Some(watch) = self.watch {
+            let watch = watch.into_inner();
+            let timeout = duration(text, watch.timeout.as_ref(), "watch.timeout", DEFAULT_CHECK_TIMEOUT)?;
+            let error_limit = match &watch.error_limit {
+                None => 4,
+                Some(value) => {
+                    u32::try_from(*value.get_ref()).ok().filter(|limit| *limit > 0).ok_or_else(|| {
+                        PolicyError::at(
+                            text,
+                            value,
+                            "watch.error_limit".into(),
+                            "`error_limit` is a positive number of polls".into(),
+                        )
+                    })?
+                }
+            };
+            policy.watch = Some(WatchPlan {
+                rollback: Check {
+                    name: "rollback".to_owned(),
+                    command: command(text, &watch.rollback, "watch.rollback")?,
+                    timeout,
+                },
+                error_limit,
+                rollback_on_inconclusive: watch.rollback_on_inconclusive.unwrap_or(false),
             });
         }
         for (index, window) in self.freeze.into_iter().enumerate() {

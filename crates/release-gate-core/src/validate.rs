@@ -15,6 +15,7 @@ use crate::policy::{Policy, Requirement};
 use crate::value;
 
 mod lifecycle;
+mod metrics;
 
 pub use lifecycle::evidence_time;
 
@@ -134,6 +135,7 @@ pub fn validate_release(
         rules.gates_required();
         rules.residual_risks();
         rules.rollback_trigger();
+        rules.signals();
         rules.rollback_owner();
     }
     if is_go {

@@ -60,6 +60,9 @@ pub struct RehearsalOutcome {
     pub recovery_ms: Option<u64>,
     pub max_recovery_ms: u64,
     pub polls: u32,
+    /// What the metrics server showed of each rollback trigger, when the policy maps them to signals.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<release_gate_core::signals::Observation>,
 }
 
 fn millis(duration: Duration) -> u64 {
@@ -84,7 +87,7 @@ impl Workspace {
     }
 
     /// HEAD, refusing a work tree with uncommitted changes (outside release-gate's own records).
-    fn clean_head(&self) -> Result<String, OpError> {
+    pub(crate) fn clean_head(&self) -> Result<String, OpError> {
         let head = self.git.resolve("HEAD")?;
         let dirty = self.git.dirty_paths(&head)?;
         if !dirty.is_empty() {
@@ -296,7 +299,7 @@ impl Workspace {
         progress: &mut dyn FnMut(Progress<'_>),
         cancel: &Cancel,
     ) -> Result<RehearsalOutcome, OpError> {
-        self.store.load(id)?;
+        let decision = self.store.load(id)?;
         let commit = self.clean_head()?;
         let policy = self.committed_policy(&commit)?;
         let plan = policy.rehearsal().ok_or_else(|| {
@@ -304,6 +307,17 @@ impl Workspace {
                 "the committed policy has no [rehearsal]: name the apply, trigger, rollback and check commands".into(),
             )
         })?;
+        // When the policy maps the triggers to signals, the rehearsal watches them on the metrics server:
+        // clear before the trigger, firing after it, clear again after the rollback.
+        let mut observer = match crate::watch::watched_conditions(&decision, &policy)? {
+            Some(conditions) => Some(crate::watch::Observer::new(
+                crate::metrics::Prometheus::from_settings(policy.metrics())
+                    .map_err(|error| OpError::Invalid(error.to_string()))?,
+                conditions,
+                "",
+            )),
+            None => None,
+        };
         let max_recovery_ms = u64::try_from(plan.max_recovery.as_millis()).unwrap_or(u64::MAX);
         let mut steps = Vec::new();
         let mut recovery_ms = None;
@@ -312,6 +326,12 @@ impl Workspace {
         let interval = plan.poll_interval.unsigned_abs();
         let steps_ok = 'steps: {
             for (index, check) in [&plan.apply, &plan.trigger].into_iter().enumerate() {
+                if index == 1
+                    && let Some(observer) = observer.as_mut()
+                    && !crate::watch::baseline(observer, interval, cancel)?
+                {
+                    break 'steps false;
+                }
                 let result = self.run_one(check, index, 5, progress, cancel)?;
                 let ok = result.passed;
                 steps.push(result);
@@ -328,6 +348,22 @@ impl Workspace {
                 polls += 1;
                 progress(Progress::Polling { attempt: polls, since_rollback: triggered.elapsed() });
                 let result = self.poll_once(&plan.check, cancel)?;
+                // With metrics, detection is the condition firing on the server, not the check failing.
+                if let Some(observer) = observer.as_mut() {
+                    let states = observer.poll(crate::watch::now_ms());
+                    let elapsed = millis(triggered.elapsed());
+                    if crate::watch::mark_detected(observer, &states, elapsed) {
+                        detection_ms = Some(elapsed);
+                        break result;
+                    }
+                    if triggered.elapsed() + interval > detect_within.max(observer.settle_time()) {
+                        break result;
+                    }
+                    if cancel.sleep(interval) {
+                        return Err(OpError::Cancelled);
+                    }
+                    continue;
+                }
                 if !result.passed {
                     detection_ms = Some(millis(triggered.elapsed()));
                     break result;
@@ -357,7 +393,15 @@ impl Workspace {
                 polls += 1;
                 progress(Progress::Polling { attempt: polls, since_rollback: rollback_started.elapsed() });
                 let result = self.poll_once(&plan.check, cancel)?;
-                if result.passed {
+                // Recovered when the check passes and, with metrics, every condition has cleared.
+                let metrics_clear = match observer.as_mut() {
+                    None => true,
+                    Some(observer) => {
+                        let states = observer.poll(crate::watch::now_ms());
+                        crate::watch::mark_cleared(observer, &states, millis(rollback_started.elapsed()))
+                    }
+                };
+                if result.passed && metrics_clear {
                     recovery_ms = Some(millis(rollback_started.elapsed()));
                     break result;
                 }
@@ -372,8 +416,11 @@ impl Workspace {
             steps.push(last);
             true
         };
-        let passed =
-            steps_ok && detection_ms.is_some() && recovery_ms.is_some_and(|ms| ms <= max_recovery_ms);
+        let metrics = observer.map(crate::watch::Observer::finish).unwrap_or_default();
+        let passed = steps_ok
+            && detection_ms.is_some()
+            && recovery_ms.is_some_and(|ms| ms <= max_recovery_ms)
+            && metrics.iter().all(|observation| observation.problem.is_none());
         self.store.update(id, |decision| {
             let at = clock.now();
             decision.record(Event {
@@ -387,6 +434,7 @@ impl Workspace {
                     detection_ms,
                     passed,
                     commit: commit.clone(),
+                    metrics: metrics.clone(),
                 },
             });
             for note in friction.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
@@ -399,7 +447,16 @@ impl Workspace {
             }
             Ok::<_, OpError>(())
         })?;
-        Ok(RehearsalOutcome { commit, passed, steps, detection_ms, recovery_ms, max_recovery_ms, polls })
+        Ok(RehearsalOutcome {
+            commit,
+            passed,
+            steps,
+            detection_ms,
+            recovery_ms,
+            max_recovery_ms,
+            polls,
+            metrics,
+        })
     }
 
     /// Adds friction notes to the rehearsal without running it.

@@ -173,6 +173,19 @@ impl Lock {
     }
 }
 
+impl Lock {
+    /// The lock on `path` if nobody holds it, else `None` (one post-deploy watch per decision).
+    pub fn try_exclusive(path: &Path) -> std::io::Result<Option<Lock>> {
+        let file =
+            open_no_follow(path, OpenOptions::new().read(true).write(true).create(true).truncate(false))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(Lock { file })),
+            Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+            Err(std::fs::TryLockError::Error(error)) => Err(error),
+        }
+    }
+}
+
 impl Drop for Lock {
     fn drop(&mut self) {
         let _ = self.file.unlock();
