@@ -392,6 +392,59 @@ fn codex_drives_release_gate_through_mcp() {
 }
 
 /// A repository with a medium-risk decision `rel-1` that Priya decided GO, and Priya's signing key.
+/// A repository with a medium-risk decision ready for its call, not yet decided.
+fn ready_repo(name: &str) -> GitRepo {
+    let repo = initialized_repo(name);
+    repo.commit(&[("src/search/index.rs", "fn index() {}\n")], "search index");
+    for args in [
+        vec!["draft", "--scope", "search", "--risk", "medium", "--id", "rel-1"],
+        vec!["gate", "rel-1", "code", "pass", "--evidence", "CI #7"],
+        vec!["gate", "rel-1", "review", "pass", "--evidence", "PR #3"],
+        vec!["set", "rel-1", "residual-risks", "none"],
+        vec!["set", "rel-1", "rollback-trigger", "search error rate > 1% for 5 minutes"],
+        vec!["set", "rel-1", "rollback-owner", "Lee Park"],
+        vec!["set", "rel-1", "decision-owner", "Priya Shah"],
+    ] {
+        let out = repo.run(&args);
+        assert_eq!(out.code, 0, "{args:?}: {out:?}");
+    }
+    repo
+}
+
+#[test]
+fn headless_codex_records_a_go_only_when_the_person_confirmed_it() {
+    let repo = ready_repo("codex-decide");
+    let record = || -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(repo.path().join(".release/decisions/rel-1.json")).unwrap(),
+        )
+        .unwrap()
+    };
+    let call = json!({"id": "rel-1", "call": "GO", "owner": "Priya Shah", "actor": "codex for Priya Shah"});
+    let approve = "\n[mcp_servers.release_gate.tools.decide]\napproval_mode = \"approve\"\n";
+    // Pre-approved in Codex, but the server asks the person, which headless Codex declines: nothing recorded.
+    let (requests, stdout) = codex_calls(&repo, approve, "decide", call.clone());
+    let output = tool_output(&requests[1], "call-0").unwrap_or_else(|| panic!("no output: {stdout}"));
+    assert!(output.contains("RELEASE_GATE_CONFIRM"), "{output}");
+    assert_eq!(record()["decision"], Value::Null, "a GO nobody confirmed was recorded");
+    // The person opted in for headless runs: the client's approval is the confirmation, and it is recorded.
+    let env = "env = { RELEASE_GATE_CONFIRM = \"client\" }\n";
+    let (requests, stdout) = codex_calls(&repo, &format!("{env}{approve}"), "decide", call);
+    let output = tool_output(&requests[1], "call-0").unwrap_or_else(|| panic!("no output: {stdout}"));
+    let result: Value = serde_json::from_str(&output).unwrap_or_else(|e| panic!("{e}: {output}"));
+    assert_eq!(result["recorded"], true, "{result}");
+    let stored = record();
+    assert_eq!(stored["decision"], "GO");
+    let decided = stored["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|e| e["change"]["type"] == "decided")
+        .unwrap();
+    assert_eq!(decided["confirmed"]["how"], "client-approval", "{decided}");
+}
+
 fn decided_repo(name: &str) -> (GitRepo, TempDir, PathBuf) {
     let repo = initialized_repo(name);
     repo.commit(&[("src/search/index.rs", "fn index() {}\n")], "search index");
@@ -429,13 +482,23 @@ fn decided_repo(name: &str) -> (GitRepo, TempDir, PathBuf) {
 
 /// Runs `codex exec` with a scripted model that calls `sign_decision` once.
 fn codex_signs(repo: &GitRepo, server_config: &str) -> (Vec<Value>, String) {
+    codex_calls(repo, server_config, "sign_decision", json!({"id": "rel-1"}))
+}
+
+/// Runs `codex exec` with a scripted model that calls one tool once, the server entry extended with
+/// `server_config` (which replaces the `env` table `init` wrote).
+fn codex_calls(
+    repo: &GitRepo,
+    server_config: &str,
+    tool: &'static str,
+    arguments: Value,
+) -> (Vec<Value>, String) {
     let config_path = repo.path().join(".codex/config.toml");
     let base = std::fs::read_to_string(&config_path).unwrap();
-    std::fs::write(&config_path, format!("{base}{server_config}")).unwrap();
-    let model = FakeModel::start(vec![
-        Reply::Call { tool: "sign_decision", arguments: json!({"id": "rel-1"}) },
-        Reply::Say("done"),
-    ]);
+    let without_env: String =
+        base.lines().filter(|line| !line.starts_with("env = ")).map(|line| format!("{line}\n")).collect();
+    std::fs::write(&config_path, format!("{without_env}{server_config}")).unwrap();
+    let model = FakeModel::start(vec![Reply::Call { tool, arguments }, Reply::Say("done")]);
     let home = codex_home(model.port, repo.path(), "");
     let out = codex(
         home.path(),

