@@ -445,6 +445,58 @@ fn headless_codex_records_a_go_only_when_the_person_confirmed_it() {
     assert_eq!(decided["confirmed"]["how"], "client-approval", "{decided}");
 }
 
+#[test]
+fn a_code_gate_longer_than_the_tool_timeout_finishes_through_run_status() {
+    let repo = initialized_repo("codex-long-run");
+    repo.commit(
+        &[(".release/policy.toml", "[[code_gates]]\nname = \"slow suite\"\ncommand = [\"sleep\", \"5\"]\n")],
+        "a test suite slower than the client waits",
+    );
+    // Codex gives up on a tool call after 3 s here; the server answers a run tool after 1 s with a handle.
+    let config_path = repo.path().join(".codex/config.toml");
+    let config = std::fs::read_to_string(&config_path).unwrap();
+    let config = config
+        .lines()
+        .map(|line| match line {
+            _ if line.starts_with("tool_timeout_sec") => "tool_timeout_sec = 3".to_owned(),
+            _ if line.starts_with("env = ") => "env = { RELEASE_GATE_RUN_WAIT_MS = \"1000\" }".to_owned(),
+            _ => line.to_owned(),
+        })
+        .map(|line| format!("{line}\n"))
+        .collect::<String>();
+    std::fs::write(&config_path, config).unwrap();
+    repo.git(&["commit", "-q", "-am", "client waits 3 s"]);
+    assert_eq!(repo.run(&["draft", "--scope", "search", "--risk", "low", "--id", "rel-1"]).code, 0);
+
+    let handle = "run-1-run_code_gates-rel-1";
+    let mut script =
+        vec![Reply::Call { tool: "run_code_gates", arguments: json!({"id": "rel-1", "actor": "codex"}) }];
+    script.extend((0..10).map(|_| Reply::Call { tool: "run_status", arguments: json!({"run": handle}) }));
+    script.push(Reply::Say("done"));
+    let model = FakeModel::start(script);
+    let home = codex_home(model.port, repo.path(), "");
+    let out = codex(
+        home.path(),
+        repo.path(),
+        &["exec", "--skip-git-repo-check", "--ephemeral", "--json", "Run the code gate of release rel-1."],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "codex failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let requests = model.requests();
+    let first = tool_output(&requests[1], "call-0").expect("run_code_gates answered");
+    assert!(first.contains(handle), "the run tool answered with a handle: {first}");
+    let outputs: Vec<String> = (1..=10)
+        .filter_map(|n| requests.get(n + 1).and_then(|r| tool_output(r, &format!("call-{n}"))))
+        .collect();
+    assert!(!outputs.iter().any(|o| o.contains("timed out")), "a call timed out: {outputs:?}");
+    assert!(outputs.iter().any(|o| o.contains("\"done\"")), "the run never finished: {outputs:?}");
+    let stored: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo.path().join(".release/decisions/rel-1.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(stored["gates"]["code"].as_str().unwrap().starts_with("pass"), "{}", stored["gates"]);
+}
+
 fn decided_repo(name: &str) -> (GitRepo, TempDir, PathBuf) {
     let repo = initialized_repo(name);
     repo.commit(&[("src/search/index.rs", "fn index() {}\n")], "search index");
