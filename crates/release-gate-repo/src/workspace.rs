@@ -177,7 +177,7 @@ pub struct Status {
     /// Before a GO: the errors recording GO now would still meet (the GO-only rules, such as the panel,
     /// drill, rehearsal and communication package, evaluated as a preview). Empty once decided.
     pub go_needs: Vec<Finding>,
-    /// What to do next, most important first.
+    /// What to do next, most important first, as CLI lines.
     pub next: Vec<String>,
     /// The same steps for an agent: who acts (the agent, or only the person), the MCP tool with its
     /// arguments, the CLI command; failed gates first as blockers; after a GO, the missing signatures.
