@@ -119,6 +119,7 @@ pub async fn run(
         limits,
         sessions,
         last_used: Mutex::new(HashMap::new()),
+        touches: std::sync::atomic::AtomicU64::new(0),
         connections: Mutex::new(Connections::default()),
         started: Instant::now(),
     });
@@ -166,7 +167,9 @@ struct Shared {
     limits: Limits,
     sessions: Arc<LocalSessionManager>,
     /// When each session this server handed out was last used (milliseconds since `started`).
-    last_used: Mutex<HashMap<String, u64>>,
+    last_used: Mutex<HashMap<String, (u64, u64)>>,
+    /// Orders touches within one millisecond, so the least recently used session is always the same one.
+    touches: std::sync::atomic::AtomicU64,
     connections: Mutex<Connections>,
     started: Instant,
 }
@@ -275,7 +278,7 @@ impl Shared {
         true
     }
 
-    fn last_used(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
+    fn last_used(&self) -> std::sync::MutexGuard<'_, HashMap<String, (u64, u64)>> {
         self.last_used.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
@@ -293,12 +296,12 @@ impl Shared {
             // Forget sessions that ended on their own (idle expiry, DELETE, a closed stream).
             last_used.retain(|id, _| live.iter().any(|live| live == id));
             live.iter()
-                .map(|id| (last_used.get(id).copied().unwrap_or(0), id))
+                .map(|id| (last_used.get(id).copied().unwrap_or((0, 0)), id))
                 .min()
                 .map(|(at, id)| (at, id.clone()))
         };
         match oldest {
-            Some((at, id)) if now.saturating_sub(at) >= evict_after => {
+            Some(((at, _), id)) if now.saturating_sub(at) >= evict_after => {
                 tracing::info!(session = %id, "closing the least recently used session to make room");
                 self.last_used().remove(&id);
                 let id: rmcp::transport::streamable_http_server::session::SessionId = id.into();
@@ -310,13 +313,8 @@ impl Shared {
     }
 
     fn touch_session(&self, id: &str) {
-        let now = self.now_ms();
-        let mut last_used = self.last_used();
-        if let Some(at) = last_used.get_mut(id) {
-            *at = now;
-        } else {
-            last_used.insert(id.to_owned(), now);
-        }
+        let now = (self.now_ms(), self.touches.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        self.last_used().insert(id.to_owned(), now);
     }
 }
 
