@@ -341,7 +341,7 @@ fn replay(transport: Transport) {
 
     let mut results = results.iter();
     for target in &targets {
-        let ledger = std::fs::read_to_string(target.repo.join(".release/ledger.jsonl")).unwrap_or_default();
+        let ledger = log_lines(&target.repo);
         let mut signed = 0;
         for (client, mode, id) in CLIENTS {
             let result = results.next().unwrap();
@@ -431,6 +431,7 @@ fn replay(transport: Transport) {
         assert_eq!(ledger.lines().count(), signed, "{ledger}");
         if signed == 0 {
             assert!(!target.repo.join(".release/ledger.jsonl").exists());
+            assert!(ledger.is_empty(), "{ledger}");
             assert!(!target.repo.join(".release/attestations").exists());
         }
     }
@@ -449,4 +450,16 @@ fn over_http_without_a_token_nothing_is_signed() {
 #[test]
 fn over_http_with_the_token_only_a_person_or_the_opted_in_client_signs() {
     replay(Transport::Http { token: true });
+}
+
+/// The decision log's entries (on its branch, `release-gate-ledger`), one line each, oldest first.
+fn log_lines(repo: &Path) -> String {
+    let git = |args: &[&str]| {
+        let out = crate::support::git_command().arg("-C").arg(repo).args(args).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    git(&["rev-list", "--reverse", "release-gate-ledger", "--"])
+        .lines()
+        .map(|commit| git(&["cat-file", "blob", &format!("{commit}:entry")]) + "\n")
+        .collect()
 }
