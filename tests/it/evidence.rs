@@ -198,14 +198,14 @@ fn the_drill_runs_what_it_can_and_records_who_confirmed_the_rest() {
 }
 
 /// A tiny real service on loopback: serves `status.txt` from a folder.
-struct Service {
+pub struct Service {
     child: std::process::Child,
     port: u16,
     dir: TempDir,
 }
 
 impl Service {
-    fn start(name: &str) -> Service {
+    pub fn start(name: &str) -> Service {
         let dir = TempDir::new(name);
         std::fs::write(dir.path().join("status.txt"), "ok v1\n").unwrap();
         std::fs::write(dir.path().join("previous.txt"), "ok v1\n").unwrap();
@@ -227,7 +227,7 @@ impl Service {
         service
     }
 
-    fn get(&self) -> Option<String> {
+    pub fn get(&self) -> Option<String> {
         use std::io::{Read, Write};
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port)).ok()?;
         stream.write_all(b"GET /status.txt HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
@@ -236,12 +236,12 @@ impl Service {
         response.split("\r\n\r\n").nth(1).map(|body| body.trim().to_owned())
     }
 
-    fn dir(&self) -> &Path {
+    pub fn dir(&self) -> &Path {
         self.dir.path()
     }
 
     /// The rehearsal policy: apply the candidate, break it, roll back after `rollback_delay`, check over HTTP.
-    fn policy(&self, rollback_delay: &str, max_recovery: &str) -> String {
+    pub fn policy(&self, rollback_delay: &str, max_recovery: &str) -> String {
         let dir = self.dir().display();
         let check = format!(
             "import sys, urllib.request; body = urllib.request.urlopen('http://127.0.0.1:{}/status.txt', timeout=2).read(); sys.exit(0 if body.strip() == b'ok v1' else 1)",

@@ -11,6 +11,7 @@
     clippy::print_stderr
 )]
 
+mod agent;
 mod attack;
 mod ci;
 mod cli;

@@ -116,6 +116,19 @@ pub enum Transport {
 /// Makes `calls` (each `{"tool": .., "arguments": ..}` or `{"resource": uri}`) with the Python SDK's client
 /// in one session on `root`; one result per call (see `tests/python/tool_calls.py`).
 pub fn mcp_calls(root: &Path, transport: &Transport, calls: &[serde_json::Value]) -> Vec<serde_json::Value> {
+    mcp_session(root, transport, &[], None, calls)
+}
+
+/// [`mcp_calls`] with extra server environment (stdio only) and the person behind the client:
+/// `Some((answer, name))` answers the server's questions (`"accept"` or `"decline"`), `None` declares no
+/// elicitation at all.
+pub fn mcp_session(
+    root: &Path,
+    transport: &Transport,
+    server_env: &[(&str, &str)],
+    person: Option<(&str, &str)>,
+    calls: &[serde_json::Value],
+) -> Vec<serde_json::Value> {
     let case = match transport {
         Transport::Stdio => {
             let env: serde_json::Map<String, serde_json::Value> = [
@@ -125,6 +138,7 @@ pub fn mcp_calls(root: &Path, transport: &Transport, calls: &[serde_json::Value]
                 ("PATH", std::env::var("PATH").unwrap_or_default()),
             ]
             .into_iter()
+            .chain(server_env.iter().map(|(k, v)| (*k, (*v).to_owned())))
             .map(|(k, v)| (k.to_owned(), serde_json::Value::String(v)))
             .collect();
             serde_json::json!({"transport": "stdio", "command": env!("CARGO_BIN_EXE_release-gate"),
@@ -134,6 +148,10 @@ pub fn mcp_calls(root: &Path, transport: &Transport, calls: &[serde_json::Value]
             serde_json::json!({"transport": "http", "url": url, "token": token, "calls": calls})
         }
     };
+    let mut case = case;
+    if let Some((answer, name)) = person {
+        case["person"] = serde_json::json!({"answer": answer, "name": name});
+    }
     let dir = TempDir::new("mcp-calls");
     let file = dir.path().join("case.json");
     std::fs::write(&file, case.to_string()).unwrap();
