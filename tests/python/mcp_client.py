@@ -108,7 +108,9 @@ async def main(binary: str, root: str, git_repo: str) -> None:
 
         # Not signed yet, and no signing key configured: both say what to do.
         unsigned = await client.call_tool("verify_decision", {"id": decision_id})
-        assert unsigned.is_error and "is not signed" in unsigned.content[0].text, unsigned
+        assert not unsigned.is_error, unsigned
+        failures = unsigned.structured_content["failures"]
+        assert [f["code"] for f in failures] == ["not-signed"] and "is not signed" in failures[0]["message"], unsigned
         keyless = await client.call_tool("sign_decision", {"id": decision_id})
         assert keyless.is_error and "RELEASE_GATE_SIGNING_KEY" in keyless.content[0].text, keyless
 

@@ -465,6 +465,8 @@ struct UnvalidatedCheck {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UnvalidatedDrill {
+    /// One command (`critical_command` reads the same: the key is plural for the drill item's wording).
+    #[serde(alias = "critical_command")]
     critical_commands: Option<Spanned<Vec<String>>>,
     feature_flags: Option<Spanned<Vec<String>>>,
     rollback_command: Option<Spanned<Vec<String>>>,
@@ -1104,6 +1106,12 @@ mod tests {
     fn written_out_default_is_the_default() {
         assert_eq!(Policy::from_toml(DEFAULT_POLICY_TOML), Ok(Policy::default()));
         assert_eq!(Policy::from_toml(""), Ok(Policy::default()));
+    }
+
+    #[test]
+    fn the_singular_critical_command_reads_the_same() {
+        let policy = Policy::from_toml("[drill]\ncritical_command = [\"make\", \"smoke\"]\n").unwrap();
+        assert_eq!(policy.drill().critical_commands.as_ref().unwrap().command, ["make", "smoke"]);
     }
 
     #[test]

@@ -500,7 +500,7 @@ impl ReleaseGateServer {
             read_only_hint = false,
             destructive_hint = false,
             idempotent_hint = false,
-            open_world_hint = false
+            open_world_hint = true
         )
     )]
     pub async fn run_code_gates(

@@ -186,12 +186,15 @@ impl ReleaseGateServer {
             let workspace = repo::workspace(&root)?;
             let envelope = workspace.envelope_path(id.as_str()).map_err(op_error)?;
             if !envelope.is_file() {
-                return Err(ToolError::Failed(format!(
-                    "decision `{id}` is not signed (no {}): a person signs it with `sign_decision` or `release-gate sign`",
-                    envelope.strip_prefix(workspace.git.root()).unwrap_or(&envelope).display()
-                )));
+                // Not signed yet is an answer (a failing verification), not a failed call.
+                let shown =
+                    envelope.strip_prefix(workspace.git.root()).unwrap_or(&envelope).display().to_string();
+                return Ok(Json(Verification::not_signed(id.as_str(), &shown)));
             }
-            workspace.verify(&envelope, args.commit.as_deref(), None, jiff::Timestamp::now()).map(Json).map_err(op_error)
+            workspace
+                .verify(&envelope, args.commit.as_deref(), None, jiff::Timestamp::now())
+                .map(Json)
+                .map_err(op_error)
         })
         .await
     }

@@ -258,10 +258,12 @@ async fn a_declined_confirmation_signs_nothing() {
     assert_eq!(result["structuredContent"]["outcome"]["outcome"], "refused");
     assert_eq!(result["structuredContent"].get("confirmed_by"), None, "nobody confirmed: {result}");
     nothing_signed(&repo);
-    // Not signed: verify_decision says so as a tool error with what to do.
+    // Not signed: verify_decision answers with a failing verification that says what to do.
     let verified = call(&client, "verify_decision", json!({"id": "rel-1"})).await;
-    assert_eq!(verified["isError"], true, "{verified}");
-    assert!(verified["content"][0]["text"].as_str().unwrap().contains("is not signed"), "{verified}");
+    assert_eq!(verified["isError"], false, "{verified}");
+    let failures = &verified["structuredContent"]["failures"];
+    assert_eq!(failures[0]["code"], "not-signed", "{verified}");
+    assert!(failures[0]["message"].as_str().unwrap().contains("is not signed"), "{verified}");
     client.cancel().await.unwrap();
 }
 

@@ -55,6 +55,7 @@ failure_codes! {
     LogEntryMissing = "log-entry-missing", "the decision log has no entry for exactly this envelope";
     LogEntryMismatch = "log-entry-mismatch", "the log entry disagrees with the files (statement, commit, SSH signatures)";
     DecisionExpired = "decision-expired", "the GO is older than the policy's go_valid_for for its risk class";
+    NotSigned = "not-signed", "the decision has no signature envelope: nobody signed it yet";
     LogEntryUnpublished = "log-entry-unpublished", "the decision's log entry is not in the remote's (published) log";
 }
 
@@ -128,6 +129,27 @@ impl Verification {
 
     fn fail(&mut self, code: FailureCode, message: impl Into<String>) {
         self.failures.push(Failure { code, message: message.into() });
+    }
+}
+
+impl Verification {
+    /// The answer for a decision nobody signed yet: one `not-signed` failure saying who signs and how.
+    pub fn not_signed(id: &str, envelope: &str) -> Verification {
+        Verification {
+            id: id.to_owned(),
+            commit: None,
+            decided_at: None,
+            risk_class: None,
+            signers: Vec::new(),
+            notes: Vec::new(),
+            failures: vec![Failure {
+                code: FailureCode::NotSigned,
+                message: format!(
+                    "decision `{id}` is not signed (no {envelope}): the final decision owner and the panel sign it \
+                     (`sign_decision`, or `release-gate sign ID --key PATH`)"
+                ),
+            }],
+        }
     }
 }
 
