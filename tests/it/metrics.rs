@@ -446,3 +446,45 @@ fn a_trigger_without_a_signal_or_with_a_wrong_unit_is_a_finding() {
     assert_eq!(out.code, 2, "{out:?}");
     assert!(out.stderr.contains("cannot be watched"), "{}", out.stderr);
 }
+
+#[test]
+fn start_watch_over_mcp_asks_the_person_then_watches_behind_a_run_handle() {
+    use crate::support::{Transport, mcp_session};
+    let (url, _seen) = fake_server("errors");
+    let repo = GitRepo::new("metrics-mcp-watch");
+    decision_with_trigger(&repo, &fake_policy(&url), "error share > 2% for 2s");
+    let start =
+        serde_json::json!({"tool": "start_watch", "arguments": {"id": "r", "for": "60s", "actor": "codex"}});
+    // A client that cannot ask the person starts nothing; a decline starts nothing.
+    let refused = mcp_session(repo.path(), &Transport::Stdio, &[], None, std::slice::from_ref(&start));
+    assert_eq!(refused[0]["is_error"], true, "{refused:?}");
+    let declined = mcp_session(
+        repo.path(),
+        &Transport::Stdio,
+        &[],
+        Some(("decline", "Dana Ruiz")),
+        std::slice::from_ref(&start),
+    );
+    assert_eq!(declined[0]["asked"].as_array().unwrap().len(), 1, "{declined:?}");
+    assert!(!record(&repo).to_string().contains("watch-ended"), "a declined watch ran");
+    // Confirmed: the watch runs behind a handle (the server answers after 1 s) and ends inconclusive.
+    let handle = "run-1-start_watch-r";
+    let mut calls = vec![start];
+    calls.extend((0..20).map(|_| serde_json::json!({"tool": "run_status", "arguments": {"run": handle}})));
+    let results = mcp_session(
+        repo.path(),
+        &Transport::Stdio,
+        &[("RELEASE_GATE_RUN_WAIT_MS", "1000")],
+        Some(("accept", "Dana Ruiz")),
+        &calls,
+    );
+    assert_eq!(results[0]["is_error"], false, "{results:?}");
+    let done = results[1..]
+        .iter()
+        .find(|r| r["structured"]["run"]["state"] == "done" || r["structured"]["state"] == "done");
+    let done = done.unwrap_or_else(|| panic!("the watch never finished: {results:?}"));
+    assert!(done.to_string().contains("inconclusive"), "{done}");
+    let record = record(&repo).to_string();
+    assert!(record.contains("\"watch-ended\""), "{record}");
+    assert!(record.contains("Dana Ruiz"), "who confirmed is recorded: {record}");
+}

@@ -36,6 +36,7 @@ TOOLS = [
     "set_decision_field",
     "set_operations",
     "sign_decision",
+    "start_watch",
     "validate_decision",
     "verify_decision",
 ]

@@ -7,12 +7,15 @@
 use release_gate_core::decision::{Call, RiskClass};
 use release_gate_core::finding::{Code, Severity};
 use release_gate_core::history::{Confirmation, SettableField};
-use release_gate_repo::evidence::{Clock, RehearsalOutcome};
+use release_gate_repo::evidence::{Clock, Progress, RehearsalOutcome};
+use release_gate_repo::watch::{WatchProgress, WatchRun};
 use release_gate_repo::workspace::{DecideRequest, DraftRequest, OpError, Workspace};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::RequestMetaObject;
 use rmcp::service::{Peer, RequestContext};
 use rmcp::{Json, RoleServer, tool, tool_router};
+use schemars::JsonSchema;
+use serde::Deserialize;
 use serde_json::json;
 
 use crate::confirm::{self, Act, Asked, Reply, complete};
@@ -24,6 +27,19 @@ use crate::repo_tools::{
 };
 use crate::runs::RunReply;
 use crate::server::ReleaseGateServer;
+
+/// Arguments of `start_watch`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WatchArgs {
+    /// The stored decision's id (a GO that was deployed).
+    pub id: String,
+    /// How long to watch, e.g. `30m`, `2h`.
+    #[serde(rename = "for")]
+    pub duration: String,
+    /// Who you act for, recorded in the history, e.g. `codex for Dana Lee`.
+    pub actor: String,
+}
 
 #[tool_router(router = person_tool_router, vis = "pub(crate)")]
 impl ReleaseGateServer {
@@ -324,6 +340,77 @@ impl ReleaseGateServer {
         })
         .await;
         complete(decided)
+    }
+
+    #[tool(
+        name = "start_watch",
+        description = "After a deploy, watch the decision's rollback trigger on the metrics the committed policy maps \
+            (`[[signals]]`) for `for`; when a condition fires it records that first and runs the committed \
+            `[watch].rollback`. It acts on production, so the server asks the person first. Returns a run handle \
+            at once when the watch goes on: follow it with `run_status` (passed, rolled back or inconclusive).",
+        output_schema = rmcp::handler::server::tool::schema_for_output::<RunReply<WatchRun>>(),
+        annotations(
+            title = "Watch the rollback trigger after deploy",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    pub async fn start_watch(
+        &self,
+        meta: RequestMetaObject,
+        peer: Peer<RoleServer>,
+        context: RequestContext<RoleServer>,
+        asked: Asked,
+        Parameters(args): Parameters<WatchArgs>,
+    ) -> Reply {
+        let id = repo::id(&args.id)?;
+        let actor = repo::actor(&args.actor)?;
+        let duration = release_gate_core::policy::parse_age(&args.duration)
+            .filter(|duration| !duration.is_negative() && !duration.is_zero())
+            .ok_or_else(|| {
+                ToolError::invalid(format!(
+                    "`for`: `{}` is not a duration such as `30m` or `2h`",
+                    args.duration
+                ))
+            })?;
+        let act = Act {
+            tool: "start_watch",
+            facts: json!({"id": id.as_str(), "for": args.duration, "actor": actor}),
+            question: format!(
+                "Watch release `{id}` for {} and, if its rollback trigger fires, run the committed [watch] rollback \
+                 command against production?",
+                args.duration
+            ),
+            actor: actor.clone(),
+            by_hand: format!("release-gate watch {id} --for {}", args.duration),
+        };
+        let confirmation = match self.ask_person(asked, act).await?.or_reply() {
+            Ok(confirmation) => confirmation,
+            Err(reply) => return *reply,
+        };
+        let root = self.root().clone();
+        let start = run_start("start_watch", &id, meta, peer, context);
+        let reply = self
+            .runs()
+            .start(start, move |progress, cancel| {
+                let workspace = open(&root, Some(confirmation))?;
+                let mut polls = |event: WatchProgress| {
+                    if let WatchProgress::Polled { poll, .. } = event {
+                        progress(Progress::Polling {
+                            attempt: poll,
+                            since_rollback: std::time::Duration::ZERO,
+                        });
+                    }
+                };
+                workspace
+                    .watch(&id, duration.unsigned_abs(), &actor, Clock(None), &mut polls, cancel)
+                    .map_err(op_error)
+            })
+            .await
+            .map(Json);
+        complete(reply)
     }
 
     #[tool(

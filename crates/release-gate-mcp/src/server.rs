@@ -40,7 +40,7 @@ decision written as Markdown or JSON, `validate_decision`, `audit_decision` and 
 recorded. Never record GO, or name an owner, on a person's behalf.";
 
 /// The names of the tools this server registers, in the order `tools/list` gives them.
-pub const TOOL_NAMES: [&str; 23] = [
+pub const TOOL_NAMES: [&str; 24] = [
     "audit_decision",
     "check_setup",
     "classify_risk",
@@ -62,6 +62,7 @@ pub const TOOL_NAMES: [&str; 23] = [
     "set_decision_field",
     "set_operations",
     "sign_decision",
+    "start_watch",
     "validate_decision",
     "verify_decision",
 ];

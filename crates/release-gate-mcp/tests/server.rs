@@ -115,7 +115,7 @@ async fn tools_list_is_a_reviewed_surface() {
         "verify_decision",
     ];
     // Tools that record a person's call or sign-off, or act on an environment: a client asks first.
-    let destructive = ["decide", "run_rehearsal", "sign_decision"];
+    let destructive = ["decide", "run_rehearsal", "sign_decision", "start_watch"];
     for tool in &tools {
         let name = tool.name.as_ref();
         let annotations = tool.annotations.as_ref().unwrap();
