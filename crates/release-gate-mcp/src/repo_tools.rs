@@ -500,7 +500,7 @@ impl ReleaseGateServer {
             read_only_hint = false,
             destructive_hint = false,
             idempotent_hint = false,
-            open_world_hint = true
+            open_world_hint = false
         )
     )]
     pub async fn run_code_gates(
@@ -535,7 +535,7 @@ impl ReleaseGateServer {
             read_only_hint = false,
             destructive_hint = false,
             idempotent_hint = false,
-            open_world_hint = true
+            open_world_hint = false
         )
     )]
     pub async fn run_drill(

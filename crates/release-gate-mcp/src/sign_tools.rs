@@ -185,8 +185,9 @@ impl ReleaseGateServer {
         blocking(move || {
             let workspace = repo::workspace(&root)?;
             let envelope = workspace.envelope_path(id.as_str()).map_err(op_error)?;
-            if !envelope.is_file() {
-                // Not signed yet is an answer (a failing verification), not a failed call.
+            if std::fs::symlink_metadata(&envelope).is_err() {
+                // Not signed yet is an answer (a failing verification), not a failed call; anything else
+                // at the envelope's name (a link, a pipe) goes to `verify`, which refuses it.
                 let shown =
                     envelope.strip_prefix(workspace.git.root()).unwrap_or(&envelope).display().to_string();
                 return Ok(Json(Verification::not_signed(id.as_str(), &shown)));
