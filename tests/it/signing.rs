@@ -251,6 +251,31 @@ fn golden_vectors_verify_with_ssh_keygen_and_securesystemslib() {
             .into();
         assert_eq!(out.code, 0, "{sig}: {out:?}");
     }
+    // The log's frozen v2 checkpoint: Lee's signature under the checkpoint namespace, and an RFC 6962 root
+    // over the two frozen entries, recomputed here with Python's hashlib.
+    let out: Run = Command::new("ssh-keygen")
+        .args(["-Y", "verify", "-f"])
+        .arg(&signers)
+        .args(["-I", "Lee Park", "-n", "release-gate-checkpoint", "-s"])
+        .arg(dir.join("expected.log.checkpoint.sig"))
+        .stdin(std::fs::File::open(dir.join("expected.log.checkpoint")).unwrap())
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(out.code, 0, "{out:?}");
+    let script = "import base64, hashlib, sys\n\
+                  leaf = lambda p: hashlib.sha256(b'\\0' + open(p, 'rb').read()).digest()\n\
+                  root = hashlib.sha256(b'\\1' + leaf(sys.argv[1]) + leaf(sys.argv[2])).digest()\n\
+                  print('release-gate.dev/ledger/v2', 2, base64.b64encode(root).decode(), sep='\\n')";
+    let out: Run = Command::new(python())
+        .args(["-c", script])
+        .arg(dir.join("expected.log.entry.1"))
+        .arg(dir.join("expected.log.entry.2"))
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout, std::fs::read_to_string(dir.join("expected.log.checkpoint")).unwrap());
     // ssh-keygen itself, signing the golden statement with the same key, writes the same bytes.
     let key = temp.path().join(PRIYA);
     std::fs::copy(dir.join(PRIYA), &key).unwrap();

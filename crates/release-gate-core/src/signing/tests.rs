@@ -485,3 +485,87 @@ fn other_statement_types_and_no_go_fail_with_reasons() {
         Err(SigningError::EnvelopeMismatch)
     ));
 }
+
+/// The log on its branch (checkpoint origin v2): two entries, each commit's checkpoint signed by Lee. The
+/// entry lines, the last checkpoint and its SSH signature are frozen like the statement and envelope.
+fn golden_log() -> Vec<crate::ledger::history::CommitRecord> {
+    use crate::ledger::history::{CommitRecord, Merkle, TREE_NAMES, checkpoint_v2_text};
+    let first = signed().ledger.strip_suffix(b"\n").unwrap().to_vec();
+    let second = Entry {
+        seq: 2,
+        prev: sha256_hex(&first),
+        event: Event::Repair(ledger::RepairEvent {
+            reason: "checkpoint".into(),
+            truncated_bytes: 0,
+            truncated_sha256: sha256_hex(b""),
+        }),
+        time: "2026-11-27T14:20:00Z".into(),
+    }
+    .to_line();
+    let lee = key("test-only-lee-ed25519");
+    let mut merkle = Merkle::default();
+    [first, second]
+        .into_iter()
+        .enumerate()
+        .map(|(index, entry)| {
+            merkle.push(&entry);
+            let checkpoint = checkpoint_v2_text(merkle.size(), &merkle.root());
+            let sig = lee.sshsig(CHECKPOINT_NAMESPACE, checkpoint.as_bytes()).unwrap();
+            CommitRecord {
+                id: format!("{index:040x}"),
+                parents: usize::from(index > 0),
+                names: TREE_NAMES.iter().map(|name| ((*name).to_owned(), true)).collect(),
+                entry: Some(entry),
+                checkpoint: Some(checkpoint.into_bytes()),
+                checkpoint_sig: Some(sig.into_bytes()),
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn the_v2_log_golden_files_are_byte_identical_and_verify() {
+    use crate::ledger::history::{HistoryCheck, LogCode, Pin, parse_pin, verify_history};
+    let log = golden_log();
+    assert_eq!(log, golden_log(), "the log's bytes are deterministic");
+    let tip = &log[1];
+    check_golden("expected.log.entry.1", log[0].entry.as_deref().unwrap());
+    check_golden("expected.log.entry.2", tip.entry.as_deref().unwrap());
+    check_golden("expected.log.checkpoint", tip.checkpoint.as_deref().unwrap());
+    check_golden("expected.log.checkpoint.sig", tip.checkpoint_sig.as_deref().unwrap());
+    let checkpoint = std::str::from_utf8(tip.checkpoint.as_deref().unwrap()).unwrap();
+    assert!(checkpoint.starts_with("release-gate.dev/ledger/v2\n2\n"), "{checkpoint}");
+
+    let signers = allowed("namespaces=\"release-gate\"");
+    let signers = &signers;
+    fn check<'a>(allowed: &'a AllowedSigners, pin: Option<&'a Pin>) -> HistoryCheck<'a> {
+        HistoryCheck { allowed, every_checkpoint: true, pin, shallow: false }
+    }
+    let history = verify_history(&log, check(signers, None));
+    assert!(history.ok(), "{:?}", history.problems);
+    assert_eq!(history.checkpoint_text(), checkpoint);
+    assert_eq!(history.tip_signers, ["Lee Park", "lee@example.com"]);
+    // The frozen checkpoint, kept as a pin, still matches the log it came from.
+    let pin = parse_pin(checkpoint.as_bytes()).unwrap();
+    assert!(verify_history(&log, check(signers, Some(&pin))).ok());
+
+    // Each frozen part, changed by one byte, no longer verifies; Priya may not sign checkpoints.
+    let codes = |log: &[crate::ledger::history::CommitRecord]| -> Vec<LogCode> {
+        verify_history(log, check(signers, None)).problems.iter().map(|p| p.code).collect()
+    };
+    let mut edited = log.clone();
+    edited[0].entry.as_mut().unwrap()[10] ^= 1;
+    assert!(!codes(&edited).is_empty());
+    let mut edited = log.clone();
+    let last = edited[1].checkpoint.as_ref().unwrap().len() - 3;
+    edited[1].checkpoint.as_mut().unwrap()[last] ^= 1;
+    assert!(
+        codes(&edited).contains(&LogCode::CheckpointInvalid)
+            || codes(&edited).contains(&LogCode::EntryRewritten)
+    );
+    let mut edited = log.clone();
+    let priya = key("test-only-priya-ed25519");
+    edited[1].checkpoint_sig =
+        Some(priya.sshsig(CHECKPOINT_NAMESPACE, checkpoint.as_bytes()).unwrap().into_bytes());
+    assert_eq!(codes(&edited), [LogCode::CheckpointInvalid]);
+}
