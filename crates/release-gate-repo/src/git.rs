@@ -532,6 +532,19 @@ impl Git {
     /// thread while this one reads, so a long list costs one process. Objects over `max` bytes are read
     /// past and returned as `None`.
     pub fn read_objects(&self, names: &[String], max: usize) -> Result<Vec<Object>, GitError> {
+        let mut out = Vec::with_capacity(names.len());
+        self.read_objects_with(names, max, |object| out.push(object))?;
+        Ok(out)
+    }
+
+    /// [`Git::read_objects`], handing each object to `each` as it arrives (in the order of `names`), so
+    /// the caller's work overlaps git's.
+    pub fn read_objects_with(
+        &self,
+        names: &[String],
+        max: usize,
+        mut each: impl FnMut(Object),
+    ) -> Result<(), GitError> {
         use std::io::{BufRead as _, Read as _, Write as _};
         let mut command = self.git("cat-file").option("--batch");
         command.command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
@@ -546,14 +559,13 @@ impl Git {
         let failed = |why: &str| GitError::Failed { args: "cat-file --batch".into(), stderr: why.to_owned() };
         let stdout = child.stdout.take().ok_or_else(|| failed("no output"))?;
         let mut reader = std::io::BufReader::with_capacity(1 << 16, stdout);
-        let mut out = Vec::with_capacity(names.len());
         let mut header = String::new();
         for _ in names {
             header.clear();
             reader.read_line(&mut header).map_err(GitError::Spawn)?;
             let fields: Vec<&str> = header.trim_end().split(' ').collect();
             let [_, kind, size] = fields.as_slice() else {
-                out.push(None);
+                each(None);
                 continue;
             };
             let size: usize = size.parse().map_err(|_| failed("a malformed object header"))?;
@@ -563,17 +575,17 @@ impl Git {
                     &mut std::io::sink(),
                 )
                 .map_err(GitError::Spawn)?;
-                out.push(None);
+                each(None);
                 continue;
             }
             let mut bytes = vec![0; size + 1];
             reader.read_exact(&mut bytes).map_err(GitError::Spawn)?;
             bytes.pop();
-            out.push(Some(((*kind).to_owned(), bytes)));
+            each(Some(((*kind).to_owned(), bytes)));
         }
         let _ = writer.join();
         let _ = child.wait();
-        Ok(out)
+        Ok(())
     }
 
     /// Writes a blob; its id.

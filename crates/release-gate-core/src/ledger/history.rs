@@ -262,6 +262,16 @@ impl History {
 /// Verifies a log history, oldest commit first: structure, chain, Merkle roots, checkpoint signatures and
 /// consistency with a pinned checkpoint. Gathers every problem (a few of each code).
 pub fn verify_history(commits: &[CommitRecord], check: HistoryCheck<'_>) -> History {
+    verify_history_stream(commits, commits.len(), check)
+}
+
+/// [`verify_history`] over commits as they are read (`total` of them), so checking overlaps reading; a
+/// stream that ends early is reported as an incomplete history.
+pub fn verify_history_stream<C: std::borrow::Borrow<CommitRecord>>(
+    commits: impl IntoIterator<Item = C>,
+    total: usize,
+    check: HistoryCheck<'_>,
+) -> History {
     let mut out = History::default();
     if check.shallow {
         out.problem(
@@ -273,9 +283,11 @@ pub fn verify_history(commits: &[CommitRecord], check: HistoryCheck<'_>) -> Hist
     }
     let mut prev = GENESIS.to_owned();
     let mut last_time: Option<jiff::Timestamp> = None;
-    let total = commits.len();
-    for (index, commit) in commits.iter().enumerate() {
+    let mut seen = 0;
+    for (index, commit) in commits.into_iter().enumerate() {
+        let commit = commit.borrow();
         let number = index + 1;
+        seen = number;
         let short = commit.id.get(..12).unwrap_or(&commit.id).to_owned();
         out.commits.push(commit.id.clone());
         if commit.parents > 1 {
@@ -347,6 +359,14 @@ pub fn verify_history(commits: &[CommitRecord], check: HistoryCheck<'_>) -> Hist
         if check.every_checkpoint || is_tip {
             check_checkpoint(&mut out, commit, check, number, &short, is_tip);
         }
+    }
+    if seen < total {
+        out.problem(
+            LogCode::Incomplete,
+            format!(
+                "only {seen} of the log's {total} commits could be read; run `git fsck` and read it again"
+            ),
+        );
     }
     if let Some(pin) = check.pin
         && pin.size() > out.merkle.size()

@@ -549,6 +549,9 @@ fn the_v2_log_golden_files_are_byte_identical_and_verify() {
     let pin = parse_pin(checkpoint.as_bytes()).unwrap();
     assert!(verify_history(&log, check(signers, Some(&pin))).ok());
 
+    // A read that stops early (git failing part way) is an incomplete log, never a shorter valid one.
+    let cut = crate::ledger::history::verify_history_stream(&log[..1], 2, check(signers, None));
+    assert_eq!(cut.problems.iter().map(|p| p.code).collect::<Vec<_>>(), [LogCode::Incomplete]);
     // Each frozen part, changed by one byte, no longer verifies; Priya may not sign checkpoints.
     let codes = |log: &[crate::ledger::history::CommitRecord]| -> Vec<LogCode> {
         verify_history(log, check(signers, None)).problems.iter().map(|p| p.code).collect()

@@ -20,7 +20,7 @@ use release_gate_core::ledger::{Entry, Event};
 use release_gate_core::signing::{AllowedSigners, CHECKPOINT_NAMESPACE, SigningKey, sha256_hex};
 
 use crate::fs::Lock;
-use crate::git::{Git, GitError, Pushed, is_remote_name};
+use crate::git::{Git, GitError, Object, Pushed, is_remote_name};
 
 use super::LedgerError;
 
@@ -129,17 +129,36 @@ impl BranchLog {
         Ok(view)
     }
 
-    /// Reads and checks the history ending at `tip` (all of it untrusted).
+    /// Reads and checks the history ending at `tip` (all of it untrusted). One thread reads the commits
+    /// through git while this one checks them, so the signature checks overlap git's reading.
     pub fn read(&self, tip: &str, check: HistoryCheck<'_>) -> Result<History, LedgerError> {
-        let commits = self.commits(tip)?;
+        let list = self.git.first_parent_history(tip, MAX_ENTRIES)?;
         let shallow = self.git.shallow_commits()?;
-        let cut = commits.iter().any(|commit| shallow.contains(&commit.id));
-        Ok(history::verify_history(&commits, HistoryCheck { shallow: check.shallow || cut, ..check }))
+        let cut = list.iter().any(|(id, _)| shallow.contains(id));
+        let check = HistoryCheck { shallow: check.shallow || cut, ..check };
+        let total = list.len();
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<CommitRecord>(1024);
+        std::thread::scope(|scope| {
+            let reader = scope.spawn(move || self.commits(list, |record| sender.send(record).is_ok()));
+            let history = history::verify_history_stream(receiver, total, check);
+            match reader.join() {
+                Ok(Ok(())) => Ok(history),
+                Ok(Err(error)) => Err(error),
+                Err(_) => Err(LedgerError::Git(GitError::Failed {
+                    args: "cat-file --batch".into(),
+                    stderr: "the log's reader stopped unexpectedly".into(),
+                })),
+            }
+        })
     }
 
-    /// The commits of the history ending at `tip`, oldest first, with their trees' names and files.
-    fn commits(&self, tip: &str) -> Result<Vec<CommitRecord>, LedgerError> {
-        let list = self.git.first_parent_history(tip, MAX_ENTRIES)?;
+    /// The commits `list` names (oldest first), with their trees' names and files, handed to `each` as
+    /// they are read; `each` returning false stops the reading.
+    fn commits(
+        &self,
+        list: Vec<(String, usize)>,
+        mut each: impl FnMut(CommitRecord) -> bool,
+    ) -> Result<(), LedgerError> {
         let mut names = Vec::with_capacity(list.len() * 4);
         for (id, _) in &list {
             names.push(format!("{id}^{{tree}}"));
@@ -147,10 +166,16 @@ impl BranchLog {
                 names.push(format!("{id}:{file}"));
             }
         }
-        let objects = self.git.read_objects(&names, MAX_ENTRY_BYTES)?;
-        let mut objects = objects.into_iter();
-        let mut out = Vec::with_capacity(list.len());
-        for (id, parents) in list {
+        let mut list = list.into_iter();
+        let mut parts: Vec<Object> = Vec::with_capacity(4);
+        let mut open = true;
+        self.git.read_objects_with(&names, MAX_ENTRY_BYTES, |object| {
+            parts.push(object);
+            if parts.len() < 4 {
+                return;
+            }
+            let mut objects = parts.drain(..);
+            let Some((id, parents)) = list.next() else { return };
             let hash_len = id.len() / 2;
             let tree = objects.next().flatten();
             let mut take = |bound: usize| match objects.next().flatten() {
@@ -166,9 +191,11 @@ impl BranchLog {
             let checkpoint = take(MAX_CHECKPOINT_BYTES);
             let checkpoint_sig = take(MAX_SIGNATURE_BYTES);
             let entry = take(MAX_ENTRY_BYTES);
-            out.push(CommitRecord { id, parents, names, entry, checkpoint, checkpoint_sig });
-        }
-        Ok(out)
+            if open {
+                open = each(CommitRecord { id, parents, names, entry, checkpoint, checkpoint_sig });
+            }
+        })?;
+        Ok(())
     }
 
     /// Fetches the remote's log into the tracking ref and refuses a remote that no longer holds what it
