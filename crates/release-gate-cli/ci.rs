@@ -12,6 +12,7 @@ use release_gate_core::history::Change;
 use release_gate_core::ledger::history::HistoryCheck;
 use release_gate_core::signing::verify::Verification;
 use release_gate_core::signing::{DecisionPredicate, Statement};
+use release_gate_core::value::short_commit;
 use release_gate_core::{Report, Severity, Verdict};
 use release_gate_repo::ledger::branch::BranchLog;
 use release_gate_repo::workspace::Workspace;
@@ -136,7 +137,7 @@ fn pr_check(args: &PrCheckArgs) -> anyhow::Result<Outcome> {
         output::note(&format!(
             "the base {} is not an ancestor of {head}: the diff also undoes the base's newer commits; check out the \
              pull request's merge commit (the default of `actions/checkout` on `pull_request`)",
-            short(base)
+            short_commit(base)
         ));
     }
     let report = match release_gate_core::read_document(pr.body.as_bytes()) {
@@ -264,7 +265,7 @@ fn pr_summary(check: &PrCheck, diagnostics: &[Diagnostic]) -> String {
     let _ = writeln!(md, "| Suggested by the diff | {suggested} ({} files) |", classification.files.len());
     let _ = writeln!(md, "| Decision | {call} |");
     if let (Some(base), Some(head)) = (&classification.base, &classification.head) {
-        let _ = writeln!(md, "| Diff | `{}..{}` |", short(base), short(head));
+        let _ = writeln!(md, "| Diff | `{}..{}` |", short_commit(base), short_commit(head));
     }
     let _ = writeln!(md);
     if !diagnostics.is_empty() {
@@ -318,10 +319,6 @@ fn severity_icon(severity: Severity) -> &'static str {
 
 fn plural(count: usize) -> &'static str {
     if count == 1 { "" } else { "s" }
-}
-
-fn short(commit: &str) -> &str {
-    commit.get(..12).unwrap_or(commit)
 }
 
 /// The verify failures as diagnostics: about the signed decision as a whole, never a file's line.
@@ -401,7 +398,7 @@ fn deploy_summary(
             md,
             "## :white_check_mark: Deploy gate: `{}` is a signed GO for `{}`\n",
             code(&result.id),
-            short(commit)
+            short_commit(commit)
         );
     } else {
         let count = result.failures.len();
@@ -409,7 +406,7 @@ fn deploy_summary(
             md,
             "## :x: Deploy gate: `{}` does not verify for `{}` ({count} failure{})\n",
             code(&result.id),
-            short(commit),
+            short_commit(commit),
             plural(count)
         );
         let _ = writeln!(md, "| Failure | What it means |\n|---|---|");
@@ -477,7 +474,7 @@ fn deploy_summary(
                         let on = if evidence_commit == commit {
                             "this commit".to_owned()
                         } else {
-                            format!("`{}`", short(evidence_commit))
+                            format!("`{}`", short_commit(evidence_commit))
                         };
                         Some(format!(
                             "{} by {}, {hours} h before this check, on {on}",

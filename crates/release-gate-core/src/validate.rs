@@ -313,10 +313,10 @@ impl<'a> Rules<'a> {
                 Severity::Error,
                 format!(
                     "The change being released ({}..{}) differs from the one this decision covers ({}..{}): after new commits, `release-gate rebind ID` moves the decision to the new head; then re-run or re-record the gates.",
-                    short(&binding.base),
-                    short(&release.commit),
-                    short(&binding.base),
-                    short(&binding.head)
+                    value::short_commit(&binding.base),
+                    value::short_commit(&release.commit),
+                    value::short_commit(&binding.base),
+                    value::short_commit(&binding.head)
                 ),
                 None,
             );
@@ -337,8 +337,8 @@ impl<'a> Rules<'a> {
                     severity,
                     format!(
                         "The {layer} gate's evidence was gathered on {}, but {} is being released: re-run or re-record the gate on the released commit (after new commits, `release-gate rebind` first).",
-                        short(evidence.commit),
-                        short(&release.commit)
+                        value::short_commit(evidence.commit),
+                        value::short_commit(&release.commit)
                     ),
                     None,
                 ),
@@ -840,11 +840,6 @@ impl<'a> Rules<'a> {
         let line = self.field_line(Field::Communication);
         self.emit(Code::CommunicationIncomplete, severity, message, line);
     }
-}
-
-/// The first 12 characters of a commit id.
-fn short(commit: &str) -> &str {
-    commit.get(..12).unwrap_or(commit)
 }
 
 fn human_age(age: jiff::SignedDuration) -> String {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use release_gate_core::decision::{Communication, Layer, Operations};
 use release_gate_core::history::{Change, CheckResult, DrillItem, Event, Mark};
 use release_gate_core::policy::Check;
+use release_gate_core::value::short_commit;
 use release_gate_core::{Decision, Policy};
 
 use crate::run::{Cancel, run_check};
@@ -75,13 +76,13 @@ impl Workspace {
         let bytes = self.git.committed_file(commit, ".release/policy.toml")?.ok_or_else(|| {
             OpError::Invalid(format!(
                 "commit {} has no .release/policy.toml: commands run only from the committed policy; commit it first",
-                short(commit)
+                short_commit(commit)
             ))
         })?;
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| OpError::Invalid("the committed .release/policy.toml is not UTF-8".into()))?;
         Policy::from_toml(text).map_err(|error| OpError::Policy {
-            path: format!("{}:.release/policy.toml", short(commit)),
+            path: format!("{}:.release/policy.toml", short_commit(commit)),
             error,
         })
     }
@@ -590,10 +591,6 @@ impl Workspace {
             Ok::<_, OpError>(decision.clone())
         })
     }
-}
-
-fn short(commit: &str) -> &str {
-    commit.get(..12).unwrap_or(commit)
 }
 
 /// What `comms` does with the communication gate.

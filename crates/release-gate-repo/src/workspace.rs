@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use release_gate_core::classify::{self, Classification};
 use release_gate_core::decision::{Call, Layer, RiskClass};
 use release_gate_core::history::{Binding, Change, Closure, DeltaFile, Event, Mark, SettableField};
+use release_gate_core::value::short_commit;
 use release_gate_core::{
     Code, Decision, Document, Finding, Policy, PolicyError, ReleaseFacts, Report, Severity, Verdict,
 };
@@ -711,8 +712,8 @@ impl Workspace {
             if !self.git.is_ancestor(&binding.base, &head) {
                 return Err(OpError::Invalid(format!(
                     "{} does not contain the decision's base {}: a decision follows new commits on the same base; draft a new decision for another range",
-                    short(&head),
-                    short(&binding.base)
+                    short_commit(&head),
+                    short_commit(&binding.base)
                 )));
             }
             let diff = self.git.diff(&binding.base, &head)?;
@@ -889,7 +890,13 @@ pub struct Range {
 impl Range {
     /// `v1.4.0 (latest tag) 1a2b3c4d5e6f..HEAD 9f8e7d6c5b4a`, for people.
     pub fn describe(&self) -> String {
-        format!("{} {}..{} {}", self.base_from, short(&self.base), self.head_from, short(&self.head))
+        format!(
+            "{} {}..{} {}",
+            self.base_from,
+            short_commit(&self.base),
+            self.head_from,
+            short_commit(&self.head)
+        )
     }
 }
 
@@ -984,8 +991,4 @@ fn refuse_closed(id: &Id, decision: &Decision) -> Result<(), OpError> {
 fn same_person(a: &str, b: &str) -> bool {
     let name = |text: &str| release_gate_core::signing::person_name(text).trim().to_ascii_lowercase();
     name(a) == name(b)
-}
-
-fn short(commit: &str) -> &str {
-    commit.get(..12).unwrap_or(commit)
 }

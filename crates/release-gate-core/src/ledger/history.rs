@@ -288,7 +288,7 @@ pub fn verify_history_stream<C: std::borrow::Borrow<CommitRecord>>(
         let commit = commit.borrow();
         let number = index + 1;
         seen = number;
-        let short = commit.id.get(..12).unwrap_or(&commit.id).to_owned();
+        let short = crate::value::short_commit(&commit.id).to_owned();
         out.commits.push(commit.id.clone());
         if commit.parents > 1 {
             out.problem(
