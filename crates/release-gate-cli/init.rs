@@ -69,10 +69,24 @@ fn report(out: &mut impl Write, change: Change, path: &Path) -> std::io::Result<
     }
 }
 
-/// Creates a file that is missing; never overwrites one someone may have edited.
-fn create_once(path: &Path, content: &str) -> anyhow::Result<Change> {
+/// A file of the repository that init edits, when it exists: read like everything under `.release/`
+/// (bounded, regular, no link out of the repository) and UTF-8.
+fn read_existing(root: &Path, path: &Path) -> anyhow::Result<Option<String>> {
+    match release_gate_repo::fs::read_inside(root, path) {
+        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| {
+            anyhow::anyhow!("{} is not UTF-8 text; fix it, then run init again", path.display())
+        }),
+        Err(error) if error.is_not_found() => Ok(None),
+        Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// Creates a file that is missing; never overwrites one someone may have edited. Its folder must lie in
+/// the repository: a committed link such as `.codex -> ~/.codex` is refused before anything is written.
+fn create_once(root: &Path, path: &Path, content: &str) -> anyhow::Result<Change> {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+        release_gate_repo::fs::create_dir_inside(root, parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
     }
     match std::fs::OpenOptions::new().write(true).create_new(true).open(path) {
         Ok(mut file) => {
@@ -87,14 +101,11 @@ fn create_once(path: &Path, content: &str) -> anyhow::Result<Change> {
 }
 
 /// Writes a file release-gate owns when its content differs.
-fn write_owned(path: &Path, content: &str) -> anyhow::Result<Change> {
-    match std::fs::read_to_string(path) {
-        Ok(existing) if existing == content => return Ok(Change::Kept),
-        Ok(_) => {}
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return create_once(path, content);
-        }
-        Err(error) => return Err(error).with_context(|| format!("cannot read {}", path.display())),
+fn write_owned(root: &Path, path: &Path, content: &str) -> anyhow::Result<Change> {
+    match read_existing(root, path)? {
+        Some(existing) if existing == content => return Ok(Change::Kept),
+        Some(_) => {}
+        None => return create_once(root, path, content),
     }
     release_gate_repo::fs::write_atomic(path, content.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
@@ -108,16 +119,16 @@ pub fn run(args: &InitArgs) -> anyhow::Result<Outcome> {
     };
     let mut out = output::stdout();
     let policy = root.join(".release/policy.toml");
-    report(&mut out, create_once(&policy, DEFAULT_POLICY_TOML)?, &policy)?;
+    report(&mut out, create_once(&root, &policy, DEFAULT_POLICY_TOML)?, &policy)?;
     let signers = root.join(".release/allowed_signers");
-    report(&mut out, create_once(&signers, ALLOWED_SIGNERS)?, &signers)?;
+    report(&mut out, create_once(&root, &signers, ALLOWED_SIGNERS)?, &signers)?;
     if args.codex {
         for (name, content) in SKILL_FILES {
             let path = root.join(".agents/skills/release-readiness").join(name);
-            report(&mut out, write_owned(&path, content)?, &path)?;
+            report(&mut out, write_owned(&root, &path, content)?, &path)?;
         }
         let agents = root.join("AGENTS.md");
-        report(&mut out, agents_section(&agents)?, &agents)?;
+        report(&mut out, agents_section(&root, &agents)?, &agents)?;
         if args.user_config {
             writeln!(
                 out,
@@ -126,7 +137,7 @@ pub fn run(args: &InitArgs) -> anyhow::Result<Outcome> {
             )?;
         } else {
             let config = root.join(".codex/config.toml");
-            report(&mut out, codex_config(&config, &args.server_command)?, &config)?;
+            report(&mut out, codex_config(&root, &config, &args.server_command)?, &config)?;
             writeln!(
                 out,
                 "\nCodex reads a project's .codex/config.toml once you trust the project. `codex mcp list` shows the server."
@@ -147,14 +158,10 @@ pub fn run(args: &InitArgs) -> anyhow::Result<Outcome> {
 }
 
 /// Puts the release-readiness section between its markers, keeping the rest of AGENTS.md.
-fn agents_section(path: &Path) -> anyhow::Result<Change> {
+fn agents_section(root: &Path, path: &Path) -> anyhow::Result<Change> {
     let block = format!("{AGENTS_BEGIN}\n{AGENTS_SECTION}{AGENTS_END}\n");
-    let existing = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return create_once(path, &format!("# AGENTS.md\n\n{block}"));
-        }
-        Err(error) => return Err(error).with_context(|| format!("cannot read {}", path.display())),
+    let Some(existing) = read_existing(root, path)? else {
+        return create_once(root, path, &format!("# AGENTS.md\n\n{block}"));
     };
     let updated = match (existing.find(AGENTS_BEGIN), existing.find(AGENTS_END)) {
         (Some(begin), Some(end)) if begin < end => {
@@ -190,7 +197,7 @@ fn agents_section(path: &Path) -> anyhow::Result<Change> {
 const TOOL_TIMEOUT_SEC: u32 = 120;
 
 /// Adds the MCP server to the project's Codex configuration unless it is there already.
-fn codex_config(path: &Path, command: &str) -> anyhow::Result<Change> {
+fn codex_config(root: &Path, path: &Path, command: &str) -> anyhow::Result<Change> {
     // Codex aborts a tool call after `tool_timeout_sec`; the run tools answer within seconds (a longer run
     // goes on behind a handle that `run_status` follows), so this bound only has to cover one step. Codex
     // passes a stdio server only its entry's `env` table: the signer's key goes there, empty until set.
@@ -202,10 +209,8 @@ fn codex_config(path: &Path, command: &str) -> anyhow::Result<Change> {
         toml_string(command),
         SIGNING_KEY_ENV = release_gate_mcp::SIGNING_KEY_ENV
     );
-    let existing = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return create_once(path, &entry),
-        Err(error) => return Err(error).with_context(|| format!("cannot read {}", path.display())),
+    let Some(existing) = read_existing(root, path)? else {
+        return create_once(root, path, &entry);
     };
     let parsed: toml::Table = toml::from_str(&existing)
         .with_context(|| format!("{} is not valid TOML; fix it, then run init again", path.display()))?;

@@ -444,3 +444,61 @@ fn leftovers_of_killed_writes_block_nothing() {
     // The decision store cleaned its own leftover under its lock.
     assert!(!leftovers[0].exists());
 }
+
+/// `init` edits files a cloned repository supplies (AGENTS.md, `.codex/config.toml`, the skill): a
+/// committed link must not steer its writes out of the repository, and a pipe must not hang it.
+#[test]
+fn init_writes_nothing_through_committed_links_and_reads_no_pipe() {
+    let outside = TempDir::new("attack-init-outside");
+    let config = outside.path().join("config.toml");
+    std::fs::write(&config, "# the person's own Codex configuration\n").unwrap();
+    let listing = |dir: &Path| {
+        let mut names: Vec<String> = walk(dir);
+        names.sort();
+        names
+    };
+    let before = listing(outside.path());
+    for link in [".codex", ".agents", ".release"] {
+        let repo = GitRepo::new("attack-init-link");
+        let path = repo.path().join(link);
+        let _ = std::fs::remove_dir_all(&path);
+        std::os::unix::fs::symlink(outside.path(), &path).unwrap();
+        let out = run_limited(
+            repo.path(),
+            &["init", "--codex", "--server-command", "release-gate"],
+            Duration::from_secs(20),
+        );
+        assert_eq!(out.code, 2, "{link}: {out:?}");
+        assert!(out.stderr.contains("leads out of the repository"), "{link}: {out:?}");
+        assert_eq!(listing(outside.path()), before, "{link}: something was written outside");
+        assert_eq!(
+            std::fs::read_to_string(&config).unwrap(),
+            "# the person's own Codex configuration\n",
+            "{link}"
+        );
+    }
+    // AGENTS.md as a FIFO would block a plain read forever; a link to an outside file is not read.
+    let repo = GitRepo::new("attack-init-fifo");
+    assert!(
+        std::process::Command::new("mkfifo").arg(repo.path().join("AGENTS.md")).status().unwrap().success()
+    );
+    let out = run_limited(repo.path(), &["init", "--codex"], Duration::from_secs(20));
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("not a regular file"), "{out:?}");
+}
+
+/// Every file and folder under `dir`, relative to it.
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(next) = stack.pop() {
+        for entry in std::fs::read_dir(&next).unwrap() {
+            let path = entry.unwrap().path();
+            out.push(path.strip_prefix(dir).unwrap().display().to_string());
+            if path.is_dir() && !path.is_symlink() {
+                stack.push(path);
+            }
+        }
+    }
+    out
+}

@@ -152,6 +152,10 @@ pub fn read_inside(root: &Path, path: &Path) -> Result<Vec<u8>, ReadError> {
 /// Creates `dir` and its parents when missing, and checks that it lies inside `root`: a committed link such
 /// as `.release/decisions -> /elsewhere` is refused before anything is written through it.
 pub fn create_dir_inside(root: &Path, dir: &Path) -> Result<(), ReadError> {
+    // The deepest folder that exists is checked first, so no folder is created through a link that leads
+    // out; the whole path again after, in case a link was swapped in meanwhile.
+    let existing = dir.ancestors().find(|ancestor| ancestor.exists()).unwrap_or(root);
+    check_inside(root, existing)?;
     std::fs::create_dir_all(dir)?;
     check_inside(root, dir)
 }
