@@ -238,25 +238,20 @@ impl Workspace {
                 break match tally.finish() {
                     Ok(()) => {
                         let observations = observer.finish();
-                        self.record_end(
+                        return self.record_end(
                             id,
                             actor,
                             clock,
-                            &commit,
-                            WatchOutcome::Passed,
-                            None,
-                            None,
-                            &observations,
-                        )?;
-                        return Ok(WatchRun {
-                            commit,
-                            outcome: WatchOutcome::Passed,
-                            reason: None,
-                            fired: None,
-                            rollback: None,
-                            polls,
-                            observations,
-                        });
+                            WatchRun {
+                                commit,
+                                outcome: WatchOutcome::Passed,
+                                reason: None,
+                                fired: None,
+                                rollback: None,
+                                polls,
+                                observations,
+                            },
+                        );
                     }
                     Err(reason) => Err(reason),
                 };
@@ -271,25 +266,20 @@ impl Workspace {
             Err(reason) if plan.rollback_on_inconclusive => (None, Some(reason)),
             Err(reason) => {
                 let observations = observer.finish();
-                self.record_end(
+                return self.record_end(
                     id,
                     actor,
                     clock,
-                    &commit,
-                    WatchOutcome::Inconclusive,
-                    None,
-                    Some(reason.clone()),
-                    &observations,
-                )?;
-                return Ok(WatchRun {
-                    commit,
-                    outcome: WatchOutcome::Inconclusive,
-                    reason: Some(reason),
-                    fired: None,
-                    rollback: None,
-                    polls,
-                    observations,
-                });
+                    WatchRun {
+                        commit,
+                        outcome: WatchOutcome::Inconclusive,
+                        reason: Some(reason),
+                        fired: None,
+                        rollback: None,
+                        polls,
+                        observations,
+                    },
+                );
             }
         };
         let fired_text =
@@ -325,42 +315,28 @@ impl Workspace {
             id,
             actor,
             clock,
-            &commit,
-            outcome,
-            Some(rollback.clone()),
-            reason.clone(),
-            &observations,
-        )?;
-        Ok(WatchRun { commit, outcome, reason, fired, rollback: Some(rollback), polls, observations })
+            WatchRun { commit, outcome, reason, fired, rollback: Some(rollback), polls, observations },
+        )
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn record_end(
-        &self,
-        id: &Id,
-        actor: &str,
-        clock: Clock,
-        commit: &str,
-        outcome: WatchOutcome,
-        rollback: Option<CheckResult>,
-        reason: Option<String>,
-        observations: &[Observation],
-    ) -> Result<(), OpError> {
+    /// Records how a watch ended (`watch-ended`) and hands the run back.
+    fn record_end(&self, id: &Id, actor: &str, clock: Clock, run: WatchRun) -> Result<WatchRun, OpError> {
         self.store.update(id, |decision| {
             decision.record(Event {
                 at: clock.now(),
                 actor: actor.to_owned(),
                 change: Change::WatchEnded {
-                    outcome,
-                    commit: commit.to_owned(),
-                    rollback: rollback.clone(),
-                    reason: reason.clone(),
-                    observations: observations.to_vec(),
+                    outcome: run.outcome,
+                    commit: run.commit.clone(),
+                    rollback: run.rollback.clone(),
+                    reason: run.reason.clone(),
+                    observations: run.observations.clone(),
                 },
                 confirmed: None,
             });
             Ok::<_, OpError>(())
-        })
+        })?;
+        Ok(run)
     }
 }
 
