@@ -689,3 +689,49 @@ fn a_log_file_migrates_byte_for_byte_and_its_old_checkpoint_stays_checkable() {
     let out = run(&other, &["log", "migrate", "--key", &team.key(PRIYA), "--no-push"]);
     assert_eq!(out.code, 2, "{out:?}");
 }
+
+/// The reader asks git for each tree's files by id: trees that are not what release-gate writes (an
+/// extra file, the entry executable, a link, a folder, missing, a blob that is not in the repository)
+/// are each reported as invalid entries, and reading never hangs or fails.
+#[test]
+fn entry_commits_with_odd_trees_are_reported_not_read_as_entries() {
+    let team = Team::new("odd-trees");
+    let clone = team.clone("writer");
+    for id in ["rel-1", "rel-2"] {
+        team.decision(&clone, id);
+        assert_eq!(team.sign(&clone, id, PRIYA, &[]).code, 0);
+    }
+    let tip = git(&clone, &["rev-parse", "release-gate-ledger"]);
+    let parent = git(&clone, &["rev-parse", "release-gate-ledger~1"]);
+    let listing = git(&clone, &["ls-tree", &format!("{tip}^{{tree}}")]);
+    let line =
+        |name: &str| listing.lines().find(|line| line.ends_with(&format!("\t{name}"))).unwrap().to_owned();
+    let (checkpoint, signature, entry) = (line("checkpoint"), line("checkpoint.sig"), line("entry"));
+    let entry_blob = entry.split_whitespace().nth(2).unwrap().to_owned();
+    let subtree = pipe(&clone, &["mktree"], format!("{entry}\n").as_bytes());
+    let absent = "0123456789abcdef0123456789abcdef01234567";
+    let cases = [
+        ("an extra file", format!("{checkpoint}\n{signature}\n{entry}\n100644 blob {entry_blob}\textra\n")),
+        ("an executable entry", format!("{checkpoint}\n{signature}\n100755 blob {entry_blob}\tentry\n")),
+        ("a link as entry", format!("{checkpoint}\n{signature}\n120000 blob {entry_blob}\tentry\n")),
+        ("a folder as entry", format!("{checkpoint}\n{signature}\n040000 tree {subtree}\tentry\n")),
+        ("no entry", format!("{checkpoint}\n{signature}\n")),
+        (
+            "an entry that is not in the repository",
+            format!("{checkpoint}\n{signature}\n100644 blob {absent}\tentry\n"),
+        ),
+    ];
+    for (what, listing) in cases {
+        let tree = pipe(&clone, &["mktree", "--missing"], listing.as_bytes());
+        let commit = git(&clone, &["commit-tree", &tree, "-p", &parent, "-m", what]);
+        let out = run(&clone, &["log", "verify", "--ref", &commit, "--format", "json"]);
+        let codes = problem_codes(&out);
+        assert!(
+            codes.contains(&"ledger-entry-invalid".to_owned())
+                || codes.contains(&"ledger-incomplete".to_owned()),
+            "{what}: {out:?}"
+        );
+        // The first entry, untouched, still verifies on its own.
+        assert_eq!(run(&clone, &["log", "verify", "--ref", &parent]).code, 0, "{what}");
+    }
+}

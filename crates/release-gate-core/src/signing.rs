@@ -410,28 +410,91 @@ impl PublicKey {
         key.verify_strict(message, &signature).is_ok()
     }
 
-    /// Verifies an armored SSH signature over `message` under `namespace`.
+    /// Verifies an armored SSH signature over `message` under `namespace`, made by this key.
     pub fn verify_sshsig(&self, namespace: &str, message: &[u8], armored: &[u8]) -> Result<(), String> {
-        let signature = ssh_key::SshSig::from_pem(armored).map_err(|error| error.to_string())?;
-        if signature.namespace() != namespace {
-            return Err(format!("namespace is `{}`, expected `{namespace}`", signature.namespace()));
-        }
-        if signature.public_key() != self.ssh().key_data() {
+        let signature = SshSignature::parse(armored)?;
+        if signature.key != *self {
             return Err("made by another key".to_owned());
         }
-        self.ssh().verify(namespace, message, &signature).map_err(|error| error.to_string())
+        signature.verify(namespace, message, &mut Verifiers::default())
+    }
+}
+
+/// An armored SSH signature (SSHSIG) by an Ed25519 key, parsed once: who it claims to be by and in which
+/// namespace (unverified until [`SshSignature::verify`]).
+#[derive(Debug, Clone)]
+pub struct SshSignature {
+    key: PublicKey,
+    inner: ssh_key::SshSig,
+}
+
+impl SshSignature {
+    pub fn parse(armored: &[u8]) -> Result<SshSignature, String> {
+        let inner = ssh_key::SshSig::from_pem(armored).map_err(|error| error.to_string())?;
+        match inner.public_key() {
+            ssh_key::public::KeyData::Ed25519(key) => {
+                Ok(SshSignature { key: PublicKey::from_raw(key.0), inner })
+            }
+            other => Err(format!("a {} key; release-gate trusts Ed25519 keys only", other.algorithm())),
+        }
+    }
+
+    /// The key it claims to be made by.
+    pub fn key(&self) -> PublicKey {
+        self.key
+    }
+
+    pub fn namespace(&self) -> &str {
+        self.inner.namespace()
+    }
+
+    /// Checks it over `message` under `namespace` with the key it names, as `ssh-keygen -Y verify` does
+    /// (the same Ed25519 check ssh-key makes); `keys` keeps keys already decoded.
+    pub fn verify(&self, namespace: &str, message: &[u8], keys: &mut Verifiers) -> Result<(), String> {
+        use ed25519_dalek::Verifier as _;
+        if self.inner.namespace() != namespace {
+            return Err(format!("namespace is `{}`, expected `{namespace}`", self.inner.namespace()));
+        }
+        if self.inner.signature().algorithm() != ssh_key::Algorithm::Ed25519 {
+            return Err(format!("a {} signature by an Ed25519 key", self.inner.signature().algorithm()));
+        }
+        let signed = ssh_key::SshSig::signed_data(namespace, self.inner.hash_alg(), message)
+            .map_err(|error| error.to_string())?;
+        let signature = ed25519_dalek::Signature::from_slice(self.inner.signature_bytes())
+            .map_err(|_| "not an Ed25519 signature".to_owned())?;
+        let key = keys.get(&self.key).ok_or("the key is not a valid Ed25519 point")?;
+        key.verify(&signed, &signature).map_err(|_| "signature verification failed".to_owned())
+    }
+}
+
+/// Ed25519 keys already decoded from their bytes (decoding is a square root, a tenth of a check), for
+/// checking many signatures by the same few keys.
+#[derive(Debug, Default)]
+pub struct Verifiers(Vec<(PublicKey, Option<ed25519_dalek::VerifyingKey>)>);
+
+impl Verifiers {
+    /// How many keys are kept; a log is signed by a handful.
+    const KEEP: usize = 16;
+
+    fn get(&mut self, key: &PublicKey) -> Option<&ed25519_dalek::VerifyingKey> {
+        let index = match self.0.iter().position(|(known, _)| known == key) {
+            Some(index) => index,
+            None => {
+                if self.0.len() == Self::KEEP {
+                    self.0.remove(0);
+                }
+                self.0.push((*key, ed25519_dalek::VerifyingKey::from_bytes(&key.raw).ok()));
+                self.0.len() - 1
+            }
+        };
+        self.0.get(index).and_then(|(_, verifier)| verifier.as_ref())
     }
 }
 
 /// The public key an armored SSH signature claims to be made by, and its namespace (unverified).
 pub fn sshsig_claims(armored: &[u8]) -> Result<(PublicKey, String), String> {
-    let signature = ssh_key::SshSig::from_pem(armored).map_err(|error| error.to_string())?;
-    match signature.public_key() {
-        ssh_key::public::KeyData::Ed25519(key) => {
-            Ok((PublicKey::from_raw(key.0), signature.namespace().to_owned()))
-        }
-        other => Err(format!("a {} key; release-gate trusts Ed25519 keys only", other.algorithm())),
-    }
+    let signature = SshSignature::parse(armored)?;
+    Ok((signature.key, signature.namespace().to_owned()))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -474,8 +474,85 @@ pub enum Pushed {
     Refused(String),
 }
 
-/// One object read by [`Git::read_objects`]: its type and bytes, `None` when missing or over the bound.
+/// One object read by [`Git::object_stream`]: its type and bytes, `None` when missing or over the bound.
 pub type Object = Option<(String, Vec<u8>)>;
+
+/// A commit of a first-parent history: its id, its tree and how many parents it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryCommit {
+    pub id: String,
+    pub tree: String,
+    pub parents: usize,
+}
+
+fn cat_file_failed(why: &str) -> GitError {
+    GitError::Failed { args: "cat-file --batch".into(), stderr: why.to_owned() }
+}
+
+/// The asking half of [`Git::object_stream`]. Requests are buffered: they reach git when the buffer
+/// fills, on [`ObjectRequests::flush`], or when this half is dropped (which also ends git's input).
+#[derive(Debug)]
+pub struct ObjectRequests(std::io::BufWriter<std::process::ChildStdin>);
+
+impl ObjectRequests {
+    /// Asks for one object. Names are object names, never options: a name with a line break is refused.
+    pub fn request(&mut self, name: &str) -> Result<(), GitError> {
+        use std::io::Write as _;
+        if name.contains(['\n', '\r']) {
+            return Err(cat_file_failed("an object name with a line break"));
+        }
+        self.0.write_all(name.as_bytes()).and_then(|()| self.0.write_all(b"\n")).map_err(GitError::Spawn)
+    }
+
+    pub fn flush(&mut self) -> Result<(), GitError> {
+        use std::io::Write as _;
+        self.0.flush().map_err(GitError::Spawn)
+    }
+}
+
+/// The reading half of [`Git::object_stream`]; dropping it ends the process.
+#[derive(Debug)]
+pub struct ObjectAnswers {
+    reader: std::io::BufReader<std::process::ChildStdout>,
+    child: std::process::Child,
+    header: String,
+}
+
+impl ObjectAnswers {
+    /// The next object asked for: its type and bytes, `None` when it is missing or over `max` bytes (read
+    /// past). An error when git stops answering.
+    pub fn next(&mut self, max: usize) -> Result<Object, GitError> {
+        use std::io::{BufRead as _, Read as _};
+        self.header.clear();
+        let read = (&mut self.reader).take(512).read_line(&mut self.header).map_err(GitError::Spawn)?;
+        if read == 0 || !self.header.ends_with('\n') {
+            return Err(cat_file_failed("git stopped answering"));
+        }
+        let fields: Vec<&str> = self.header.trim_end().split(' ').collect();
+        let [_, kind, size] = fields.as_slice() else {
+            return Ok(None);
+        };
+        let kind = (*kind).to_owned();
+        let size: usize = size.parse().map_err(|_| cat_file_failed("a malformed object header"))?;
+        if size > max {
+            let skip = u64::try_from(size).unwrap_or(u64::MAX).saturating_add(1);
+            let skipped = std::io::copy(&mut (&mut self.reader).take(skip), &mut std::io::sink())
+                .map_err(GitError::Spawn)?;
+            return if skipped == skip { Ok(None) } else { Err(cat_file_failed("git stopped answering")) };
+        }
+        let mut bytes = vec![0; size + 1];
+        self.reader.read_exact(&mut bytes).map_err(GitError::Spawn)?;
+        bytes.pop();
+        Ok(Some((kind, bytes)))
+    }
+}
+
+impl Drop for ObjectAnswers {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
 
 impl Git {
     /// The repository's common git directory (shared by its work trees).
@@ -504,14 +581,16 @@ impl Git {
             .filter(|id| is_object_id(id))
     }
 
-    /// The first-parent history of `tip`, oldest first: (commit, number of parents). At most `max`.
-    pub fn first_parent_history(&self, tip: &str, max: usize) -> Result<Vec<(String, usize)>, GitError> {
+    /// The first-parent history of `tip`, oldest first. At most `max` commits.
+    pub fn first_parent_history(&self, tip: &str, max: usize) -> Result<Vec<HistoryCommit>, GitError> {
         let raw = self
             .git("rev-list")
-            .options(&["--first-parent", "--parents", "--reverse"])
+            .options(&["--first-parent", "--reverse", "--no-commit-header", "--format=%H %T %P"])
             .revision(tip)
             .paths(&[])
             .output()?;
+        let malformed =
+            || GitError::Failed { args: "rev-list".into(), stderr: "a malformed history line".into() };
         let mut out = Vec::new();
         for line in raw.split(|b| *b == b'\n').filter(|line| !line.is_empty()) {
             if out.len() >= max {
@@ -520,72 +599,34 @@ impl Git {
                     stderr: format!("the history has more than {max} commits"),
                 });
             }
-            let text = String::from_utf8_lossy(line);
+            let text = std::str::from_utf8(line).map_err(|_| malformed())?;
             let mut fields = text.split(' ');
-            let id = fields.next().unwrap_or_default().to_owned();
-            out.push((id, fields.count()));
+            let (Some(id), Some(tree)) = (fields.next(), fields.next()) else { return Err(malformed()) };
+            if !is_object_id(id) || !is_object_id(tree) {
+                return Err(malformed());
+            }
+            out.push(HistoryCommit { id: id.to_owned(), tree: tree.to_owned(), parents: fields.count() });
         }
         Ok(out)
     }
 
-    /// Reads objects by name (`<oid>`, `<oid>^{tree}`, ...) through one `cat-file --batch`, fed by a
-    /// thread while this one reads, so a long list costs one process. Objects over `max` bytes are read
-    /// past and returned as `None`.
-    pub fn read_objects(&self, names: &[String], max: usize) -> Result<Vec<Object>, GitError> {
-        let mut out = Vec::with_capacity(names.len());
-        self.read_objects_with(names, max, |object| out.push(object))?;
-        Ok(out)
-    }
-
-    /// [`Git::read_objects`], handing each object to `each` as it arrives (in the order of `names`), so
-    /// the caller's work overlaps git's.
-    pub fn read_objects_with(
-        &self,
-        names: &[String],
-        max: usize,
-        mut each: impl FnMut(Object),
-    ) -> Result<(), GitError> {
-        use std::io::{BufRead as _, Read as _, Write as _};
+    /// One `git cat-file --batch`, asked for objects by name (`<oid>`, `<oid>^{tree}`, ...) through
+    /// [`ObjectRequests`] while [`ObjectAnswers`] reads them back in the same order, so one thread can
+    /// ask while another reads and a long list costs one process.
+    pub fn object_stream(&self) -> Result<(ObjectRequests, ObjectAnswers), GitError> {
         let mut command = self.git("cat-file").option("--batch");
         command.command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::null());
         let mut child = command.command.spawn().map_err(GitError::Spawn)?;
-        let stdin = child.stdin.take();
-        let request: Vec<u8> = names.iter().flat_map(|name| format!("{name}\n").into_bytes()).collect();
-        let writer = std::thread::spawn(move || {
-            if let Some(mut stdin) = stdin {
-                let _ = stdin.write_all(&request);
-            }
-        });
-        let failed = |why: &str| GitError::Failed { args: "cat-file --batch".into(), stderr: why.to_owned() };
-        let stdout = child.stdout.take().ok_or_else(|| failed("no output"))?;
-        let mut reader = std::io::BufReader::with_capacity(1 << 16, stdout);
-        let mut header = String::new();
-        for _ in names {
-            header.clear();
-            reader.read_line(&mut header).map_err(GitError::Spawn)?;
-            let fields: Vec<&str> = header.trim_end().split(' ').collect();
-            let [_, kind, size] = fields.as_slice() else {
-                each(None);
-                continue;
-            };
-            let size: usize = size.parse().map_err(|_| failed("a malformed object header"))?;
-            if size > max {
-                std::io::copy(
-                    &mut (&mut reader).take(u64::try_from(size).unwrap_or(u64::MAX) + 1),
-                    &mut std::io::sink(),
-                )
-                .map_err(GitError::Spawn)?;
-                each(None);
-                continue;
-            }
-            let mut bytes = vec![0; size + 1];
-            reader.read_exact(&mut bytes).map_err(GitError::Spawn)?;
-            bytes.pop();
-            each(Some(((*kind).to_owned(), bytes)));
-        }
-        let _ = writer.join();
-        let _ = child.wait();
-        Ok(())
+        let stdin = child.stdin.take().ok_or_else(|| cat_file_failed("no input"))?;
+        let stdout = child.stdout.take().ok_or_else(|| cat_file_failed("no output"))?;
+        Ok((
+            ObjectRequests(std::io::BufWriter::with_capacity(1 << 14, stdin)),
+            ObjectAnswers {
+                reader: std::io::BufReader::with_capacity(1 << 16, stdout),
+                child,
+                header: String::new(),
+            },
+        ))
     }
 
     /// Writes a blob; its id.

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use release_gate_core::ledger::{self, Chain, Entry, Event, RepairEvent};
 use release_gate_core::signing::{
-    AllowedSigners, CHECKPOINT_NAMESPACE, SigningKey, sha256_hex, sshsig_claims,
+    AllowedSigners, CHECKPOINT_NAMESPACE, SigningKey, SshSignature, Verifiers, sha256_hex,
 };
 
 use crate::fs::{
@@ -139,8 +139,10 @@ impl Ledger {
         };
         let sig = read_inside(&self.root, &self.checkpoint_sig)
             .map_err(|error| format!("{}: {error}", self.checkpoint_sig.display()))?;
-        let (key, _) = sshsig_claims(&sig)?;
-        key.verify_sshsig(CHECKPOINT_NAMESPACE, &text, &sig)
+        let signature = SshSignature::parse(&sig)?;
+        let key = signature.key();
+        signature
+            .verify(CHECKPOINT_NAMESPACE, &text, &mut Verifiers::default())
             .map_err(|error| format!("the checkpoint signature does not verify: {error}"))?;
         let parsed = ledger::parse_checkpoint(std::str::from_utf8(&text).map_err(|e| e.to_string())?)?;
         let pinned_time = parsed

@@ -13,7 +13,7 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use super::{Chain, Entry, GENESIS, check_line};
-use crate::signing::{AllowedSigners, CHECKPOINT_NAMESPACE, sha256_hex, sshsig_claims};
+use crate::signing::{AllowedSigners, CHECKPOINT_NAMESPACE, PublicKey, SshSignature, Verifiers, sha256_hex};
 
 /// The origin line of a checkpoint of the log on its branch (`v1` pinned the last line's hash).
 pub const CHECKPOINT_ORIGIN_V2: &str = "release-gate.dev/ledger/v2";
@@ -265,10 +265,80 @@ pub fn verify_history(commits: &[CommitRecord], check: HistoryCheck<'_>) -> Hist
     verify_history_stream(commits, commits.len(), check)
 }
 
+/// From how many commits `log verify` checks signatures on a second thread.
+const PARALLEL_FROM: usize = 64;
+
 /// [`verify_history`] over commits as they are read (`total` of them), so checking overlaps reading; a
-/// stream that ends early is reported as an incomplete history.
-pub fn verify_history_stream<C: std::borrow::Borrow<CommitRecord>>(
-    commits: impl IntoIterator<Item = C>,
+/// stream that ends early is reported as an incomplete history. Checking every checkpoint of a long
+/// log, the signatures (each on its own: does it verify with the key it names) are checked on a second
+/// thread ahead of this one, which checks everything that depends on order.
+pub fn verify_history_stream<C, I>(commits: I, total: usize, check: HistoryCheck<'_>) -> History
+where
+    C: std::borrow::Borrow<CommitRecord> + Send,
+    I: IntoIterator<Item = C>,
+    I::IntoIter: Send,
+{
+    let wanted = move |number: usize| check.every_checkpoint || number == total;
+    if !check.every_checkpoint || total < PARALLEL_FROM {
+        let mut verifiers = Verifiers::default();
+        let checked = commits.into_iter().enumerate().map(|(index, commit)| {
+            let signature = if wanted(index + 1) {
+                check_signature(commit.borrow(), &mut verifiers)
+            } else {
+                Signature::NotChecked
+            };
+            (commit, signature)
+        });
+        return check_commits(checked, total, check);
+    }
+    const BATCH: usize = 32;
+    let commits = commits.into_iter();
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<(C, Signature)>>(32);
+        scope.spawn(move || {
+            let mut verifiers = Verifiers::default();
+            let mut batch = Vec::with_capacity(BATCH);
+            for commit in commits {
+                let signature = check_signature(commit.borrow(), &mut verifiers);
+                batch.push((commit, signature));
+                if batch.len() == BATCH && sender.send(std::mem::take(&mut batch)).is_err() {
+                    return;
+                }
+            }
+            if !batch.is_empty() {
+                let _ = sender.send(batch);
+            }
+        });
+        check_commits(receiver.into_iter().flatten(), total, check)
+    })
+}
+
+/// A checkpoint signature checked on its own, before the order-dependent checks.
+enum Signature {
+    NotChecked,
+    Missing,
+    NotSshSig(String),
+    Fails(String),
+    /// It verifies with the key it names.
+    By(PublicKey),
+}
+
+fn check_signature(commit: &CommitRecord, verifiers: &mut Verifiers) -> Signature {
+    let (Some(text), Some(sig)) = (commit.checkpoint.as_deref(), commit.checkpoint_sig.as_deref()) else {
+        return Signature::Missing;
+    };
+    let signature = match SshSignature::parse(sig) {
+        Ok(signature) => signature,
+        Err(reason) => return Signature::NotSshSig(reason),
+    };
+    match signature.verify(CHECKPOINT_NAMESPACE, text, verifiers) {
+        Ok(()) => Signature::By(signature.key()),
+        Err(reason) => Signature::Fails(reason),
+    }
+}
+
+fn check_commits<C: std::borrow::Borrow<CommitRecord>>(
+    commits: impl IntoIterator<Item = (C, Signature)>,
     total: usize,
     check: HistoryCheck<'_>,
 ) -> History {
@@ -284,7 +354,7 @@ pub fn verify_history_stream<C: std::borrow::Borrow<CommitRecord>>(
     let mut prev = GENESIS.to_owned();
     let mut last_time: Option<jiff::Timestamp> = None;
     let mut seen = 0;
-    for (index, commit) in commits.into_iter().enumerate() {
+    for (index, (commit, signature)) in commits.into_iter().enumerate() {
         let commit = commit.borrow();
         let number = index + 1;
         seen = number;
@@ -357,7 +427,7 @@ pub fn verify_history_stream<C: std::borrow::Borrow<CommitRecord>>(
         }
         let is_tip = number == total;
         if check.every_checkpoint || is_tip {
-            check_checkpoint(&mut out, commit, check, number, &short, is_tip);
+            check_checkpoint(&mut out, commit, signature, check, number, &short, is_tip);
         }
     }
     if seen < total {
@@ -418,12 +488,13 @@ fn check_pin(out: &mut History, pin: Option<&Pin>, head: &str) {
 fn check_checkpoint(
     out: &mut History,
     commit: &CommitRecord,
+    signature: Signature,
     check: HistoryCheck<'_>,
     number: usize,
     short: &str,
     is_tip: bool,
 ) {
-    let (Some(text), Some(sig)) = (commit.checkpoint.as_deref(), commit.checkpoint_sig.as_deref()) else {
+    let Some(text) = commit.checkpoint.as_deref().filter(|_| !matches!(signature, Signature::Missing)) else {
         out.problem(
             LogCode::CheckpointInvalid,
             format!("commit {short} (entry {number}) has no checkpoint or no checkpoint.sig"),
@@ -449,23 +520,31 @@ fn check_checkpoint(
             format!("commit {short} (entry {number})'s checkpoint: {reason}"),
         ),
     }
-    let key = match sshsig_claims(sig) {
-        Ok((key, _)) => key,
-        Err(reason) => {
+    let key = match signature {
+        Signature::By(key) => key,
+        Signature::NotSshSig(reason) => {
             out.problem(
                 LogCode::CheckpointInvalid,
                 format!("commit {short}'s checkpoint.sig is not an SSH signature: {reason}"),
             );
             return;
         }
+        Signature::Fails(reason) => {
+            out.problem(
+                LogCode::CheckpointInvalid,
+                format!("commit {short}'s checkpoint signature does not verify: {reason}"),
+            );
+            return;
+        }
+        // Not reached (a checkpoint checked here always had its signature checked); fails closed.
+        Signature::Missing | Signature::NotChecked => {
+            out.problem(
+                LogCode::CheckpointInvalid,
+                format!("commit {short}'s checkpoint signature was not checked"),
+            );
+            return;
+        }
     };
-    if let Err(reason) = key.verify_sshsig(CHECKPOINT_NAMESPACE, text, sig) {
-        out.problem(
-            LogCode::CheckpointInvalid,
-            format!("commit {short}'s checkpoint signature does not verify: {reason}"),
-        );
-        return;
-    }
     let at = out.chain.entries.last().and_then(|entry| entry.time.parse::<jiff::Timestamp>().ok());
     let Some(at) = at.filter(|_| out.chain.entries.len() == number) else {
         return;

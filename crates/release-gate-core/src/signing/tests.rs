@@ -572,3 +572,93 @@ fn the_v2_log_golden_files_are_byte_identical_and_verify() {
         Some(priya.sshsig(CHECKPOINT_NAMESPACE, checkpoint.as_bytes()).unwrap().into_bytes());
     assert_eq!(codes(&edited), [LogCode::CheckpointInvalid]);
 }
+
+/// A long log (checked with its signatures on a second thread) and its first 63 commits (checked on one)
+/// report the same problems, in commit order, whichever key signed each checkpoint.
+#[test]
+fn a_long_log_reports_the_same_problems_in_order_as_a_short_one() {
+    use crate::ledger::history::{
+        CommitRecord, HistoryCheck, LogCode, Merkle, TREE_NAMES, checkpoint_v2_text,
+    };
+    let (lee, priya) = (key("test-only-lee-ed25519"), key("test-only-priya-ed25519"));
+    let mut merkle = Merkle::default();
+    let mut prev = ledger::GENESIS.to_owned();
+    let mut log: Vec<CommitRecord> = (1..=100u64)
+        .map(|seq| {
+            let entry = Entry {
+                seq,
+                prev: prev.clone(),
+                event: Event::Repair(ledger::RepairEvent {
+                    reason: "checkpoint".into(),
+                    truncated_bytes: 0,
+                    truncated_sha256: sha256_hex(b""),
+                }),
+                time: "2026-11-27T14:20:00Z".into(),
+            }
+            .to_line();
+            prev = sha256_hex(&entry);
+            merkle.push(&entry);
+            let checkpoint = checkpoint_v2_text(merkle.size(), &merkle.root());
+            // Priya may not sign checkpoints: the seventh is hers.
+            let signer = if seq == 7 { &priya } else { &lee };
+            CommitRecord {
+                id: format!("{seq:03}{}", "a".repeat(37)),
+                parents: 1,
+                names: TREE_NAMES.iter().map(|name| ((*name).to_owned(), true)).collect(),
+                entry: Some(entry),
+                checkpoint_sig: Some(
+                    signer.sshsig(CHECKPOINT_NAMESPACE, checkpoint.as_bytes()).unwrap().into_bytes(),
+                ),
+                checkpoint: Some(checkpoint.into_bytes()),
+            }
+        })
+        .collect();
+    log[9].checkpoint_sig =
+        Some(b"-----BEGIN SSH SIGNATURE-----\nnot one\n-----END SSH SIGNATURE-----\n".to_vec());
+    log[19].checkpoint_sig = None;
+    let other = log[30].checkpoint.clone().unwrap();
+    log[29].checkpoint_sig = Some(lee.sshsig(CHECKPOINT_NAMESPACE, &other).unwrap().into_bytes());
+    log[39].checkpoint_sig =
+        Some(lee.sshsig("git", log[39].checkpoint.as_deref().unwrap()).unwrap().into_bytes());
+    log[49].parents = 2;
+    let signers = allowed("namespaces=\"release-gate\"");
+    let check = HistoryCheck { allowed: &signers, every_checkpoint: true, pin: None, shallow: false };
+    let found = |log: &[CommitRecord]| -> Vec<(LogCode, String)> {
+        let history = crate::ledger::history::verify_history(log, check);
+        history.problems.iter().map(|p| (p.code, p.message.clone())).collect()
+    };
+    let long = found(&log);
+    let short = found(&log[..63]);
+    let hex_of = |seq: u64| format!("{seq:03}{}", "a".repeat(9));
+    let expected_order: Vec<(LogCode, u64)> = vec![
+        (LogCode::CheckpointInvalid, 7),
+        (LogCode::CheckpointInvalid, 10),
+        (LogCode::CheckpointInvalid, 20),
+        (LogCode::CheckpointInvalid, 30),
+        (LogCode::CheckpointInvalid, 40),
+        (LogCode::NotLinear, 50),
+    ];
+    assert_eq!(long.len(), expected_order.len(), "{long:#?}");
+    for (problem, (code, seq)) in long.iter().zip(&expected_order) {
+        assert_eq!(problem.0, *code, "{long:#?}");
+        assert!(problem.1.contains(&hex_of(*seq)), "entry {seq} first: {long:#?}");
+    }
+    assert!(long.iter().any(|(code, message)| *code == LogCode::NotLinear && message.contains(&hex_of(50))));
+    assert!(
+        long.iter().any(|(_, message)| message.contains(&hex_of(30)) && message.contains("does not verify"))
+    );
+    assert!(long.iter().any(|(_, message)| message.contains(&hex_of(40)) && message.contains("namespace")));
+    assert!(!long.iter().any(|(_, message)| message.contains(&hex_of(1)) || message.contains(&hex_of(11))));
+    // What the long log says of its first 63 commits is what the short one says, word for word.
+    let within: Vec<_> = long
+        .iter()
+        .filter(|(_, message)| (1..=63).any(|seq| message.contains(&hex_of(seq))))
+        .cloned()
+        .collect();
+    let short_within: Vec<_> = short
+        .iter()
+        .filter(|(_, message)| (1..=63).any(|seq| message.contains(&hex_of(seq))))
+        .cloned()
+        .collect();
+    assert_eq!(within, short_within);
+}

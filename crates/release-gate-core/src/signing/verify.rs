@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use super::{
     AllowedSigners, DecisionPredicate, Envelope, GitCommit, NAMESPACE, PAYLOAD_TYPE, PREDICATE_TYPE,
-    PublicKey, STATEMENT_TYPE, Statement, pae, person_name, principal_matches, sha256_hex, sshsig_claims,
+    PublicKey, STATEMENT_TYPE, SshSignature, Statement, Verifiers, pae, person_name, principal_matches,
+    sha256_hex,
 };
 use crate::decision::RiskClass;
 use crate::ledger::{Chain, Event, SignEvent};
@@ -525,15 +526,15 @@ fn check_sshsigs(
     decided_at: Option<jiff::Timestamp>,
 ) {
     for (name, bytes) in files.sshsigs {
-        let claimed = match sshsig_claims(bytes) {
-            Ok(claimed) => claimed,
+        let signature = match SshSignature::parse(bytes) {
+            Ok(signature) => signature,
             Err(error) => {
                 out.fail(FailureCode::SshsigInvalid, format!("{name}: not an SSH signature ({error})"));
                 continue;
             }
         };
-        let key: PublicKey = claimed.0;
-        if let Err(error) = key.verify_sshsig(NAMESPACE, payload, bytes) {
+        let key: PublicKey = signature.key();
+        if let Err(error) = signature.verify(NAMESPACE, payload, &mut Verifiers::default()) {
             out.fail(
                 FailureCode::SshsigInvalid,
                 format!("{name}: does not verify for the statement: {error}"),

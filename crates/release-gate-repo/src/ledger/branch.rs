@@ -17,10 +17,10 @@ use release_gate_core::ledger::history::{
     MAX_SIGNATURE_BYTES, Merkle, TREE_NAMES,
 };
 use release_gate_core::ledger::{Entry, Event};
-use release_gate_core::signing::{AllowedSigners, CHECKPOINT_NAMESPACE, SigningKey, sha256_hex};
+use release_gate_core::signing::{AllowedSigners, CHECKPOINT_NAMESPACE, SigningKey, hex, sha256_hex};
 
 use crate::fs::Lock;
-use crate::git::{Git, GitError, Object, Pushed, is_remote_name};
+use crate::git::{Git, GitError, HistoryCommit, Pushed, is_remote_name};
 
 use super::LedgerError;
 
@@ -32,6 +32,24 @@ pub const DEFAULT_REMOTE: &str = "origin";
 const MAX_ATTEMPTS: u32 = 24;
 /// Largest tree object an entry commit can have (three names).
 const MAX_TREE_BYTES: usize = 4096;
+/// How many records the reader hands the checker at a time.
+const BATCH: usize = 32;
+
+/// What the planner asked for one commit: which of its three files (in [`TREE_NAMES`] order) will have
+/// an answer.
+struct Planned {
+    id: String,
+    parents: usize,
+    names: Vec<(String, bool)>,
+    asked: [bool; 3],
+}
+
+fn stopped() -> LedgerError {
+    LedgerError::Git(GitError::Failed {
+        args: "cat-file --batch".into(),
+        stderr: "the log's reader stopped unexpectedly".into(),
+    })
+}
 
 /// The log of one clone: its local branch and, when it has one, the remote it publishes to.
 #[derive(Debug, Clone)]
@@ -129,73 +147,127 @@ impl BranchLog {
         Ok(view)
     }
 
-    /// Reads and checks the history ending at `tip` (all of it untrusted). One thread reads the commits
-    /// through git while this one checks them, so the signature checks overlap git's reading.
+    /// Reads and checks the history ending at `tip` (all of it untrusted). Reading is a pipeline beside
+    /// the checking: one `cat-file` reads the trees by id, a thread parses each and asks a second
+    /// `cat-file` for its files by id (no path lookups), another collects them into records, and this
+    /// thread checks them as they come, so the signature checks overlap git's reading.
     pub fn read(&self, tip: &str, check: HistoryCheck<'_>) -> Result<History, LedgerError> {
         let list = self.git.first_parent_history(tip, MAX_ENTRIES)?;
         let shallow = self.git.shallow_commits()?;
-        let cut = list.iter().any(|(id, _)| shallow.contains(id));
+        let cut = list.iter().any(|commit| shallow.contains(&commit.id));
         let check = HistoryCheck { shallow: check.shallow || cut, ..check };
         let total = list.len();
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<CommitRecord>(1024);
+        // Records travel in small batches: one wake-up of the checker per batch, not per commit.
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<CommitRecord>>(64);
         std::thread::scope(|scope| {
-            let reader = scope.spawn(move || self.commits(list, |record| sender.send(record).is_ok()));
-            let history = history::verify_history_stream(receiver, total, check);
+            let reader = scope.spawn(move || {
+                let mut batch = Vec::with_capacity(BATCH);
+                let mut open = true;
+                let result = self.commits(scope, list, |record| {
+                    batch.push(record);
+                    if batch.len() == BATCH {
+                        open = open && sender.send(std::mem::take(&mut batch)).is_ok();
+                    }
+                    open
+                });
+                if open && !batch.is_empty() {
+                    let _ = sender.send(batch);
+                }
+                result
+            });
+            let history = history::verify_history_stream(receiver.into_iter().flatten(), total, check);
             match reader.join() {
                 Ok(Ok(())) => Ok(history),
                 Ok(Err(error)) => Err(error),
-                Err(_) => Err(LedgerError::Git(GitError::Failed {
-                    args: "cat-file --batch".into(),
-                    stderr: "the log's reader stopped unexpectedly".into(),
-                })),
+                Err(_) => Err(stopped()),
             }
         })
     }
 
-    /// The commits `list` names (oldest first), with their trees' names and files, handed to `each` as
-    /// they are read; `each` returning false stops the reading.
-    fn commits(
-        &self,
-        list: Vec<(String, usize)>,
+    /// The commits of `list` (oldest first), with their trees' names and files, handed to `each` as they
+    /// are read; `each` returning false stops handing them (the reading still ends cleanly).
+    fn commits<'scope>(
+        &'scope self,
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        list: Vec<HistoryCommit>,
         mut each: impl FnMut(CommitRecord) -> bool,
     ) -> Result<(), LedgerError> {
-        let mut names = Vec::with_capacity(list.len() * 4);
-        for (id, _) in &list {
-            names.push(format!("{id}^{{tree}}"));
-            for file in TREE_NAMES {
-                names.push(format!("{id}:{file}"));
+        let (mut tree_requests, mut trees) = self.git.object_stream()?;
+        let (mut file_requests, mut files) = self.git.object_stream()?;
+        let ids: Vec<String> = list.iter().map(|commit| commit.tree.clone()).collect();
+        let (plan_sender, plans) = std::sync::mpsc::sync_channel::<Planned>(4096);
+        // Asks for every tree; git answers as the next thread reads.
+        let asker = scope.spawn(move || {
+            for id in &ids {
+                tree_requests.request(id)?;
+            }
+            tree_requests.flush()
+        });
+        // Reads each tree, asks for its files by id, and says which answers belong to which commit.
+        let planner = scope.spawn(move || -> Result<(), GitError> {
+            for commit in list {
+                let (names, wanted) = match trees.next(MAX_TREE_BYTES)? {
+                    Some((kind, bytes)) if kind == "tree" => tree_files(&bytes, commit.id.len() / 2),
+                    _ => (vec![("(unreadable tree)".to_owned(), false)], [None, None, None]),
+                };
+                for blob in wanted.iter().flatten() {
+                    file_requests.request(blob)?;
+                }
+                let asked = wanted.map(|blob| blob.is_some());
+                if plan_sender.send(Planned { id: commit.id, parents: commit.parents, names, asked }).is_err()
+                {
+                    break;
+                }
+            }
+            file_requests.flush()
+        });
+        let mut open = true;
+        let mut result = Ok(());
+        for planned in plans {
+            let mut take = |asked: bool, bound: usize| -> Result<Option<Vec<u8>>, GitError> {
+                if !asked {
+                    return Ok(None);
+                }
+                Ok(match files.next(bound)? {
+                    Some((kind, bytes)) if kind == "blob" => Some(bytes),
+                    _ => None,
+                })
+            };
+            let [checkpoint, signature, entry] = planned.asked;
+            let record = (|| {
+                Ok::<_, GitError>(CommitRecord {
+                    checkpoint: take(checkpoint, MAX_CHECKPOINT_BYTES)?,
+                    checkpoint_sig: take(signature, MAX_SIGNATURE_BYTES)?,
+                    entry: take(entry, MAX_ENTRY_BYTES)?,
+                    id: planned.id,
+                    parents: planned.parents,
+                    names: planned.names,
+                })
+            })();
+            match record {
+                Ok(record) => {
+                    if open {
+                        open = each(record);
+                    }
+                }
+                Err(error) => {
+                    result = Err(error);
+                    break;
+                }
             }
         }
-        let mut list = list.into_iter();
-        let mut parts: Vec<Object> = Vec::with_capacity(4);
-        let mut open = true;
-        self.git.read_objects_with(&names, MAX_ENTRY_BYTES, |object| {
-            parts.push(object);
-            if parts.len() < 4 {
-                return;
-            }
-            let mut objects = parts.drain(..);
-            let Some((id, parents)) = list.next() else { return };
-            let hash_len = id.len() / 2;
-            let tree = objects.next().flatten();
-            let mut take = |bound: usize| match objects.next().flatten() {
-                Some((kind, bytes)) if kind == "blob" && bytes.len() <= bound => Some(bytes),
-                _ => None,
-            };
-            let names = match tree {
-                Some((kind, bytes)) if kind == "tree" && bytes.len() <= MAX_TREE_BYTES => {
-                    tree_names(&bytes, hash_len)
-                }
-                _ => vec![("(unreadable tree)".to_owned(), false)],
-            };
-            let checkpoint = take(MAX_CHECKPOINT_BYTES);
-            let checkpoint_sig = take(MAX_SIGNATURE_BYTES);
-            let entry = take(MAX_ENTRY_BYTES);
-            if open {
-                open = each(CommitRecord { id, parents, names, entry, checkpoint, checkpoint_sig });
-            }
-        })?;
-        Ok(())
+        // After an error nobody reads the files' answers: end that git first, so a planner blocked on
+        // asking it is let go.
+        let files = if result.is_err() {
+            drop(files);
+            None
+        } else {
+            Some(files)
+        };
+        let planned = planner.join().map_err(|_| stopped())?;
+        drop(files);
+        let asked = asker.join().map_err(|_| stopped())?;
+        result.and(planned).and(asked).map_err(LedgerError::Git)
     }
 
     /// Fetches the remote's log into the tracking ref and refuses a remote that no longer holds what it
@@ -533,8 +605,12 @@ impl From<GitError> for LedgerError {
 }
 
 /// The names in a raw tree object (`<mode> <name>\0<id>`), each with whether it is a plain file.
-fn tree_names(bytes: &[u8], hash_len: usize) -> Vec<(String, bool)> {
+/// The names of a tree's entries (with whether each is a regular file) and the blob ids of the log's
+/// three files where the tree has them as files, in [`TREE_NAMES`] order. Stops at 16 entries: a tree
+/// of the log has three.
+fn tree_files(bytes: &[u8], hash_len: usize) -> (Vec<(String, bool)>, [Option<String>; 3]) {
     let mut names = Vec::new();
+    let mut wanted = [None, None, None];
     let mut rest = bytes;
     while !rest.is_empty() {
         let Some(space) = rest.iter().position(|b| *b == b' ') else { break };
@@ -544,13 +620,21 @@ fn tree_names(bytes: &[u8], hash_len: usize) -> Vec<(String, bool)> {
         }
         let mode = rest.get(..space).unwrap_or_default();
         let name = String::from_utf8_lossy(rest.get(space + 1..nul).unwrap_or_default()).into_owned();
+        let Some(id) = rest.get(nul + 1..nul + 1 + hash_len) else { break };
+        let is_file = matches!(mode, b"100644" | b"100755" | b"120000");
+        if let Some(slot) = TREE_NAMES.iter().position(|wanted| *wanted == name)
+            && is_file
+            && let Some(place) = wanted.get_mut(slot)
+        {
+            *place = Some(hex(id));
+        }
         names.push((name, mode == b"100644"));
         rest = rest.get(nul + 1 + hash_len..).unwrap_or_default();
         if names.len() > 16 {
             break;
         }
     }
-    names
+    (names, wanted)
 }
 
 /// The problems of a log, one line each.
