@@ -489,11 +489,17 @@ fn other_statement_types_and_no_go_fail_with_reasons() {
 /// The log on its branch (checkpoint origin v2): two entries, each commit's checkpoint signed by Lee. The
 /// entry lines, the last checkpoint and its SSH signature are frozen like the statement and envelope.
 fn golden_log() -> Vec<crate::ledger::history::CommitRecord> {
-    use crate::ledger::history::{CommitRecord, Merkle, TREE_NAMES, checkpoint_v2_text};
     let first = signed().ledger.strip_suffix(b"\n").unwrap().to_vec();
-    let second = Entry {
-        seq: 2,
-        prev: sha256_hex(&first),
+    let second = repair_entry(2, &sha256_hex(&first));
+    let lee = key("test-only-lee-ed25519");
+    entry_commits(vec![first, second], |_| &lee, |index| format!("{index:040x}"))
+}
+
+/// The line of a checkpoint-repair entry (the simplest event) at `seq` after `prev`.
+fn repair_entry(seq: u64, prev: &str) -> Vec<u8> {
+    Entry {
+        seq,
+        prev: prev.to_owned(),
         event: Event::Repair(ledger::RepairEvent {
             reason: "checkpoint".into(),
             truncated_bytes: 0,
@@ -501,18 +507,27 @@ fn golden_log() -> Vec<crate::ledger::history::CommitRecord> {
         }),
         time: "2026-11-27T14:20:00Z".into(),
     }
-    .to_line();
-    let lee = key("test-only-lee-ed25519");
+    .to_line()
+}
+
+/// Entry commits as release-gate writes them: each entry with the checkpoint of the log up to it, signed
+/// by `signer(seq)`, in a commit named `id(index)`.
+fn entry_commits<'k>(
+    entries: Vec<Vec<u8>>,
+    signer: impl Fn(u64) -> &'k SigningKey,
+    id: impl Fn(usize) -> String,
+) -> Vec<crate::ledger::history::CommitRecord> {
+    use crate::ledger::history::{CommitRecord, Merkle, TREE_NAMES, checkpoint_v2_text};
     let mut merkle = Merkle::default();
-    [first, second]
+    entries
         .into_iter()
         .enumerate()
         .map(|(index, entry)| {
             merkle.push(&entry);
             let checkpoint = checkpoint_v2_text(merkle.size(), &merkle.root());
-            let sig = lee.sshsig(CHECKPOINT_NAMESPACE, checkpoint.as_bytes()).unwrap();
+            let sig = signer(merkle.size()).sshsig(CHECKPOINT_NAMESPACE, checkpoint.as_bytes()).unwrap();
             CommitRecord {
-                id: format!("{index:040x}"),
+                id: id(index),
                 parents: usize::from(index > 0),
                 names: TREE_NAMES.iter().map(|name| ((*name).to_owned(), true)).collect(),
                 entry: Some(entry),
@@ -581,38 +596,23 @@ fn a_long_log_reports_the_same_problems_in_order_as_a_short_one() {
         CommitRecord, HistoryCheck, LogCode, Merkle, TREE_NAMES, checkpoint_v2_text,
     };
     let (lee, priya) = (key("test-only-lee-ed25519"), key("test-only-priya-ed25519"));
-    let mut merkle = Merkle::default();
     let mut prev = ledger::GENESIS.to_owned();
-    let mut log: Vec<CommitRecord> = (1..=100u64)
+    let entries: Vec<Vec<u8>> = (1..=100u64)
         .map(|seq| {
-            let entry = Entry {
-                seq,
-                prev: prev.clone(),
-                event: Event::Repair(ledger::RepairEvent {
-                    reason: "checkpoint".into(),
-                    truncated_bytes: 0,
-                    truncated_sha256: sha256_hex(b""),
-                }),
-                time: "2026-11-27T14:20:00Z".into(),
-            }
-            .to_line();
+            let entry = repair_entry(seq, &prev);
             prev = sha256_hex(&entry);
-            merkle.push(&entry);
-            let checkpoint = checkpoint_v2_text(merkle.size(), &merkle.root());
-            // Priya may not sign checkpoints: the seventh is hers.
-            let signer = if seq == 7 { &priya } else { &lee };
-            CommitRecord {
-                id: format!("{seq:03}{}", "a".repeat(37)),
-                parents: 1,
-                names: TREE_NAMES.iter().map(|name| ((*name).to_owned(), true)).collect(),
-                entry: Some(entry),
-                checkpoint_sig: Some(
-                    signer.sshsig(CHECKPOINT_NAMESPACE, checkpoint.as_bytes()).unwrap().into_bytes(),
-                ),
-                checkpoint: Some(checkpoint.into_bytes()),
-            }
+            entry
         })
         .collect();
+    // Priya may not sign checkpoints: the seventh is hers.
+    let mut log = entry_commits(
+        entries,
+        |seq| if seq == 7 { &priya } else { &lee },
+        |index| format!("{:03}{}", index + 1, "a".repeat(37)),
+    );
+    for commit in &mut log[1..] {
+        commit.parents = 1;
+    }
     log[9].checkpoint_sig =
         Some(b"-----BEGIN SSH SIGNATURE-----\nnot one\n-----END SSH SIGNATURE-----\n".to_vec());
     log[19].checkpoint_sig = None;
