@@ -3,19 +3,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod support;
+
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use release_gate_mcp::{LineTransport, ReleaseGateServer, Root};
+use release_gate_mcp::{ReleaseGateServer, Root};
 use rmcp::model::{
-    CallToolRequestParams, ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult,
-    ElicitationAction, ElicitationCapability, ErrorCode, FormElicitationCapability,
-    ProgressNotificationParam, ReadResourceRequestParams,
+    ClientConfig, ElicitRequestParams, ElicitResult, ElicitationAction, ErrorCode, ProgressNotificationParam,
+    ReadResourceRequestParams,
 };
 use rmcp::service::{NotificationContext, RequestContext, RoleClient, RunningService, ServiceError};
-use rmcp::{ClientHandler, ErrorData, ServiceExt};
+use rmcp::{ClientHandler, ErrorData};
 use serde_json::{Value, json};
+use support::{TempDir, call, git_init, invalid_arguments, run, tool_error};
 
 const ACTOR: &str = "codex for Dana Lee";
 
@@ -39,19 +40,13 @@ max_recovery = "1m"
 
 /// A real git repository in a temporary folder: one commit tagged `v1`, then a change to release.
 struct GitRepo {
-    dir: PathBuf,
+    dir: TempDir,
 }
 
 impl GitRepo {
     fn new(name: &str) -> GitRepo {
-        let dir = std::env::temp_dir().join(format!("release-gate-mcp-repo-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let repo = GitRepo { dir };
-        repo.git(&["init", "-q", "-b", "main"]);
-        repo.git(&["config", "user.name", "Rel Eng"]);
-        repo.git(&["config", "user.email", "releng@example.com"]);
-        repo.git(&["config", "commit.gpgsign", "false"]);
+        let repo = GitRepo { dir: TempDir::new("release-gate-mcp-repo", name) };
+        git_init(repo.path());
         repo.commit(&[("src/lib.rs", "fn main() {}\n")], "initial");
         repo.git(&["tag", "v1"]);
         repo.commit(&[("docs/guide.md", "# Guide\n")], "Document the invoice export");
@@ -66,37 +61,22 @@ impl GitRepo {
     }
 
     fn path(&self) -> &Path {
-        &self.dir
+        self.dir.path()
     }
 
     fn git(&self, args: &[&str]) -> String {
-        let output = Command::new("git")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .arg("-C")
-            .arg(&self.dir)
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+        run(self.path(), "git", args)
     }
 
     fn commit(&self, files: &[(&str, &str)], message: &str) -> String {
         for (path, content) in files {
-            let full = self.dir.join(path);
+            let full = self.path().join(path);
             std::fs::create_dir_all(full.parent().unwrap()).unwrap();
             std::fs::write(full, content).unwrap();
         }
         self.git(&["add", "-A"]);
         self.git(&["commit", "-q", "-m", message]);
         self.git(&["rev-parse", "HEAD"])
-    }
-}
-
-impl Drop for GitRepo {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -112,10 +92,7 @@ struct Client {
 
 impl ClientHandler for Client {
     fn get_info(&self) -> ClientConfig {
-        let mut capabilities = ClientCapabilities::default();
-        capabilities.elicitation =
-            Some(ElicitationCapability::new().with_form(FormElicitationCapability::default()));
-        ClientConfig::new(capabilities, rmcp::model::Implementation::new("test", "1"))
+        support::client_info(true)
     }
 
     async fn create_elicitation(
@@ -147,24 +124,7 @@ async fn connect(dir: &Path) -> RunningService<RoleClient, Client> {
 }
 
 async fn connect_server(server: ReleaseGateServer) -> RunningService<RoleClient, Client> {
-    connect_client(server, Client::default()).await
-}
-
-async fn connect_client(server: ReleaseGateServer, client: Client) -> RunningService<RoleClient, Client> {
-    let (server_end, client_end) = tokio::io::duplex(64 * 1024);
-    let (read, write) = tokio::io::split(server_end);
-    tokio::spawn(release_gate_mcp::serve_on(server, LineTransport::new(read, write)));
-    client.serve(client_end).await.unwrap()
-}
-
-async fn call(
-    client: &RunningService<RoleClient, Client>,
-    tool: &str,
-    args: Value,
-) -> Result<Value, ServiceError> {
-    let params =
-        CallToolRequestParams::new(tool.to_owned()).with_arguments(args.as_object().unwrap().clone());
-    client.call_tool(params).await.map(|result| serde_json::to_value(result).unwrap())
+    support::connect(server, Client::default()).await
 }
 
 /// A successful tool result's structured content.
@@ -175,24 +135,6 @@ async fn ok(client: &RunningService<RoleClient, Client>, tool: &str, args: Value
     let copy: Value = serde_json::from_str(result["content"][0]["text"].as_str().unwrap()).unwrap();
     assert_eq!(copy, result["structuredContent"]);
     result["structuredContent"].clone()
-}
-
-/// Arguments a tool refused: a tool result with `isError: true` (SEP-1303) that says how to correct
-/// the call, not a JSON-RPC error.
-fn invalid_arguments(result: Result<Value, ServiceError>, contains: &str) {
-    let result = result.unwrap_or_else(|error| panic!("expected an isError result, got {error:?}"));
-    assert_eq!(result["isError"], true, "{result}");
-    let text = result["content"][0]["text"].as_str().unwrap();
-    assert!(text.starts_with("invalid arguments:"), "{text}");
-    assert!(text.contains("Correct the arguments and call again."), "{text}");
-    assert!(text.contains(contains), "{contains:?} not in {text}");
-}
-
-fn tool_error(result: Result<Value, ServiceError>, contains: &str) {
-    let result = result.unwrap();
-    assert_eq!(result["isError"], true, "{result}");
-    let text = result["content"][0]["text"].as_str().unwrap();
-    assert!(text.contains(contains), "{contains:?} not in {text}");
 }
 
 async fn draft(client: &RunningService<RoleClient, Client>, id: &str) -> Value {
@@ -812,7 +754,7 @@ async fn person_only_acts_ask_the_person_and_the_history_names_who_confirmed() {
 async fn a_declined_person_only_act_records_and_runs_nothing() {
     let repo = GitRepo::with_policy("person-declines");
     let server = ReleaseGateServer::new(Root::new(repo.path()).unwrap());
-    let client = connect_client(server, Client { declines: true, ..Client::default() }).await;
+    let client = support::connect(server, Client { declines: true, ..Client::default() }).await;
     draft(&client, "d-1").await;
     let before = stored(&repo, "d-1");
     for (tool, args) in [

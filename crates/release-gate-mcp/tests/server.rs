@@ -4,11 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
+mod support;
+
 use release_gate_mcp::{LineTransport, ReleaseGateServer, Root};
-use rmcp::ServiceExt;
-use rmcp::model::{CallToolRequestParams, ErrorCode, GetPromptRequestParams, ReadResourceRequestParams};
+use rmcp::model::{ErrorCode, GetPromptRequestParams, ReadResourceRequestParams};
 use rmcp::service::{RoleClient, RunningService, ServiceError};
 use serde_json::{Value, json};
+use support::{call, invalid_arguments, tool_error};
 
 const NOW: &str = "2026-11-28T12:00:00Z";
 
@@ -41,11 +43,7 @@ impl Fixture {
     }
 
     async fn client(&self) -> RunningService<RoleClient, ()> {
-        let (server_end, client_end) = tokio::io::duplex(64 * 1024);
-        let server = ReleaseGateServer::new(Root::new(&self.dir).unwrap());
-        let (read, write) = tokio::io::split(server_end);
-        tokio::spawn(release_gate_mcp::serve_on(server, LineTransport::new(read, write)));
-        ().serve(client_end).await.unwrap()
+        support::connect(ReleaseGateServer::new(Root::new(&self.dir).unwrap()), ()).await
     }
 }
 
@@ -53,34 +51,6 @@ impl Drop for Fixture {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-async fn call(
-    client: &RunningService<RoleClient, ()>,
-    tool: &str,
-    args: Value,
-) -> Result<Value, ServiceError> {
-    let params =
-        CallToolRequestParams::new(tool.to_owned()).with_arguments(args.as_object().unwrap().clone());
-    client.call_tool(params).await.map(|result| serde_json::to_value(result).unwrap())
-}
-
-/// Arguments a tool refused: a tool result with `isError: true` (SEP-1303) that says how to correct
-/// the call, not a JSON-RPC error.
-fn invalid_arguments(result: Result<Value, ServiceError>, contains: &str) {
-    let result = result.unwrap_or_else(|error| panic!("expected an isError result, got {error:?}"));
-    assert_eq!(result["isError"], true, "{result}");
-    let text = result["content"][0]["text"].as_str().unwrap();
-    assert!(text.starts_with("invalid arguments:"), "{text}");
-    assert!(text.contains("Correct the arguments and call again."), "{text}");
-    assert!(text.contains(contains), "{contains:?} not in {text}");
-}
-
-fn tool_error(result: Result<Value, ServiceError>, contains: &str) {
-    let result = result.unwrap();
-    assert_eq!(result["isError"], true, "{result}");
-    let text = result["content"][0]["text"].as_str().unwrap();
-    assert!(text.contains(contains), "{text}");
 }
 
 #[tokio::test]

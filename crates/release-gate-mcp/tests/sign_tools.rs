@@ -6,8 +6,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod support;
+
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use release_gate_core::decision::{Call, Layer, RiskClass};
@@ -15,12 +16,12 @@ use release_gate_core::history::{Mark, SettableField};
 use release_gate_mcp::{ConfirmMode, LineTransport, ReleaseGateServer, Root, Signing, Transport};
 use release_gate_repo::workspace::{DecideRequest, DraftRequest, GateRequest, Workspace};
 use rmcp::model::{
-    CallToolRequestParams, ClientCapabilities, ClientConfig, ElicitRequestParams, ElicitResult,
-    ElicitationAction, ElicitationCapability, FormElicitationCapability,
+    CallToolRequestParams, ClientConfig, ElicitRequestParams, ElicitResult, ElicitationAction,
 };
 use rmcp::service::{RequestContext, RoleClient, RunningService};
-use rmcp::{ClientHandler, ErrorData, ServiceExt};
+use rmcp::{ClientHandler, ErrorData};
 use serde_json::{Value, json};
+use support::{connect, git_init, run};
 
 struct Repo {
     dir: PathBuf,
@@ -33,22 +34,6 @@ impl Drop for Repo {
     }
 }
 
-/// Runs a program in `dir`; git without the host's configuration (no system or global file, a fresh HOME).
-fn run(dir: &Path, program: &str, args: &[&str]) -> String {
-    let home = std::env::temp_dir().join(format!("release-gate-mcp-sign-home-{}", std::process::id()));
-    std::fs::create_dir_all(&home).unwrap();
-    let output = Command::new(program)
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("HOME", &home)
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{program} {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
-}
-
 /// A repository with a medium-risk GO `rel-1` decided by Priya, and Priya's key trusted.
 fn decided(name: &str) -> Repo {
     let base = std::env::temp_dir().join(format!("release-gate-mcp-sign-{name}-{}", std::process::id()));
@@ -58,10 +43,7 @@ fn decided(name: &str) -> Repo {
     let key = base.join("priya_ed25519");
     run(&base, "ssh-keygen", &["-q", "-t", "ed25519", "-N", "", "-C", "priya", "-f", key.to_str().unwrap()]);
     let git = |args: &[&str]| run(&dir, "git", args);
-    git(&["init", "-q", "-b", "main"]);
-    git(&["config", "user.name", "Rel Eng"]);
-    git(&["config", "user.email", "releng@example.com"]);
-    git(&["config", "commit.gpgsign", "false"]);
+    git_init(&dir);
     std::fs::write(dir.join("src/lib.rs"), "fn a() {}\n").unwrap();
     git(&["add", "-A"]);
     git(&["commit", "-q", "-m", "initial"]);
@@ -143,12 +125,7 @@ struct Client {
 
 impl ClientHandler for Client {
     fn get_info(&self) -> ClientConfig {
-        let mut capabilities = ClientCapabilities::default();
-        if self.answer != Answer::CannotAsk {
-            capabilities.elicitation =
-                Some(ElicitationCapability::new().with_form(FormElicitationCapability::default()));
-        }
-        ClientConfig::new(capabilities, rmcp::model::Implementation::new("test", "1"))
+        support::client_info(self.answer != Answer::CannotAsk)
     }
 
     async fn create_elicitation(
@@ -170,13 +147,6 @@ impl ClientHandler for Client {
     }
 }
 
-async fn connect(server: ReleaseGateServer, client: Client) -> RunningService<RoleClient, Client> {
-    let (server_end, client_end) = tokio::io::duplex(64 * 1024);
-    let (read, write) = tokio::io::split(server_end);
-    tokio::spawn(release_gate_mcp::serve_on(server, LineTransport::new(read, write)));
-    client.serve(client_end).await.unwrap()
-}
-
 /// A server on the repository, signing with its key, reached over stdio unless told otherwise.
 fn server(repo: &Repo, confirmation: ConfirmMode) -> ReleaseGateServer {
     let signing = Signing { key: Some(repo.key.clone()) };
@@ -186,9 +156,7 @@ fn server(repo: &Repo, confirmation: ConfirmMode) -> ReleaseGateServer {
 }
 
 async fn call(client: &RunningService<RoleClient, Client>, tool: &str, args: Value) -> Value {
-    let params =
-        CallToolRequestParams::new(tool.to_owned()).with_arguments(args.as_object().unwrap().clone());
-    serde_json::to_value(client.call_tool(params).await.unwrap()).unwrap()
+    support::call(client, tool, args).await.unwrap()
 }
 
 fn client(answer: Answer) -> Client {
