@@ -96,6 +96,20 @@ where
     })?
 }
 
+/// Decision text up to this size is read and judged on the async thread: tens of microseconds, less than
+/// handing it to another thread costs (and no pool thread, with its stack and allocator arena, is woken).
+pub const INLINE_TEXT_BYTES: usize = 64 * 1024;
+
+/// Runs `operation` on the async thread when `quick` (bounded work on text already in memory, no git,
+/// no files), else on tokio's blocking pool like [`blocking`].
+pub async fn quick_or_blocking<T, F>(quick: bool, operation: F) -> Result<T, ToolError>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, ToolError> + Send + 'static,
+{
+    if quick { operation() } else { blocking(operation).await }
+}
+
 /// The plumbing of a tool that changes a stored decision, in one place: the id and the actor checked (a bad
 /// one is an argument to correct), the workspace opened, the operation run off the async thread with the
 /// server's clock, and its errors said as the agent can act on them.

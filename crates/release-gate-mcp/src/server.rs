@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::input::{self, Root, Source, ToolError};
 use crate::prompts;
-use crate::repo::{self, blocking, op_error};
+use crate::repo::{self, INLINE_TEXT_BYTES, blocking, op_error, quick_or_blocking};
 
 /// What a model reads first about this server (Codex shows it as the description of the whole server).
 pub const INSTRUCTIONS: &str = "release-gate checks whether a release may ship under a release-readiness \
@@ -227,9 +227,10 @@ impl ReleaseGateServer {
             ));
         }
         // Reading and judging a decision of up to 10 MiB takes a while: off the async thread, so the server
-        // keeps answering other requests meanwhile.
+        // keeps answering other requests meanwhile; a short text given inline is judged in place.
+        let quick = quick_text(args.content.as_deref(), args.path.as_deref(), args.id.as_deref());
         let root = self.root.clone();
-        blocking(move || {
+        quick_or_blocking(quick, move || {
             match input::source(&root, args.content.as_deref(), args.path.as_deref(), args.id.as_deref())? {
                 Source::Text(document) => {
                     let policy = root.policy()?;
@@ -269,8 +270,9 @@ impl ReleaseGateServer {
     ) -> Result<Json<Audit>, ToolError> {
         // The validator's report read as the five questions: the same rules and answer as validate_decision.
         let now = input::now(None)?;
+        let quick = quick_text(args.content.as_deref(), args.path.as_deref(), args.id.as_deref());
         let root = self.root.clone();
-        blocking(move || {
+        quick_or_blocking(quick, move || {
             let report = match input::source(
                 &root,
                 args.content.as_deref(),
@@ -303,8 +305,9 @@ impl ReleaseGateServer {
         &self,
         Parameters(args): Parameters<RenderArgs>,
     ) -> Result<Json<Rendered>, ToolError> {
+        let quick = quick_text(args.content.as_deref(), args.path.as_deref(), args.id.as_deref());
         let root = self.root.clone();
-        blocking(move || {
+        quick_or_blocking(quick, move || {
             let document = document(&root, args.content, args.path, args.id)?;
             let text = match args.to {
                 RenderTarget::Markdown => release_gate_core::markdown::render(&document.decision),
@@ -314,6 +317,12 @@ impl ReleaseGateServer {
         })
         .await
     }
+}
+
+/// Whether a content tool's input is short text given inline (only `content`, at most
+/// [`INLINE_TEXT_BYTES`]): judged in place, no file or repository to read.
+fn quick_text(content: Option<&str>, path: Option<&str>, id: Option<&str>) -> bool {
+    path.is_none() && id.is_none() && content.is_some_and(|text| text.len() <= INLINE_TEXT_BYTES)
 }
 
 #[prompt_router]
