@@ -335,8 +335,27 @@ fn sign_refuses_what_must_not_be_signed() {
             || std::fs::read(fx.repo.join(".release/ledger.jsonl")).unwrap().is_empty()
     );
 
-    // A key readable by others, and a key inside the repository: input errors naming the fix.
+    // A file whose name is no decision id (the store's rule: at most 100 characters, never `..`): an
+    // input error naming the rule, and nothing written for it.
     fx.trust(&[("Priya Shah", PRIYA, "")]);
+    let long = format!("{}.md", "a".repeat(101));
+    for (name, reason) in [("v2..3.md", "cannot contain `..`"), (long.as_str(), "at most 100 characters")] {
+        std::fs::copy(fx.repo.join("rel.md"), fx.repo.join(name)).unwrap();
+        let out = fx.sign(name, PRIYA);
+        assert_eq!(out.code, 2, "{name}: {out:?}");
+        assert!(out.stderr.contains(reason) && out.stderr.contains("rename the file"), "{name}: {out:?}");
+        let stem = name.trim_end_matches(".md");
+        let written = std::fs::read_dir(fx.repo.join(".release"))
+            .into_iter()
+            .flatten()
+            .chain(std::fs::read_dir(fx.repo.join(".release/attestations")).into_iter().flatten())
+            .flatten()
+            .any(|entry| entry.file_name().to_string_lossy().starts_with(stem));
+        assert!(!written, "{name}: something was written for it");
+        std::fs::remove_file(fx.repo.join(name)).unwrap();
+    }
+
+    // A key readable by others, and a key inside the repository: input errors naming the fix.
     std::fs::set_permissions(fx.keys.join(PRIYA), std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = fx.sign("rel.md", PRIYA);
     assert_eq!(out.code, 2, "{out:?}");

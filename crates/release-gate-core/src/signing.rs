@@ -46,10 +46,8 @@ pub fn hex(bytes: &[u8]) -> String {
 pub enum SigningError {
     #[error("`{0}` is not a git commit id: expected 40 or 64 hexadecimal characters")]
     Commit(String),
-    #[error(
-        "`{0}` cannot be a decision id: use 1 to 128 of A-Z a-z 0-9 . _ - (starting with a letter or digit)"
-    )]
-    Id(String),
+    #[error(transparent)]
+    Id(#[from] crate::value::InvalidId),
     #[error("the decision has no valid `Decision timestamp`; a signed decision needs `decidedAt`")]
     NoTimestamp,
     #[error("the private key is not an OpenSSH private key: {0}")]
@@ -95,11 +93,8 @@ impl fmt::Display for GitCommit {
 
 /// Checks a decision id: it names files under `.release/attestations/`, so it must be a safe file name.
 pub fn check_id(id: &str) -> Result<(), SigningError> {
-    let ok = !id.is_empty()
-        && id.len() <= 128
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
-        && id.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric());
-    if ok { Ok(()) } else { Err(SigningError::Id(id.to_owned())) }
+    crate::value::DecisionId::parse(id)?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------

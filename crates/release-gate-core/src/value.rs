@@ -397,3 +397,70 @@ mod tests {
         }
     }
 }
+
+/// A decision id: 1 to [`DecisionId::MAX_LEN`] ASCII letters, digits, `.`, `_` and `-`, starting with a
+/// letter or a digit, never `..`. It names the record's file and the signed statement's subject, so it is
+/// a safe file name everywhere: the one rule for ids, used by the store, signing and both shells.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DecisionId(String);
+
+/// Why a text is not a decision id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{id}` is not a valid decision id: {reason}")]
+pub struct InvalidId {
+    /// The text, printable (control characters escaped, long text cut).
+    pub id: String,
+    pub reason: &'static str,
+}
+
+impl DecisionId {
+    pub const MAX_LEN: usize = 100;
+
+    pub fn parse(text: &str) -> Result<DecisionId, InvalidId> {
+        let reason = if text.is_empty() {
+            "an id cannot be empty"
+        } else if text.len() > Self::MAX_LEN {
+            "an id has at most 100 characters"
+        } else if !text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')) {
+            "an id uses only letters, digits, `.`, `_` and `-`"
+        } else if !text.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric()) {
+            "an id starts with a letter or a digit"
+        } else if text.contains("..") {
+            "an id cannot contain `..`"
+        } else {
+            return Ok(DecisionId(text.to_owned()));
+        };
+        Err(InvalidId { id: printable(text), reason })
+    }
+
+    /// An id from free text: `prefix`, then the text's words lowercased and joined by `-`, cut to fit.
+    pub fn slug(prefix: &str, text: &str) -> Result<DecisionId, InvalidId> {
+        let mut slug = String::new();
+        for c in text.chars() {
+            if c.is_ascii_alphanumeric() {
+                slug.push(c.to_ascii_lowercase());
+            } else if !slug.ends_with('-') && !slug.is_empty() {
+                slug.push('-');
+            }
+        }
+        let slug: String = slug.trim_matches('-').chars().take(60).collect();
+        let slug = slug.trim_end_matches('-');
+        DecisionId::parse(&if slug.is_empty() { prefix.to_owned() } else { format!("{prefix}-{slug}") })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for DecisionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Control characters shown escaped, long text cut, for error messages.
+pub fn printable(text: &str) -> String {
+    let shown: String = text.chars().take(60).flat_map(char::escape_debug).collect();
+    if text.chars().count() > 60 { format!("{shown}...") } else { shown }
+}

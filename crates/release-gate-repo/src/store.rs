@@ -4,7 +4,6 @@
 //! update re-reads the record under the lock before applying its change, so concurrent writers never
 //! lose an update and readers never see a torn file.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use release_gate_core::Decision;
@@ -12,73 +11,17 @@ use release_gate_core::history::Confirmation;
 
 use crate::fs::{Lock, ReadError, create_dir_inside, read_inside, remove_stale_temps, write_atomic};
 
-/// A decision id: a safe file name.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Id(String);
+/// A decision id: a safe file name (the rule lives in the core, [`DecisionId`]).
+pub use release_gate_core::value::DecisionId as Id;
 
 /// The longest id accepted.
-pub const MAX_ID_LEN: usize = 100;
-
-impl Id {
-    /// Accepts 1 to 100 characters of ASCII letters, digits, `.`, `_` and `-`, starting with a letter or
-    /// digit, without `..`. Anything else (`../x`, `/etc/passwd`, empty, control characters) is refused.
-    pub fn parse(text: &str) -> Result<Id, StoreError> {
-        let invalid = |reason: &str| StoreError::InvalidId { id: printable(text), reason: reason.to_owned() };
-        if text.is_empty() {
-            return Err(invalid("an id cannot be empty"));
-        }
-        if text.len() > MAX_ID_LEN {
-            return Err(invalid("an id has at most 100 characters"));
-        }
-        if !text.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')) {
-            return Err(invalid("an id uses only letters, digits, `.`, `_` and `-`"));
-        }
-        if !text.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric()) {
-            return Err(invalid("an id starts with a letter or a digit"));
-        }
-        if text.contains("..") {
-            return Err(invalid("an id cannot contain `..`"));
-        }
-        Ok(Id(text.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    /// An id from free text: lowercase words joined by `-`, cut to fit.
-    pub fn slug(prefix: &str, text: &str) -> Result<Id, StoreError> {
-        let mut slug = String::new();
-        for c in text.chars() {
-            if c.is_ascii_alphanumeric() {
-                slug.push(c.to_ascii_lowercase());
-            } else if !slug.ends_with('-') && !slug.is_empty() {
-                slug.push('-');
-            }
-        }
-        let slug: String = slug.trim_matches('-').chars().take(60).collect();
-        let slug = slug.trim_end_matches('-');
-        Id::parse(&if slug.is_empty() { prefix.to_owned() } else { format!("{prefix}-{slug}") })
-    }
-}
-
-impl fmt::Display for Id {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// Control characters shown escaped, long text cut, for error messages.
-fn printable(text: &str) -> String {
-    let shown: String = text.chars().take(60).flat_map(char::escape_debug).collect();
-    if text.chars().count() > 60 { format!("{shown}...") } else { shown }
-}
+pub const MAX_ID_LEN: usize = Id::MAX_LEN;
 
 /// Why the store could not do what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("`{id}` is not a valid decision id: {reason}")]
-    InvalidId { id: String, reason: String },
+    #[error(transparent)]
+    InvalidId(#[from] release_gate_core::value::InvalidId),
     #[error("no decision `{id}` in {dir}: `release-gate list` shows the decisions")]
     NotFound { id: String, dir: String },
     #[error(

@@ -65,6 +65,12 @@ pub enum OpError {
     Cancelled,
 }
 
+impl From<release_gate_core::value::InvalidId> for OpError {
+    fn from(error: release_gate_core::value::InvalidId) -> OpError {
+        OpError::Store(StoreError::InvalidId(error))
+    }
+}
+
 /// Where the policy comes from: the given file, else `<root>/.release/policy.toml`, else the default.
 pub fn load_policy(explicit: Option<&Path>, root: Option<&Path>) -> Result<Policy, OpError> {
     load_policy_with_bytes(explicit, root).map(|(policy, _)| policy)

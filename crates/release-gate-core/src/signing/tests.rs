@@ -125,7 +125,10 @@ fn commits_and_ids_are_checked() {
     assert!(GitCommit::parse("HEAD").is_err());
     assert!(GitCommit::parse(&"g".repeat(40)).is_err());
     assert!(check_id("release-2026.11.3_a").is_ok());
-    for bad in ["", "../x", ".hidden", "a/b", "a b"] {
+    assert!(check_id(&"a".repeat(100)).is_ok());
+    // The store's rule, the stricter of the two that were: at most 100 characters, never `..`.
+    let long = "a".repeat(101);
+    for bad in ["", "../x", ".hidden", "a/b", "a b", "v2..3", long.as_str()] {
         assert!(check_id(bad).is_err(), "{bad}");
     }
 }
