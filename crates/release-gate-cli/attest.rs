@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
 use release_gate_core::signing::AllowedSigners;
 
 use crate::input;
@@ -10,12 +9,6 @@ use crate::input;
 /// The `.release/` directory of the enclosing repository (or of the current directory).
 pub fn release_dir() -> anyhow::Result<PathBuf> {
     Ok(input::repo_root_or_cwd()?.join(".release"))
-}
-
-/// The repository root, when the current directory is inside a git work tree.
-pub fn repo_root() -> anyhow::Result<Option<PathBuf>> {
-    let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    Ok(cwd.ancestors().find(|dir| dir.join(".git").exists()).map(Path::to_path_buf))
 }
 
 /// Reads allowed_signers (the given file, else `.release/allowed_signers`); notes unusable lines on stderr.

@@ -61,13 +61,8 @@ pub fn read_document(path: &Path) -> anyhow::Result<Document> {
 
 /// The policy to use: the given file, else the enclosing repository's `.release/policy.toml`, else the default.
 pub fn load_policy(explicit: Option<&Path>) -> anyhow::Result<Policy> {
-    if let Some(path) = explicit {
-        // The same size and open errors as any other input.
-        read_bytes(path)?;
-    }
-    let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    let root = cwd.ancestors().find(|dir| dir.join(".git").exists());
-    Ok(release_gate_repo::workspace::load_policy(explicit, root)?)
+    let root = if explicit.is_some() { None } else { repo_root()? };
+    Ok(release_gate_repo::workspace::load_policy(explicit, root.as_deref())?)
 }
 
 /// The repository enclosing the current directory, with its store and policy.
@@ -96,10 +91,18 @@ pub fn decision(path: &Path) -> anyhow::Result<release_gate_core::Decision> {
     Ok(workspace(None)?.store.load(&id)?)
 }
 
+/// The repository enclosing the current directory, as git sees it (the repository crate's rule).
+pub fn repo_root() -> anyhow::Result<Option<PathBuf>> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    Ok(release_gate_repo::git::Git::enclosing_root(&cwd))
+}
+
 /// The root to set up: the repository enclosing the current directory, else the current directory.
 pub fn repo_root_or_cwd() -> anyhow::Result<PathBuf> {
-    let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    Ok(cwd.ancestors().find(|dir| dir.join(".git").exists()).unwrap_or(&cwd).to_path_buf())
+    match repo_root()? {
+        Some(root) => Ok(root),
+        None => std::env::current_dir().context("cannot read the current directory"),
+    }
 }
 
 /// `--now`, or the system clock.

@@ -6,11 +6,10 @@ use anyhow::Context;
 use release_gate_repo::keys;
 
 use crate::Outcome;
-use crate::attest;
 use crate::cli::KeygenArgs;
 
 pub fn run(args: &KeygenArgs) -> anyhow::Result<Outcome> {
-    let root = attest::repo_root()?;
+    let root = crate::input::repo_root()?;
     // The principal is the person's name as decisions write it: git's user.name unless given.
     let principal = match &args.principal {
         Some(principal) => principal.clone(),

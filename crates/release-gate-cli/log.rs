@@ -157,7 +157,7 @@ pub fn run(args: &LogArgs) -> anyhow::Result<Outcome> {
             Ok(Outcome::Success)
         }
         LogAction::Push { key, remote } => {
-            let root = attest::repo_root()?;
+            let root = crate::input::repo_root()?;
             let key = key.as_deref().map(|path| keys::load_signing_key(path, root.as_deref())).transpose()?;
             let allowed = attest::allowed_signers(None, &release_dir)?;
             let (_, log) = open(remote.as_deref())?;
@@ -190,7 +190,7 @@ pub fn run(args: &LogArgs) -> anyhow::Result<Outcome> {
             }
         }
         LogAction::Migrate { key, remote, no_push } => {
-            let root = attest::repo_root()?;
+            let root = crate::input::repo_root()?;
             let key = keys::load_signing_key(key, root.as_deref())?;
             let allowed = attest::allowed_signers(None, &release_dir)?;
             let (_, log) = open(remote.as_deref())?;
@@ -349,7 +349,7 @@ fn verify_legacy(
 }
 
 fn repair(log: &Ledger, release_dir: &Path, key: Option<&Path>) -> anyhow::Result<Outcome> {
-    let root = attest::repo_root()?;
+    let root = crate::input::repo_root()?;
     let key = key.map(|path| keys::load_signing_key(path, root.as_deref())).transpose()?;
     let mut locked = log.lock()?;
     let now = jiff::Timestamp::now();

@@ -502,3 +502,38 @@ fn walk(dir: &Path) -> Vec<String> {
     }
     out
 }
+
+/// "The repository" is what git says it is, in every shell: a `.git` that git does not accept, planted in a
+/// parent folder with a `.release/` of its own, neither lends its policy to a command run below it nor
+/// receives what `init` writes.
+#[test]
+fn a_planted_dot_git_in_a_parent_folder_is_no_repository() {
+    let outside = TempDir::new("attack-planted-git");
+    let planted = outside.path();
+    std::fs::write(planted.join(".git"), "gitdir: /nonexistent\n").unwrap();
+    std::fs::create_dir_all(planted.join(".release")).unwrap();
+    // A policy that would turn any decision into an input error if it were read.
+    std::fs::write(planted.join(".release/policy.toml"), "this is = not [ a policy\n").unwrap();
+    let work = planted.join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::copy(crate::support::repo_root().join("examples/release-decision.md"), work.join("rel.md"))
+        .unwrap();
+
+    let out =
+        run_limited(&work, &["validate", "rel.md", "--now", "2026-11-28T12:00:00Z"], Duration::from_secs(20));
+    assert_eq!(out.code, 0, "the planted policy was read: {out:?}");
+    assert!(!out.stderr.contains("not a valid policy"), "{out:?}");
+
+    let before: Vec<_> =
+        std::fs::read_dir(planted.join(".release")).unwrap().flatten().map(|e| e.file_name()).collect();
+    let out = run_limited(&work, &["init"], Duration::from_secs(20));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(work.join(".release/policy.toml").exists(), "init sets up the folder it runs in: {out:?}");
+    let after: Vec<_> =
+        std::fs::read_dir(planted.join(".release")).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(before, after, "init wrote into the planted parent");
+    assert_eq!(
+        std::fs::read_to_string(planted.join(".release/policy.toml")).unwrap(),
+        "this is = not [ a policy\n"
+    );
+}

@@ -165,7 +165,11 @@ fn policy_overrides_change_the_verdict() {
 #[test]
 fn repository_policy_is_found_from_a_subdirectory() {
     let dir = TempDir::new("repo-policy");
-    std::fs::create_dir_all(dir.path().join(".git")).unwrap();
+    // A repository as git sees it (an empty `.git` folder is none: `attack::a_planted_dot_git_...`).
+    assert_eq!(
+        crate::support::git_command().arg("init").arg("-q").arg(dir.path()).status().unwrap().code(),
+        Some(0)
+    );
     std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
     let init = run_in(Some(dir.path()), &["init"]);
     assert_eq!(init.code, 0, "{init:?}");
@@ -222,7 +226,7 @@ fn bad_input_is_a_clear_error_with_exit_2() {
     assert_input_error(&run(&["validate", "examples/draft.md", "--now", "tomorrow"]), "--now `tomorrow`");
     assert_input_error(
         &run(&["validate", "examples/draft.md", "--policy", "nope.toml"]),
-        "cannot open nope.toml",
+        "policy nope.toml: cannot open it",
     );
 }
 

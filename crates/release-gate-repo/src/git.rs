@@ -258,6 +258,13 @@ impl Git {
         Ok(Git { root: PathBuf::from(root) })
     }
 
+    /// The work tree enclosing `dir` as git sees it, `None` outside one: the one rule for "the repository"
+    /// in every shell. A `.git` that git does not accept (a stray file, a folder another user planted in
+    /// a parent, a repository git refuses as not safe) is no repository.
+    pub fn enclosing_root(dir: &Path) -> Option<PathBuf> {
+        Git::discover(dir).ok().map(|git| git.root)
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }

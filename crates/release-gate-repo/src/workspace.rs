@@ -113,7 +113,7 @@ pub fn read_policy_file(
         error: PolicyError { line: None, key: None, message },
     };
     let bytes = read.map_err(|e| match e {
-        crate::fs::ReadError::Io(io) => error(format!("cannot read it: {io}")),
+        crate::fs::ReadError::Io(io) => error(format!("cannot open it: {io}")),
         other => error(other.to_string()),
     })?;
     let text = String::from_utf8(bytes).map_err(|_| error("not valid UTF-8".into()))?;
@@ -345,7 +345,11 @@ impl Workspace {
     ) -> Result<Option<(Range, ReleaseFacts)>, OpError> {
         let range = match self.range(base, Some(commit)) {
             Ok(range) => range,
+            // Nothing to compare with: no tag to start from, or no commit at all yet (a new repository).
             Err(OpError::NoBase) if base.is_none() => return Ok(None),
+            Err(_) if base.is_none() && commit == "HEAD" && self.git.resolve("HEAD").is_err() => {
+                return Ok(None);
+            }
             Err(error) => return Err(error),
         };
         let diff = self.git.diff(&range.base, &range.head)?;
