@@ -74,15 +74,7 @@ pub fn checklist(decision: &Decision) -> Checklist {
     }
     let recorded = (!recorded.is_empty()).then(|| recorded.join("; "));
 
-    let missing_elements: Vec<&str> = match &decision.communication {
-        None => crate::decision::Communication::LABELS.to_vec(),
-        Some(package) => package
-            .fields()
-            .into_iter()
-            .filter(|(_, v)| value::meaningful(*v).is_none())
-            .map(|(label, _)| label)
-            .collect(),
-    };
+    let missing_elements = decision.communication_missing();
     let communication =
         (!missing_elements.is_empty()).then(|| format!("missing: {}", missing_elements.join(", ")));
 

@@ -534,6 +534,21 @@ pub fn read_keyword<T>(raw: Option<&str>, parse: impl Fn(&str) -> Option<T>) -> 
 }
 
 impl Decision {
+    /// The communication package's elements not filled in (placeholders count as empty), in template
+    /// order; all of them when there is no package. The one reading of "what the package misses", for
+    /// the validator and the checklist.
+    pub fn communication_missing(&self) -> Vec<&'static str> {
+        match &self.communication {
+            None => Communication::LABELS.to_vec(),
+            Some(package) => package
+                .fields()
+                .into_iter()
+                .filter(|(_, value)| crate::value::meaningful(*value).is_none())
+                .map(|(label, _)| label)
+                .collect(),
+        }
+    }
+
     pub fn risk_class(&self) -> Reading<RiskClass> {
         read_keyword(self.risk_class.as_deref(), RiskClass::from_name)
     }

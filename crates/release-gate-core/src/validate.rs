@@ -817,15 +817,7 @@ impl<'a> Rules<'a> {
     fn communication(&mut self) {
         let Some((class, severity)) = self.requirement(|rules| rules.communication) else { return };
         let class = Some(class);
-        let missing: Vec<&str> = match &self.decision.communication {
-            None => crate::decision::Communication::LABELS.to_vec(),
-            Some(package) => package
-                .fields()
-                .into_iter()
-                .filter(|(_, value)| value::meaningful(*value).is_none())
-                .map(|(label, _)| label)
-                .collect(),
-        };
+        let missing = self.decision.communication_missing();
         if missing.is_empty() {
             return;
         }

@@ -606,10 +606,7 @@ pub enum CommunicationGate {
 
 /// Whether `comms` marks the communication gate, and why not.
 pub fn communication_gate(decision: &Decision) -> CommunicationGate {
-    let complete = decision.communication.as_ref().is_some_and(|package| {
-        package.fields().into_iter().all(|(_, value)| release_gate_core::value::meaningful(value).is_some())
-    });
-    if !complete {
+    if !decision.communication_missing().is_empty() {
         return CommunicationGate::Incomplete;
     }
     let failed_by_person = decision.history.iter().rev().find_map(|event| match &event.change {
