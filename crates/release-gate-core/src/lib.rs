@@ -40,7 +40,7 @@ pub mod value;
 pub use audit::{Audit, audit};
 pub use decision::{Call, Decision, Layer, RiskClass};
 pub use finding::{Code, Finding, Severity};
-pub use policy::{Policy, PolicyError};
+pub use policy::{Policy, PolicyError, PolicyErrors};
 pub use validate::{Document, ReleaseFacts, Report, Verdict, validate, validate_release};
 
 /// The largest decision or policy input release-gate reads, in bytes (10 MiB).

@@ -299,10 +299,11 @@ impl Policy {
         }
     }
 
-    /// Parses and validates a policy file; keys it does not set keep their defaults.
-    pub fn from_toml(text: &str) -> Result<Policy, PolicyError> {
+    /// Parses and validates a policy file; keys it does not set keep their defaults. Every mistake is
+    /// reported (a file TOML cannot read at all, its first one).
+    pub fn from_toml(text: &str) -> Result<Policy, PolicyErrors> {
         let unvalidated: UnvalidatedPolicy =
-            toml::from_str(text).map_err(|error| PolicyError::from_toml(&error, text))?;
+            toml::from_str(text).map_err(|error| PolicyErrors(vec![PolicyError::from_toml(&error, text)]))?;
         unvalidated.validate(text)
     }
 }
@@ -330,6 +331,36 @@ impl fmt::Display for PolicyError {
 }
 
 impl std::error::Error for PolicyError {}
+
+/// Every mistake of a policy file, in file order (never empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyErrors(Vec<PolicyError>);
+
+impl std::ops::Deref for PolicyErrors {
+    type Target = [PolicyError];
+
+    fn deref(&self) -> &[PolicyError] {
+        &self.0
+    }
+}
+
+impl fmt::Display for PolicyErrors {
+    /// One mistake on its line; several as a count and one line each.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.as_slice() {
+            [one] => one.fmt(f),
+            many => {
+                write!(f, "{} mistakes:", many.len())?;
+                for error in many {
+                    write!(f, "\n  {error}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for PolicyErrors {}
 
 impl PolicyError {
     fn from_toml(error: &toml::de::Error, text: &str) -> PolicyError {
@@ -517,335 +548,414 @@ struct UnvalidatedClass {
 pub const POLICY_VERSION: i64 = 1;
 
 impl UnvalidatedPolicy {
-    /// Checks every value and applies it over the defaults.
-    pub fn validate(self, text: &str) -> Result<Policy, PolicyError> {
+    /// Checks every value and applies it over the defaults. Every mistake is reported, each with its line
+    /// and key, so a policy with three mistakes takes one run to fix; a value in error keeps its default.
+    /// A file of another format version is reported alone: its other keys may mean something else.
+    pub fn validate(self, text: &str) -> Result<Policy, PolicyErrors> {
+        let mut check = Checker { text, errors: Vec::new() };
         if let Some(version) = &self.version
             && *version.get_ref() != POLICY_VERSION
         {
-            return Err(PolicyError::at(
+            return Err(PolicyErrors(vec![PolicyError::at(
                 text,
                 version,
                 "version".into(),
                 format!("this release-gate reads policy version {POLICY_VERSION}, not {}", version.get_ref()),
-            ));
+            )]));
         }
         let mut policy = Policy::default();
         for (name, class) in self.classes {
-            let key = format!("classes.{}", name.get_ref());
-            let Some(risk) = RiskClass::from_name(name.get_ref()).filter(|r| r.as_str() == name.get_ref())
-            else {
-                return Err(PolicyError::at(
-                    text,
-                    &name,
-                    key,
-                    "risk classes are `low`, `medium` and `high`".into(),
-                ));
-            };
-            let rules = policy.class_mut(risk);
-            if let Some(gates) = class.gates {
-                let mut set = BTreeSet::new();
-                for gate in gates {
-                    let layer = Layer::from_name(gate.get_ref()).filter(|l| l.as_str() == gate.get_ref());
-                    let Some(layer) = layer else {
-                        return Err(PolicyError::at(
-                            text,
-                            &gate,
-                            format!("{key}.gates"),
-                            format!(
-                                "unknown gate layer `{}`; layers are code, review, operational, communication, decision",
-                                gate.get_ref()
-                            ),
-                        ));
-                    };
-                    set.insert(layer);
-                }
-                rules.gates = set;
-            }
-            for (field, value, slot) in [
-                ("rollback_owner", class.rollback_owner, &mut rules.rollback_owner),
-                ("rehearsal", class.rehearsal, &mut rules.rehearsal),
-                ("drill", class.drill, &mut rules.drill),
-                ("communication", class.communication, &mut rules.communication),
-            ] {
-                let Some(value) = value else { continue };
-                *slot = Requirement::parse(value.get_ref()).ok_or_else(|| {
-                    PolicyError::at(
-                        text,
-                        &value,
-                        format!("{key}.{field}"),
-                        format!("`{}` is not one of `required`, `recommended`, `optional`", value.get_ref()),
-                    )
-                })?;
-            }
-            if let Some(age) = class.evidence_max_age {
-                rules.evidence_max_age = parse_age(age.get_ref()).ok_or_else(|| {
-                    PolicyError::at(
-                        text,
-                        &age,
-                        format!("{key}.evidence_max_age"),
-                        format!("`{}` is not a duration such as `72h`, `3d` or `1w`", age.get_ref()),
-                    )
-                })?;
-            }
-            if let Some(valid) = class.go_valid_for {
-                rules.go_valid_for = parse_age(valid.get_ref()).ok_or_else(|| {
-                    PolicyError::at(
-                        text,
-                        &valid,
-                        format!("{key}.go_valid_for"),
-                        format!("`{}` is not a duration such as `24h`, `3d` or `1w`", valid.get_ref()),
-                    )
-                })?;
-            }
-            if let Some(signatures) = class.signatures {
-                rules.signatures =
-                    u32::try_from(*signatures.get_ref()).ok().filter(|n| *n <= 100).ok_or_else(|| {
-                        PolicyError::at(
-                            text,
-                            &signatures,
-                            format!("{key}.signatures"),
-                            format!(
-                                "signatures must be a whole number from 0 to 100, not {}",
-                                signatures.get_ref()
-                            ),
-                        )
-                    })?;
-            }
-            if let Some(panel) = class.panel {
-                rules.panel =
-                    u32::try_from(*panel.get_ref()).ok().filter(|n| *n <= 100).ok_or_else(|| {
-                        PolicyError::at(
-                            text,
-                            &panel,
-                            format!("{key}.panel"),
-                            format!(
-                                "panel size must be a whole number from 0 to 100, not {}",
-                                panel.get_ref()
-                            ),
-                        )
-                    })?;
-            }
+            check.class(&mut policy, name, class);
         }
-        if !self.paths.is_empty() || self.dependencies.is_some() {
-            let current = &policy.paths;
-            let mut rules: Vec<(RiskClass, String)> = current.rules().to_vec();
-            let mut tests = current.tests().to_vec();
-            let mut manifests = current.manifests().to_vec();
-            let mut high_dependencies = current.high_dependencies().to_vec();
-            let patterns_of =
-                |key: &str, patterns: Vec<Spanned<String>>| -> Result<Vec<String>, PolicyError> {
-                    patterns
-                        .into_iter()
-                        .map(|pattern| {
-                            crate::classify::compile(pattern.get_ref()).map_err(|error| {
-                                PolicyError::at(text, &pattern, key.to_owned(), error.to_string())
-                            })?;
-                            Ok(pattern.into_inner())
-                        })
-                        .collect()
-                };
-            for (class, patterns) in self.paths {
-                let key = format!("paths.{}", class.get_ref());
-                if class.get_ref() == "tests" {
-                    tests = patterns_of(&key, patterns)?;
-                    continue;
-                }
-                let risk = RiskClass::from_name(class.get_ref())
-                    .filter(|r| r.as_str() == class.get_ref())
-                    .ok_or_else(|| {
-                        PolicyError::at(
-                            text,
-                            &class,
-                            key.clone(),
-                            "the keys of [paths] are the risk classes `low`, `medium` and `high`, and `tests`".into(),
-                        )
-                    })?;
-                // A class given in the file replaces that class's default patterns.
-                rules.retain(|(existing, _)| *existing != risk);
-                rules.extend(patterns_of(&key, patterns)?.into_iter().map(|pattern| (risk, pattern)));
-            }
-            if let Some(dependencies) = self.dependencies {
-                if let Some(list) = dependencies.manifests {
-                    manifests = patterns_of("dependencies.manifests", list)?;
-                }
-                if let Some(list) = dependencies.high {
-                    high_dependencies = Vec::new();
-                    for name in list {
-                        if name.get_ref().trim().is_empty() {
-                            return Err(PolicyError::at(
-                                text,
-                                &name,
-                                "dependencies.high".into(),
-                                "a package name cannot be empty".into(),
-                            ));
-                        }
-                        high_dependencies.push(name.into_inner());
-                    }
-                }
-            }
-            policy.paths = PathRules::with(rules, tests, manifests, high_dependencies).map_err(|error| {
-                PolicyError { line: None, key: Some("paths".into()), message: error.to_string() }
-            })?;
-        }
+        check.paths(&mut policy, self.paths, self.dependencies);
         for (name, patterns) in self.scopes {
-            let key = format!("scopes.{}", name.get_ref());
-            if name.get_ref().trim().is_empty() || name.get_ref().contains([',', '\n']) {
-                return Err(PolicyError::at(
-                    text,
-                    &name,
-                    key,
-                    "a scope name is a non-empty word without commas".into(),
-                ));
-            }
-            let mut list = Vec::new();
-            for pattern in patterns {
-                crate::classify::compile(pattern.get_ref())
-                    .map_err(|error| PolicyError::at(text, &pattern, key.clone(), error.to_string()))?;
-                list.push(pattern.into_inner());
-            }
-            policy.scopes.insert(name.into_inner().trim().to_lowercase(), list);
+            check.scope(&mut policy, name, patterns);
         }
-        for (index, check) in self.code_gates.into_iter().enumerate() {
+        for (index, gate) in self.code_gates.into_iter().enumerate() {
             let key = format!("code_gates[{index}]");
-            let check = check.into_inner();
-            let name = check.name.get_ref().trim().to_owned();
+            let gate = gate.into_inner();
+            let name = gate.name.get_ref().trim().to_owned();
             if name.is_empty() {
-                return Err(PolicyError::at(
-                    text,
-                    &check.name,
-                    format!("{key}.name"),
-                    "a check needs a name".into(),
-                ));
+                check.at(&gate.name, format!("{key}.name"), "a check needs a name");
             }
             let timeout =
-                duration(text, check.timeout.as_ref(), &format!("{key}.timeout"), DEFAULT_CHECK_TIMEOUT)?;
-            let command = command(text, &check.command, &format!("{key}.command"))?;
-            policy.code_gates.push(Check { name, command, timeout });
+                check.duration(gate.timeout.as_ref(), &format!("{key}.timeout"), DEFAULT_CHECK_TIMEOUT);
+            if let Some(command) = check.command(&gate.command, &format!("{key}.command")) {
+                policy.code_gates.push(Check { name, command, timeout });
+            }
         }
         if let Some(drill) = self.drill {
-            let timeout = duration(text, drill.timeout.as_ref(), "drill.timeout", DEFAULT_CHECK_TIMEOUT)?;
-            let item =
-                |value: Option<Spanned<Vec<String>>>, name: &str| -> Result<Option<Check>, PolicyError> {
-                    value
-                        .map(|value| {
-                            Ok(Check {
-                                name: name.replace('_', " "),
-                                command: command(text, &value, &format!("drill.{name}"))?,
-                                timeout,
-                            })
-                        })
-                        .transpose()
-                };
-            policy.drill = DrillChecks {
-                critical_commands: item(drill.critical_commands, "critical_commands")?,
-                feature_flags: item(drill.feature_flags, "feature_flags")?,
-                rollback_command: item(drill.rollback_command, "rollback_command")?,
-            };
+            check.drill(&mut policy, drill);
         }
         if let Some(plan) = self.rehearsal {
-            let plan = plan.into_inner();
-            let timeout = duration(text, plan.timeout.as_ref(), "rehearsal.timeout", DEFAULT_CHECK_TIMEOUT)?;
-            let step = |name: &str, value: &Spanned<Vec<String>>| -> Result<Check, PolicyError> {
-                Ok(Check {
-                    name: name.to_owned(),
-                    command: command(text, value, &format!("rehearsal.{name}"))?,
-                    timeout,
-                })
-            };
-            policy.rehearsal = Some(RehearsalPlan {
-                apply: step("apply", &plan.apply)?,
-                trigger: step("trigger", &plan.trigger)?,
-                rollback: step("rollback", &plan.rollback)?,
-                check: step("check", &plan.check)?,
-                poll_interval: duration(
-                    text,
-                    plan.poll_interval.as_ref(),
-                    "rehearsal.poll_interval",
-                    jiff::SignedDuration::from_secs(1),
-                )?,
-                poll_limit: duration(
-                    text,
-                    plan.poll_limit.as_ref(),
-                    "rehearsal.poll_limit",
-                    jiff::SignedDuration::from_mins(10),
-                )?,
-                max_recovery: duration(
-                    text,
-                    plan.max_recovery.as_ref(),
-                    "rehearsal.max_recovery",
-                    jiff::SignedDuration::from_mins(15),
-                )?,
-                detect_within: duration(
-                    text,
-                    plan.detect_within.as_ref(),
-                    "rehearsal.detect_within",
-                    jiff::SignedDuration::from_mins(2),
-                )?,
-            });
+            check.rehearsal(&mut policy, plan.into_inner());
         }
         if let Some(metrics) = self.metrics {
-            if let Some(url) = &metrics.url {
-                let value = url.get_ref().trim();
-                if !value.starts_with("http://") || value.len() <= "http://".len() {
-                    return Err(PolicyError::at(
-                        text,
-                        url,
-                        "metrics.url".into(),
-                        "the metrics URL is the Prometheus server's base URL over plain HTTP, e.g. `http://127.0.0.1:9090`".into(),
-                    ));
-                }
-                policy.metrics.url = Some(value.to_owned());
-            }
-            policy.metrics.timeout =
-                duration(text, metrics.timeout.as_ref(), "metrics.timeout", policy.metrics.timeout)?;
+            check.metrics(&mut policy, metrics);
         }
         for (index, signal) in self.signals.into_iter().enumerate() {
-            let key = format!("signals[{index}]");
-            let signal = signal.into_inner();
-            let name = signal.name.get_ref().trim();
-            let query = signal.query.get_ref().trim();
-            if name.is_empty() || query.is_empty() {
-                let at = if name.is_empty() { &signal.name } else { &signal.query };
-                return Err(PolicyError::at(
-                    text,
-                    at,
+            check.signal(&mut policy, index, signal.into_inner());
+        }
+        if let Some(watch) = self.watch {
+            check.watch(&mut policy, watch.into_inner());
+        }
+        for (index, window) in self.freeze.into_iter().enumerate() {
+            check.freeze(&mut policy, index, window);
+        }
+        for (index, exception) in self.freeze_exception.into_iter().enumerate() {
+            check.freeze_exception(&mut policy, index, exception);
+        }
+        for (code, severity) in self.findings {
+            check.finding(&mut policy, code, severity);
+        }
+        check.finish().map(|()| policy)
+    }
+}
+
+/// Gathers a policy file's mistakes as the validator goes: each check notes what is wrong and gives back
+/// `None` (the value keeps its default) instead of stopping.
+struct Checker<'t> {
+    text: &'t str,
+    errors: Vec<PolicyError>,
+}
+
+impl Checker<'_> {
+    fn at<T>(&mut self, spanned: &Spanned<T>, key: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(PolicyError::at(self.text, spanned, key.into(), message.into()));
+    }
+
+    fn finish(mut self) -> Result<(), PolicyErrors> {
+        if self.errors.is_empty() {
+            return Ok(());
+        }
+        // File order: the sections are checked one after another, not in the order they are written.
+        self.errors.sort_by_key(|error| error.line.unwrap_or(usize::MAX));
+        Err(PolicyErrors(self.errors))
+    }
+
+    /// A command array: a program and its arguments, none empty.
+    fn command(&mut self, value: &Spanned<Vec<String>>, key: &str) -> Option<Vec<String>> {
+        let words = value.get_ref();
+        if words.is_empty() || words.iter().any(|word| word.is_empty() || word.contains('\0')) {
+            self.at(
+                value,
+                key,
+                "a command is a non-empty list of non-empty words, e.g. [\"cargo\", \"test\"]",
+            );
+            return None;
+        }
+        Some(words.clone())
+    }
+
+    /// A duration (`90s`, `10m`, `72h`, `3d`, `1w`); `default` when absent or in error.
+    fn duration(
+        &mut self,
+        value: Option<&Spanned<String>>,
+        key: &str,
+        default: jiff::SignedDuration,
+    ) -> jiff::SignedDuration {
+        let Some(value) = value else { return default };
+        match parse_age(value.get_ref()) {
+            Some(duration) => duration,
+            None => {
+                self.at(
+                    value,
                     key,
-                    "a signal needs a `name` (as the rollback triggers write it) and a PromQL `query`".into(),
-                ));
+                    format!(
+                        "`{}` is not a duration such as `90s`, `10m`, `72h`, `3d` or `1w`",
+                        value.get_ref()
+                    ),
+                );
+                default
             }
-            if policy.signals.iter().any(|known| known.name.eq_ignore_ascii_case(name)) {
-                return Err(PolicyError::at(
-                    text,
-                    &signal.name,
-                    format!("{key}.name"),
-                    format!("the signal `{name}` is defined twice; keep one entry per signal"),
-                ));
+        }
+    }
+
+    /// A whole number from 0 to 100 (`what` names it in the message).
+    fn count(&mut self, value: Option<Spanned<i64>>, key: &str, what: &str, slot: &mut u32) {
+        let Some(value) = value else { return };
+        match u32::try_from(*value.get_ref()).ok().filter(|n| *n <= 100) {
+            Some(count) => *slot = count,
+            None => {
+                self.at(
+                    &value,
+                    key,
+                    format!("{what} must be a whole number from 0 to 100, not {}", value.get_ref()),
+                );
             }
-            let unit = crate::signals::Unit::from_name(signal.unit.get_ref()).ok_or_else(|| {
-                PolicyError::at(
-                    text,
-                    &signal.unit,
-                    format!("{key}.unit"),
-                    "`unit` is one of ratio, percent, seconds, milliseconds, count".into(),
-                )
-            })?;
-            let no_data = match &signal.no_data {
-                None => crate::signals::NoData::Inconclusive,
-                Some(value) => crate::signals::NoData::from_name(value.get_ref()).ok_or_else(|| {
-                    PolicyError::at(
-                        text,
+        }
+    }
+
+    fn class(&mut self, policy: &mut Policy, name: Spanned<String>, class: UnvalidatedClass) {
+        let key = format!("classes.{}", name.get_ref());
+        let Some(risk) = RiskClass::from_name(name.get_ref()).filter(|r| r.as_str() == name.get_ref()) else {
+            self.at(&name, key, "risk classes are `low`, `medium` and `high`");
+            return;
+        };
+        let rules = policy.class_mut(risk);
+        if let Some(gates) = class.gates {
+            let mut set = BTreeSet::new();
+            for gate in gates {
+                match Layer::from_name(gate.get_ref()).filter(|l| l.as_str() == gate.get_ref()) {
+                    Some(layer) => {
+                        set.insert(layer);
+                    }
+                    None => self.at(
+                        &gate,
+                        format!("{key}.gates"),
+                        format!(
+                            "unknown gate layer `{}`; layers are code, review, operational, communication, decision",
+                            gate.get_ref()
+                        ),
+                    ),
+                }
+            }
+            rules.gates = set;
+        }
+        for (field, value, slot) in [
+            ("rollback_owner", class.rollback_owner, &mut rules.rollback_owner),
+            ("rehearsal", class.rehearsal, &mut rules.rehearsal),
+            ("drill", class.drill, &mut rules.drill),
+            ("communication", class.communication, &mut rules.communication),
+        ] {
+            let Some(value) = value else { continue };
+            match Requirement::parse(value.get_ref()) {
+                Some(requirement) => *slot = requirement,
+                None => self.at(
+                    &value,
+                    format!("{key}.{field}"),
+                    format!("`{}` is not one of `required`, `recommended`, `optional`", value.get_ref()),
+                ),
+            }
+        }
+        rules.evidence_max_age = self.duration(
+            class.evidence_max_age.as_ref(),
+            &format!("{key}.evidence_max_age"),
+            rules.evidence_max_age,
+        );
+        rules.go_valid_for =
+            self.duration(class.go_valid_for.as_ref(), &format!("{key}.go_valid_for"), rules.go_valid_for);
+        self.count(class.signatures, &format!("{key}.signatures"), "signatures", &mut rules.signatures);
+        self.count(class.panel, &format!("{key}.panel"), "panel size", &mut rules.panel);
+    }
+
+    /// Glob patterns, each checked; `None` when any is not a glob.
+    fn patterns(&mut self, key: &str, patterns: Vec<Spanned<String>>) -> Option<Vec<String>> {
+        let mut out = Some(Vec::with_capacity(patterns.len()));
+        for pattern in patterns {
+            match crate::classify::compile(pattern.get_ref()) {
+                Ok(_) => {
+                    if let Some(list) = out.as_mut() {
+                        list.push(pattern.into_inner());
+                    }
+                }
+                Err(error) => {
+                    self.at(&pattern, key, error.to_string());
+                    out = None;
+                }
+            }
+        }
+        out
+    }
+
+    fn paths(
+        &mut self,
+        policy: &mut Policy,
+        paths: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
+        dependencies: Option<UnvalidatedDependencies>,
+    ) {
+        if paths.is_empty() && dependencies.is_none() {
+            return;
+        }
+        let current = &policy.paths;
+        let mut rules: Vec<(RiskClass, String)> = current.rules().to_vec();
+        let mut tests = current.tests().to_vec();
+        let mut manifests = current.manifests().to_vec();
+        let mut high_dependencies = current.high_dependencies().to_vec();
+        for (class, patterns) in paths {
+            let key = format!("paths.{}", class.get_ref());
+            if class.get_ref() == "tests" {
+                if let Some(list) = self.patterns(&key, patterns) {
+                    tests = list;
+                }
+                continue;
+            }
+            let Some(risk) = RiskClass::from_name(class.get_ref()).filter(|r| r.as_str() == class.get_ref())
+            else {
+                self.at(
+                    &class,
+                    key,
+                    "the keys of [paths] are the risk classes `low`, `medium` and `high`, and `tests`",
+                );
+                continue;
+            };
+            if let Some(list) = self.patterns(&key, patterns) {
+                // A class given in the file replaces that class's default patterns.
+                rules.retain(|(existing, _)| *existing != risk);
+                rules.extend(list.into_iter().map(|pattern| (risk, pattern)));
+            }
+        }
+        if let Some(dependencies) = dependencies {
+            if let Some(list) =
+                dependencies.manifests.and_then(|list| self.patterns("dependencies.manifests", list))
+            {
+                manifests = list;
+            }
+            if let Some(list) = dependencies.high {
+                let mut names = Vec::new();
+                for name in list {
+                    if name.get_ref().trim().is_empty() {
+                        self.at(&name, "dependencies.high", "a package name cannot be empty");
+                    } else {
+                        names.push(name.into_inner());
+                    }
+                }
+                high_dependencies = names;
+            }
+        }
+        match PathRules::with(rules, tests, manifests, high_dependencies) {
+            Ok(paths) => policy.paths = paths,
+            Err(error) => self.errors.push(PolicyError {
+                line: None,
+                key: Some("paths".into()),
+                message: error.to_string(),
+            }),
+        }
+    }
+
+    fn scope(&mut self, policy: &mut Policy, name: Spanned<String>, patterns: Vec<Spanned<String>>) {
+        let key = format!("scopes.{}", name.get_ref());
+        if name.get_ref().trim().is_empty() || name.get_ref().contains([',', '\n']) {
+            self.at(&name, key, "a scope name is a non-empty word without commas");
+            return;
+        }
+        if let Some(list) = self.patterns(&key, patterns) {
+            policy.scopes.insert(name.into_inner().trim().to_lowercase(), list);
+        }
+    }
+
+    fn drill(&mut self, policy: &mut Policy, drill: UnvalidatedDrill) {
+        let timeout = self.duration(drill.timeout.as_ref(), "drill.timeout", DEFAULT_CHECK_TIMEOUT);
+        let mut item = |value: Option<Spanned<Vec<String>>>, name: &str| -> Option<Check> {
+            let command = self.command(&value?, &format!("drill.{name}"))?;
+            Some(Check { name: name.replace('_', " "), command, timeout })
+        };
+        policy.drill = DrillChecks {
+            critical_commands: item(drill.critical_commands, "critical_commands"),
+            feature_flags: item(drill.feature_flags, "feature_flags"),
+            rollback_command: item(drill.rollback_command, "rollback_command"),
+        };
+    }
+
+    fn rehearsal(&mut self, policy: &mut Policy, plan: UnvalidatedRehearsal) {
+        let timeout = self.duration(plan.timeout.as_ref(), "rehearsal.timeout", DEFAULT_CHECK_TIMEOUT);
+        let mut step = |name: &str, value: &Spanned<Vec<String>>| -> Option<Check> {
+            let command = self.command(value, &format!("rehearsal.{name}"))?;
+            Some(Check { name: name.to_owned(), command, timeout })
+        };
+        let steps = (
+            step("apply", &plan.apply),
+            step("trigger", &plan.trigger),
+            step("rollback", &plan.rollback),
+            step("check", &plan.check),
+        );
+        let poll_interval = self.duration(
+            plan.poll_interval.as_ref(),
+            "rehearsal.poll_interval",
+            jiff::SignedDuration::from_secs(1),
+        );
+        let poll_limit = self.duration(
+            plan.poll_limit.as_ref(),
+            "rehearsal.poll_limit",
+            jiff::SignedDuration::from_mins(10),
+        );
+        let max_recovery = self.duration(
+            plan.max_recovery.as_ref(),
+            "rehearsal.max_recovery",
+            jiff::SignedDuration::from_mins(15),
+        );
+        let detect_within = self.duration(
+            plan.detect_within.as_ref(),
+            "rehearsal.detect_within",
+            jiff::SignedDuration::from_mins(2),
+        );
+        if let (Some(apply), Some(trigger), Some(rollback), Some(check)) = steps {
+            policy.rehearsal = Some(RehearsalPlan {
+                apply,
+                trigger,
+                rollback,
+                check,
+                poll_interval,
+                poll_limit,
+                max_recovery,
+                detect_within,
+            });
+        }
+    }
+
+    fn metrics(&mut self, policy: &mut Policy, metrics: UnvalidatedMetrics) {
+        if let Some(url) = &metrics.url {
+            let value = url.get_ref().trim();
+            if value.starts_with("http://") && value.len() > "http://".len() {
+                policy.metrics.url = Some(value.to_owned());
+            } else {
+                self.at(
+                    url,
+                    "metrics.url",
+                    "the metrics URL is the Prometheus server's base URL over plain HTTP, e.g. `http://127.0.0.1:9090`",
+                );
+            }
+        }
+        policy.metrics.timeout =
+            self.duration(metrics.timeout.as_ref(), "metrics.timeout", policy.metrics.timeout);
+    }
+
+    fn signal(&mut self, policy: &mut Policy, index: usize, signal: UnvalidatedSignal) {
+        let key = format!("signals[{index}]");
+        let name = signal.name.get_ref().trim();
+        let query = signal.query.get_ref().trim();
+        if name.is_empty() || query.is_empty() {
+            let at = if name.is_empty() { &signal.name } else { &signal.query };
+            self.at(
+                at,
+                key,
+                "a signal needs a `name` (as the rollback triggers write it) and a PromQL `query`",
+            );
+            return;
+        }
+        if policy.signals.iter().any(|known| known.name.eq_ignore_ascii_case(name)) {
+            self.at(
+                &signal.name,
+                format!("{key}.name"),
+                format!("the signal `{name}` is defined twice; keep one entry per signal"),
+            );
+            return;
+        }
+        let unit = crate::signals::Unit::from_name(signal.unit.get_ref());
+        if unit.is_none() {
+            self.at(
+                &signal.unit,
+                format!("{key}.unit"),
+                "`unit` is one of ratio, percent, seconds, milliseconds, count",
+            );
+        }
+        let no_data = match &signal.no_data {
+            None => Some(crate::signals::NoData::Inconclusive),
+            Some(value) => {
+                let parsed = crate::signals::NoData::from_name(value.get_ref());
+                if parsed.is_none() {
+                    self.at(
                         value,
                         format!("{key}.no_data"),
-                        "`no_data` is one of inconclusive, not-firing, firing".into(),
-                    )
-                })?,
-            };
-            let step = duration(
-                text,
-                signal.step.as_ref(),
-                &format!("{key}.step"),
-                jiff::SignedDuration::from_secs(15),
-            )?;
+                        "`no_data` is one of inconclusive, not-firing, firing",
+                    );
+                }
+                parsed
+            }
+        };
+        let step =
+            self.duration(signal.step.as_ref(), &format!("{key}.step"), jiff::SignedDuration::from_secs(15));
+        if let (Some(unit), Some(no_data)) = (unit, no_data) {
             policy.signals.push(crate::signals::Signal {
                 name: name.to_owned(),
                 query: query.to_owned(),
@@ -854,219 +964,187 @@ impl UnvalidatedPolicy {
                 no_data,
             });
         }
-        if let Some(watch) = self.watch {
-            let watch = watch.into_inner();
-            let timeout = duration(text, watch.timeout.as_ref(), "watch.timeout", DEFAULT_CHECK_TIMEOUT)?;
-            let error_limit = match &watch.error_limit {
-                None => 4,
-                Some(value) => {
-                    u32::try_from(*value.get_ref()).ok().filter(|limit| *limit > 0).ok_or_else(|| {
-                        PolicyError::at(
-                            text,
-                            value,
-                            "watch.error_limit".into(),
-                            "`error_limit` is a positive number of polls".into(),
-                        )
-                    })?
+    }
+
+    fn watch(&mut self, policy: &mut Policy, watch: UnvalidatedWatch) {
+        let timeout = self.duration(watch.timeout.as_ref(), "watch.timeout", DEFAULT_CHECK_TIMEOUT);
+        let error_limit = match &watch.error_limit {
+            None => 4,
+            Some(value) => match u32::try_from(*value.get_ref()).ok().filter(|limit| *limit > 0) {
+                Some(limit) => limit,
+                None => {
+                    self.at(value, "watch.error_limit", "`error_limit` is a positive number of polls");
+                    4
                 }
-            };
+            },
+        };
+        if let Some(command) = self.command(&watch.rollback, "watch.rollback") {
             policy.watch = Some(WatchPlan {
-                rollback: Check {
-                    name: "rollback".to_owned(),
-                    command: command(text, &watch.rollback, "watch.rollback")?,
-                    timeout,
-                },
+                rollback: Check { name: "rollback".to_owned(), command, timeout },
                 error_limit,
                 rollback_on_inconclusive: watch.rollback_on_inconclusive.unwrap_or(false),
             });
         }
-        for (index, window) in self.freeze.into_iter().enumerate() {
-            let key = format!("freeze[{index}]");
-            let window_span = window.span();
-            let window = window.into_inner();
-            let zone = crate::freeze::zone(window.zone.get_ref()).ok_or_else(|| {
-                PolicyError::at(
-                    text,
-                    &window.zone,
-                    format!("{key}.zone"),
-                    format!("`{}` is not an IANA time zone (e.g. `America/New_York`)", window.zone.get_ref()),
-                )
-            })?;
-            let civil = |value: &Spanned<String>,
-                         field: &str|
-             -> Result<jiff::civil::DateTime, PolicyError> {
-                value.get_ref().parse().map_err(|_| {
-                    PolicyError::at(
-                        text,
-                        value,
-                        format!("{key}.{field}"),
-                        format!("`{}` is not a local date-time such as `2026-12-24T00:00`", value.get_ref()),
-                    )
-                })
-            };
-            let clock = |value: &Spanned<String>, field: &str| -> Result<jiff::civil::Time, PolicyError> {
-                value.get_ref().parse().map_err(|_| {
-                    PolicyError::at(
-                        text,
-                        value,
-                        format!("{key}.{field}"),
-                        format!("`{}` is not a local time such as `18:00`", value.get_ref()),
-                    )
-                })
-            };
-            let schedule = match (&window.start, &window.end, &window.days, &window.from, &window.to) {
-                (Some(start), Some(end), None, None, None) => {
-                    let (start_at, end_at) = (civil(start, "start")?, civil(end, "end")?);
-                    if end_at <= start_at {
-                        return Err(PolicyError::at(
-                            text,
-                            end,
-                            format!("{key}.end"),
-                            "the end must come after the start".into(),
-                        ));
-                    }
-                    Schedule::Once { start: start_at, end: end_at }
+    }
+
+    fn freeze(&mut self, policy: &mut Policy, index: usize, window: Spanned<UnvalidatedFreeze>) {
+        let key = format!("freeze[{index}]");
+        let window_span = window.span();
+        let window = window.into_inner();
+        let zone = crate::freeze::zone(window.zone.get_ref());
+        if zone.is_none() {
+            self.at(
+                &window.zone,
+                format!("{key}.zone"),
+                format!("`{}` is not an IANA time zone (e.g. `America/New_York`)", window.zone.get_ref()),
+            );
+        }
+        let mut civil = |value: &Spanned<String>, field: &str| -> Option<jiff::civil::DateTime> {
+            let parsed = value.get_ref().parse().ok();
+            if parsed.is_none() {
+                self.at(
+                    value,
+                    format!("{key}.{field}"),
+                    format!("`{}` is not a local date-time such as `2026-12-24T00:00`", value.get_ref()),
+                );
+            }
+            parsed
+        };
+        let schedule = match (&window.start, &window.end, &window.days, &window.from, &window.to) {
+            (Some(start), Some(end), None, None, None) => match (civil(start, "start"), civil(end, "end")) {
+                (Some(start_at), Some(end_at)) if end_at <= start_at => {
+                    self.at(end, format!("{key}.end"), "the end must come after the start");
+                    None
                 }
-                (None, None, Some(days), Some(from), Some(to)) => {
-                    let mut parsed = Vec::new();
-                    for day in days {
-                        parsed.push(crate::freeze::weekday(day.get_ref()).ok_or_else(|| {
-                            PolicyError::at(
-                                text,
+                (Some(start), Some(end)) => Some(Schedule::Once { start, end }),
+                _ => None,
+            },
+            (None, None, Some(days), Some(from), Some(to)) => {
+                let mut parsed = Vec::new();
+                let mut all = true;
+                for day in days {
+                    match crate::freeze::weekday(day.get_ref()) {
+                        Some(weekday) => parsed.push(weekday),
+                        None => {
+                            all = false;
+                            self.at(
                                 day,
                                 format!("{key}.days"),
                                 format!(
                                     "`{}` is not a weekday (mon, tue, wed, thu, fri, sat, sun)",
                                     day.get_ref()
                                 ),
-                            )
-                        })?);
+                            );
+                        }
                     }
-                    if parsed.is_empty() {
-                        return Err(PolicyError {
-                            line: Some(line_of(text, window_span.start)),
-                            key: Some(format!("{key}.days")),
-                            message: "name at least one weekday".into(),
-                        });
-                    }
-                    Schedule::Weekly { days: parsed, from: clock(from, "from")?, to: clock(to, "to")? }
                 }
-                _ => {
-                    return Err(PolicyError {
-                        line: Some(line_of(text, window_span.start)),
-                        key: Some(key),
-                        message: "a freeze window has either `start` and `end` (one-off), or `days`, `from` and `to` (weekly)".into(),
+                if days.is_empty() {
+                    self.errors.push(PolicyError {
+                        line: Some(line_of(self.text, window_span.start)),
+                        key: Some(format!("{key}.days")),
+                        message: "name at least one weekday".into(),
                     });
+                    all = false;
                 }
-            };
+                let mut clock = |value: &Spanned<String>, field: &str| -> Option<jiff::civil::Time> {
+                    let parsed = value.get_ref().parse().ok();
+                    if parsed.is_none() {
+                        self.at(
+                            value,
+                            format!("{key}.{field}"),
+                            format!("`{}` is not a local time such as `18:00`", value.get_ref()),
+                        );
+                    }
+                    parsed
+                };
+                match (clock(from, "from"), clock(to, "to")) {
+                    (Some(from), Some(to)) if all => Some(Schedule::Weekly { days: parsed, from, to }),
+                    _ => None,
+                }
+            }
+            _ => {
+                self.errors.push(PolicyError {
+                    line: Some(line_of(self.text, window_span.start)),
+                    key: Some(key),
+                    message: "a freeze window has either `start` and `end` (one-off), or `days`, `from` and `to` (weekly)"
+                        .into(),
+                });
+                None
+            }
+        };
+        if let (Some(zone), Some(schedule)) = (zone, schedule) {
             let name = window.name.get_ref().trim().to_owned();
             policy.freezes.push(FreezeWindow { name, zone_name: window.zone.into_inner(), zone, schedule });
         }
-        for (index, exception) in self.freeze_exception.into_iter().enumerate() {
-            let key = format!("freeze_exception[{index}]");
-            let named = |value: &Spanned<String>, field: &str| -> Result<String, PolicyError> {
-                let tidy = value.get_ref().trim();
-                if tidy.is_empty() {
-                    return Err(PolicyError::at(
-                        text,
-                        value,
-                        format!("{key}.{field}"),
-                        "cannot be empty".into(),
-                    ));
-                }
-                Ok(tidy.to_owned())
-            };
-            let window = named(&exception.window, "window")?;
-            if !policy.freezes.iter().any(|freeze| freeze.name.eq_ignore_ascii_case(&window)) {
-                return Err(PolicyError::at(
-                    text,
-                    &exception.window,
-                    format!("{key}.window"),
-                    format!("no [[freeze]] window is named `{window}`"),
-                ));
+    }
+
+    fn freeze_exception(&mut self, policy: &mut Policy, index: usize, exception: UnvalidatedFreezeException) {
+        let key = format!("freeze_exception[{index}]");
+        let mut named = |value: &Spanned<String>, field: &str| -> Option<String> {
+            let tidy = value.get_ref().trim();
+            if tidy.is_empty() {
+                self.at(value, format!("{key}.{field}"), "cannot be empty");
+                return None;
             }
-            let until = crate::value::parse_timestamp(exception.until.get_ref().trim()).ok_or_else(|| {
-                PolicyError::at(
-                    text,
-                    &exception.until,
-                    format!("{key}.until"),
-                    format!(
-                        "`{}` is not an RFC 3339 date-time with an offset, e.g. 2026-12-27T00:00:00Z",
-                        crate::value::excerpt(exception.until.get_ref(), 80)
-                    ),
-                )
-            })?;
-            let scope = match &exception.scope {
-                Some(scope) => Some(named(scope, "scope")?),
-                None => None,
-            };
+            Some(tidy.to_owned())
+        };
+        let window = named(&exception.window, "window");
+        let approved_by = named(&exception.approved_by, "approved_by");
+        let reason = named(&exception.reason, "reason");
+        // No scope given: the exception covers every change (`Some(None)`); a blank one is a mistake.
+        let scope = match &exception.scope {
+            None => Some(None),
+            Some(scope) => named(scope, "scope").map(Some),
+        };
+        if let Some(window) = &window
+            && !policy.freezes.iter().any(|freeze| freeze.name.eq_ignore_ascii_case(window))
+        {
+            self.at(
+                &exception.window,
+                format!("{key}.window"),
+                format!("no [[freeze]] window is named `{window}`"),
+            );
+        }
+        let until = crate::value::parse_timestamp(exception.until.get_ref().trim());
+        if until.is_none() {
+            self.at(
+                &exception.until,
+                format!("{key}.until"),
+                format!(
+                    "`{}` is not an RFC 3339 date-time with an offset, e.g. 2026-12-27T00:00:00Z",
+                    crate::value::excerpt(exception.until.get_ref(), 80)
+                ),
+            );
+        }
+        if let (Some(window), Some(approved_by), Some(reason), Some(until), Some(scope)) =
+            (window, approved_by, reason, until, scope)
+        {
             policy.freeze_exceptions.push(crate::freeze::FreezeException {
                 window,
-                approved_by: named(&exception.approved_by, "approved_by")?,
-                reason: named(&exception.reason, "reason")?,
+                approved_by,
+                reason,
                 until,
                 scope,
             });
         }
-        for (code, severity) in self.findings {
-            let key = format!("findings.{}", code.get_ref());
-            if Code::from_name(code.get_ref()).is_none() {
-                return Err(PolicyError::at(
-                    text,
-                    &code,
-                    key,
-                    "unknown finding code; `release-gate rules` lists them".into(),
-                ));
-            }
-            let level = match severity.get_ref().as_str() {
-                "error" => Some(Severity::Error),
-                "warning" => Some(Severity::Warning),
-                "off" => None,
-                other => {
-                    return Err(PolicyError::at(
-                        text,
-                        &severity,
-                        key,
-                        format!("`{other}` is not one of `error`, `warning`, `off`"),
-                    ));
-                }
-            };
-            policy.findings.insert(code.into_inner(), level);
+    }
+
+    fn finding(&mut self, policy: &mut Policy, code: Spanned<String>, severity: Spanned<String>) {
+        let key = format!("findings.{}", code.get_ref());
+        if Code::from_name(code.get_ref()).is_none() {
+            self.at(&code, key, "unknown finding code; `release-gate rules` lists them");
+            return;
         }
-        Ok(policy)
-    }
-}
-
-/// A command array: a program and its arguments, none empty.
-fn command(text: &str, value: &Spanned<Vec<String>>, key: &str) -> Result<Vec<String>, PolicyError> {
-    let words = value.get_ref();
-    if words.is_empty() || words.iter().any(|word| word.is_empty() || word.contains('\0')) {
-        return Err(PolicyError::at(
-            text,
-            value,
-            key.to_owned(),
-            "a command is a non-empty list of non-empty words, e.g. [\"cargo\", \"test\"]".into(),
-        ));
-    }
-    Ok(words.clone())
-}
-
-fn duration(
-    text: &str,
-    value: Option<&Spanned<String>>,
-    key: &str,
-    default: jiff::SignedDuration,
-) -> Result<jiff::SignedDuration, PolicyError> {
-    match value {
-        None => Ok(default),
-        Some(value) => parse_age(value.get_ref()).ok_or_else(|| {
-            PolicyError::at(
-                text,
-                value,
-                key.to_owned(),
-                format!("`{}` is not a duration such as `90s`, `10m` or `1h`", value.get_ref()),
-            )
-        }),
+        let level = match severity.get_ref().as_str() {
+            "error" => Some(Severity::Error),
+            "warning" => Some(Severity::Warning),
+            "off" => None,
+            other => {
+                self.at(&severity, key, format!("`{other}` is not one of `error`, `warning`, `off`"));
+                return;
+            }
+        };
+        policy.findings.insert(code.into_inner(), level);
     }
 }
 
@@ -1166,13 +1244,14 @@ to = "23:59"
     #[test]
     fn errors_of_the_toml_reader_name_the_key() {
         let text = "version = 1\n\n[classes.high]\npanel = 2\n# a comment\npanel = 3\n";
-        let error = Policy::from_toml(text).unwrap_err();
+        let errors = Policy::from_toml(text).unwrap_err();
+        let error = &errors[0];
         assert_eq!((error.line, error.key.as_deref()), (Some(6), Some("classes.high.panel")), "{error}");
         assert!(error.to_string().starts_with("line 6: `classes.high.panel`: "), "{error}");
-        let error =
+        let errors =
             Policy::from_toml("[[code_gates]]\nname = \"a\"\ncommand = [\"x\"]\n[[code_gates]]\nname = 1\n")
                 .unwrap_err();
-        assert_eq!(error.key.as_deref(), Some("code_gates[1].name"), "{error}");
+        assert_eq!(errors[0].key.as_deref(), Some("code_gates[1].name"), "{errors}");
     }
 
     #[test]
@@ -1299,10 +1378,41 @@ to = "23:59"
 
     #[track_caller]
     fn check_error(text: &str, line: usize, key: Option<&str>, message_part: &str) {
-        let error = Policy::from_toml(text).unwrap_err();
+        let errors = Policy::from_toml(text).unwrap_err();
+        assert_eq!(errors.len(), 1, "one mistake, one error: {errors}");
+        let error = &errors[0];
         assert_eq!(error.line, Some(line), "{error}");
         assert_eq!(error.key.as_deref(), key, "{error}");
         assert!(error.to_string().contains(message_part), "{error}");
+    }
+
+    /// A policy with a mistake in each of several sections is reported whole, in file order, in one run.
+    #[test]
+    fn every_mistake_is_reported_at_once() {
+        let text = "[classes.high]\npanel = 101\ngates = [\"code\", \"qa\"]\n\n[[code_gates]]\nname = \"\"\n\
+                    command = []\ntimeout = \"soon\"\n\n[[freeze]]\nname = \"winter\"\nzone = \"Mars/Olympus\"\n\
+                    days = [\"funday\"]\nfrom = \"18:00\"\nto = \"25:00\"\n\n[findings]\nno-such-code = \"off\"\n";
+        let errors = Policy::from_toml(text).unwrap_err();
+        let found: Vec<(Option<usize>, Option<&str>)> =
+            errors.iter().map(|error| (error.line, error.key.as_deref())).collect();
+        assert_eq!(
+            found,
+            [
+                (Some(2), Some("classes.high.panel")),
+                (Some(3), Some("classes.high.gates")),
+                (Some(6), Some("code_gates[0].name")),
+                (Some(7), Some("code_gates[0].command")),
+                (Some(8), Some("code_gates[0].timeout")),
+                (Some(12), Some("freeze[0].zone")),
+                (Some(13), Some("freeze[0].days")),
+                (Some(15), Some("freeze[0].to")),
+                (Some(18), Some("findings.no-such-code")),
+            ],
+            "{errors}"
+        );
+        let shown = errors.to_string();
+        assert!(shown.starts_with("9 mistakes:\n  line 2: `classes.high.panel`: "), "{shown}");
+        assert_eq!(shown.lines().count(), 10, "{shown}");
     }
 
     #[test]

@@ -68,7 +68,7 @@ pub fn op_error(error: OpError) -> ToolError {
             "`{rev}` is not a commit in this repository: pass a branch, tag or commit hash that exists \
              (e.g. `HEAD`, `main`, `v1.4.0`)"
         )),
-        OpError::Policy { .. } => ToolError::Failed(format!(
+        OpError::Policy { .. } | OpError::PolicyUnreadable { .. } => ToolError::Failed(format!(
             "{error}. Fix the policy file (the `release-gate://policy` resource shows the effective policy), \
              then call again."
         )),

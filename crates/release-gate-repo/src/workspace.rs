@@ -8,7 +8,7 @@ use release_gate_core::decision::{Call, Layer, RiskClass};
 use release_gate_core::history::{Binding, Change, Closure, DeltaFile, Event, Mark, SettableField};
 use release_gate_core::value::short_commit;
 use release_gate_core::{
-    Code, Decision, Document, Finding, Policy, PolicyError, ReleaseFacts, Report, Severity, Verdict,
+    Code, Decision, Document, Finding, Policy, PolicyErrors, ReleaseFacts, Report, Severity, Verdict,
 };
 use serde::Serialize;
 
@@ -23,7 +23,10 @@ pub enum OpError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("policy {path}: {error}")]
-    Policy { path: String, error: PolicyError },
+    Policy { path: String, error: PolicyErrors },
+    /// The policy file could not be read (missing, a folder, a link out, too large, not UTF-8).
+    #[error("policy {path}: {reason}")]
+    PolicyUnreadable { path: String, reason: String },
     #[error("{0}")]
     Invalid(String),
     /// No base given and no tag marks the last release.
@@ -108,10 +111,7 @@ pub fn read_policy_file(
         }
         (None, None) => return Ok(None),
     };
-    let error = |message: String| OpError::Policy {
-        path: path.display().to_string(),
-        error: PolicyError { line: None, key: None, message },
-    };
+    let error = |reason: String| OpError::PolicyUnreadable { path: path.display().to_string(), reason };
     let bytes = read.map_err(|e| match e {
         crate::fs::ReadError::Io(io) => error(format!("cannot open it: {io}")),
         other => error(other.to_string()),
