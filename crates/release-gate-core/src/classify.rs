@@ -4,7 +4,12 @@
 use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 
+use std::collections::BTreeMap;
+
+use toml::Spanned;
+
 use crate::decision::RiskClass;
+use crate::policy::{Policy, PolicyError, UnvalidatedDependencies};
 
 /// The class a path gets when no rule matches: a behaviour change in core flows.
 pub const DEFAULT_CLASS: RiskClass = RiskClass::Medium;
@@ -464,5 +469,111 @@ mod tests {
     #[test]
     fn bad_pattern_is_an_error() {
         assert!(compile("src/[").is_err());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading `[paths]`, `[dependencies]` and `[scopes]` from a policy file
+// ---------------------------------------------------------------------------------------------
+
+impl crate::policy::Checker<'_> {
+    /// Glob patterns, each checked; `None` when any is not a glob.
+    pub(crate) fn patterns(&mut self, key: &str, patterns: Vec<Spanned<String>>) -> Option<Vec<String>> {
+        let mut out = Some(Vec::with_capacity(patterns.len()));
+        for pattern in patterns {
+            match compile(pattern.get_ref()) {
+                Ok(_) => {
+                    if let Some(list) = out.as_mut() {
+                        list.push(pattern.into_inner());
+                    }
+                }
+                Err(error) => {
+                    self.at(&pattern, key, error.to_string());
+                    out = None;
+                }
+            }
+        }
+        out
+    }
+
+    pub(crate) fn paths(
+        &mut self,
+        policy: &mut Policy,
+        paths: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
+        dependencies: Option<UnvalidatedDependencies>,
+    ) {
+        if paths.is_empty() && dependencies.is_none() {
+            return;
+        }
+        let current = &policy.paths;
+        let mut rules: Vec<(RiskClass, String)> = current.rules().to_vec();
+        let mut tests = current.tests().to_vec();
+        let mut manifests = current.manifests().to_vec();
+        let mut high_dependencies = current.high_dependencies().to_vec();
+        for (class, patterns) in paths {
+            let key = format!("paths.{}", class.get_ref());
+            if class.get_ref() == "tests" {
+                if let Some(list) = self.patterns(&key, patterns) {
+                    tests = list;
+                }
+                continue;
+            }
+            let Some(risk) = RiskClass::from_name(class.get_ref()).filter(|r| r.as_str() == class.get_ref())
+            else {
+                self.at(
+                    &class,
+                    key,
+                    "the keys of [paths] are the risk classes `low`, `medium` and `high`, and `tests`",
+                );
+                continue;
+            };
+            if let Some(list) = self.patterns(&key, patterns) {
+                // A class given in the file replaces that class's default patterns.
+                rules.retain(|(existing, _)| *existing != risk);
+                rules.extend(list.into_iter().map(|pattern| (risk, pattern)));
+            }
+        }
+        if let Some(dependencies) = dependencies {
+            if let Some(list) =
+                dependencies.manifests.and_then(|list| self.patterns("dependencies.manifests", list))
+            {
+                manifests = list;
+            }
+            if let Some(list) = dependencies.high {
+                let mut names = Vec::new();
+                for name in list {
+                    if name.get_ref().trim().is_empty() {
+                        self.at(&name, "dependencies.high", "a package name cannot be empty");
+                    } else {
+                        names.push(name.into_inner());
+                    }
+                }
+                high_dependencies = names;
+            }
+        }
+        match PathRules::with(rules, tests, manifests, high_dependencies) {
+            Ok(paths) => policy.paths = paths,
+            Err(error) => self.errors.push(PolicyError {
+                line: None,
+                key: Some("paths".into()),
+                message: error.to_string(),
+            }),
+        }
+    }
+
+    pub(crate) fn scope(
+        &mut self,
+        policy: &mut Policy,
+        name: Spanned<String>,
+        patterns: Vec<Spanned<String>>,
+    ) {
+        let key = format!("scopes.{}", name.get_ref());
+        if name.get_ref().trim().is_empty() || name.get_ref().contains([',', '\n']) {
+            self.at(&name, key, "a scope name is a non-empty word without commas");
+            return;
+        }
+        if let Some(list) = self.patterns(&key, patterns) {
+            policy.scopes.insert(name.into_inner().trim().to_lowercase(), list);
+        }
     }
 }

@@ -6,6 +6,9 @@
 
 use jiff::civil::{DateTime, Time, Weekday};
 use jiff::tz::{TimeZone, TimeZoneDatabase};
+use toml::Spanned;
+
+use crate::policy::{Checker, Policy, PolicyError, UnvalidatedFreeze, UnvalidatedFreezeException, line_of};
 
 /// When a freeze applies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,5 +210,152 @@ mod tests {
         assert_eq!(weekday("thurs"), None);
         assert!(zone("Mars/Olympus").is_none());
         assert!(zone("Asia/Kolkata").is_some());
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading `[[freeze]]` and `[[freeze_exception]]` from a policy file
+// ---------------------------------------------------------------------------------------------
+
+impl Checker<'_> {
+    pub(crate) fn freeze(&mut self, policy: &mut Policy, index: usize, window: Spanned<UnvalidatedFreeze>) {
+        let key = format!("freeze[{index}]");
+        let window_span = window.span();
+        let window = window.into_inner();
+        let zone = zone(window.zone.get_ref());
+        if zone.is_none() {
+            self.at(
+                &window.zone,
+                format!("{key}.zone"),
+                format!("`{}` is not an IANA time zone (e.g. `America/New_York`)", window.zone.get_ref()),
+            );
+        }
+        let mut civil = |value: &Spanned<String>, field: &str| -> Option<jiff::civil::DateTime> {
+            let parsed = value.get_ref().parse().ok();
+            if parsed.is_none() {
+                self.at(
+                    value,
+                    format!("{key}.{field}"),
+                    format!("`{}` is not a local date-time such as `2026-12-24T00:00`", value.get_ref()),
+                );
+            }
+            parsed
+        };
+        let schedule = match (&window.start, &window.end, &window.days, &window.from, &window.to) {
+            (Some(start), Some(end), None, None, None) => match (civil(start, "start"), civil(end, "end")) {
+                (Some(start_at), Some(end_at)) if end_at <= start_at => {
+                    self.at(end, format!("{key}.end"), "the end must come after the start");
+                    None
+                }
+                (Some(start), Some(end)) => Some(Schedule::Once { start, end }),
+                _ => None,
+            },
+            (None, None, Some(days), Some(from), Some(to)) => {
+                let mut parsed = Vec::new();
+                let mut all = true;
+                for day in days {
+                    match weekday(day.get_ref()) {
+                        Some(weekday) => parsed.push(weekday),
+                        None => {
+                            all = false;
+                            self.at(
+                                day,
+                                format!("{key}.days"),
+                                format!(
+                                    "`{}` is not a weekday (mon, tue, wed, thu, fri, sat, sun)",
+                                    day.get_ref()
+                                ),
+                            );
+                        }
+                    }
+                }
+                if days.is_empty() {
+                    self.errors.push(PolicyError {
+                        line: Some(line_of(self.text, window_span.start)),
+                        key: Some(format!("{key}.days")),
+                        message: "name at least one weekday".into(),
+                    });
+                    all = false;
+                }
+                let mut clock = |value: &Spanned<String>, field: &str| -> Option<jiff::civil::Time> {
+                    let parsed = value.get_ref().parse().ok();
+                    if parsed.is_none() {
+                        self.at(
+                            value,
+                            format!("{key}.{field}"),
+                            format!("`{}` is not a local time such as `18:00`", value.get_ref()),
+                        );
+                    }
+                    parsed
+                };
+                match (clock(from, "from"), clock(to, "to")) {
+                    (Some(from), Some(to)) if all => Some(Schedule::Weekly { days: parsed, from, to }),
+                    _ => None,
+                }
+            }
+            _ => {
+                self.errors.push(PolicyError {
+                    line: Some(line_of(self.text, window_span.start)),
+                    key: Some(key),
+                    message: "a freeze window has either `start` and `end` (one-off), or `days`, `from` and `to` (weekly)"
+                        .into(),
+                });
+                None
+            }
+        };
+        if let (Some(zone), Some(schedule)) = (zone, schedule) {
+            let name = window.name.get_ref().trim().to_owned();
+            policy.freezes.push(FreezeWindow { name, zone_name: window.zone.into_inner(), zone, schedule });
+        }
+    }
+
+    pub(crate) fn freeze_exception(
+        &mut self,
+        policy: &mut Policy,
+        index: usize,
+        exception: UnvalidatedFreezeException,
+    ) {
+        let key = format!("freeze_exception[{index}]");
+        let mut named = |value: &Spanned<String>, field: &str| -> Option<String> {
+            let tidy = value.get_ref().trim();
+            if tidy.is_empty() {
+                self.at(value, format!("{key}.{field}"), "cannot be empty");
+                return None;
+            }
+            Some(tidy.to_owned())
+        };
+        let window = named(&exception.window, "window");
+        let approved_by = named(&exception.approved_by, "approved_by");
+        let reason = named(&exception.reason, "reason");
+        // No scope given: the exception covers every change (`Some(None)`); a blank one is a mistake.
+        let scope = match &exception.scope {
+            None => Some(None),
+            Some(scope) => named(scope, "scope").map(Some),
+        };
+        if let Some(window) = &window
+            && !policy.freezes.iter().any(|freeze| freeze.name.eq_ignore_ascii_case(window))
+        {
+            self.at(
+                &exception.window,
+                format!("{key}.window"),
+                format!("no [[freeze]] window is named `{window}`"),
+            );
+        }
+        let until = crate::value::parse_timestamp(exception.until.get_ref().trim());
+        if until.is_none() {
+            self.at(
+                &exception.until,
+                format!("{key}.until"),
+                format!(
+                    "`{}` is not an RFC 3339 date-time with an offset, e.g. 2026-12-27T00:00:00Z",
+                    crate::value::excerpt(exception.until.get_ref(), 80)
+                ),
+            );
+        }
+        if let (Some(window), Some(approved_by), Some(reason), Some(until), Some(scope)) =
+            (window, approved_by, reason, until, scope)
+        {
+            policy.freeze_exceptions.push(FreezeException { window, approved_by, reason, until, scope });
+        }
     }
 }

@@ -12,7 +12,7 @@ use toml::Spanned;
 use crate::classify::PathRules;
 use crate::decision::{Layer, RiskClass};
 use crate::finding::{Code, Severity};
-use crate::freeze::{FreezeWindow, Schedule};
+use crate::freeze::FreezeWindow;
 
 /// How strongly a risk class asks for an artifact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
@@ -126,17 +126,17 @@ pub struct Policy {
     medium: ClassRules,
     high: ClassRules,
     /// Path rules that suggest a risk class from the diff.
-    paths: PathRules,
+    pub(crate) paths: PathRules,
     /// Release scope names and the path patterns each covers.
-    scopes: BTreeMap<String, Vec<String>>,
+    pub(crate) scopes: BTreeMap<String, Vec<String>>,
     /// Severity overrides by finding code; `None` turns the finding off.
     findings: BTreeMap<String, Option<Severity>>,
     /// The code gate's checks, in order.
     code_gates: Vec<Check>,
     drill: DrillChecks,
     rehearsal: Option<RehearsalPlan>,
-    freezes: Vec<FreezeWindow>,
-    freeze_exceptions: Vec<crate::freeze::FreezeException>,
+    pub(crate) freezes: Vec<FreezeWindow>,
+    pub(crate) freeze_exceptions: Vec<crate::freeze::FreezeException>,
     metrics: MetricsSettings,
     signals: Vec<crate::signals::Signal>,
     watch: Option<WatchPlan>,
@@ -410,7 +410,7 @@ fn unquote_key(key: &str) -> String {
     key.split('.').map(|part| part.trim().trim_matches('"').trim_matches('\'')).collect::<Vec<_>>().join(".")
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
     text.get(..offset).unwrap_or(text).bytes().filter(|b| *b == b'\n').count() + 1
 }
 
@@ -470,19 +470,19 @@ struct UnvalidatedWatch {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct UnvalidatedDependencies {
-    manifests: Option<Vec<Spanned<String>>>,
-    high: Option<Vec<Spanned<String>>>,
+pub(crate) struct UnvalidatedDependencies {
+    pub(crate) manifests: Option<Vec<Spanned<String>>>,
+    pub(crate) high: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct UnvalidatedFreezeException {
-    window: Spanned<String>,
-    approved_by: Spanned<String>,
-    reason: Spanned<String>,
-    until: Spanned<String>,
-    scope: Option<Spanned<String>>,
+pub(crate) struct UnvalidatedFreezeException {
+    pub(crate) window: Spanned<String>,
+    pub(crate) approved_by: Spanned<String>,
+    pub(crate) reason: Spanned<String>,
+    pub(crate) until: Spanned<String>,
+    pub(crate) scope: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -520,14 +520,14 @@ struct UnvalidatedRehearsal {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct UnvalidatedFreeze {
-    name: Spanned<String>,
-    zone: Spanned<String>,
-    start: Option<Spanned<String>>,
-    end: Option<Spanned<String>>,
-    days: Option<Vec<Spanned<String>>>,
-    from: Option<Spanned<String>>,
-    to: Option<Spanned<String>>,
+pub(crate) struct UnvalidatedFreeze {
+    pub(crate) name: Spanned<String>,
+    pub(crate) zone: Spanned<String>,
+    pub(crate) start: Option<Spanned<String>>,
+    pub(crate) end: Option<Spanned<String>>,
+    pub(crate) days: Option<Vec<Spanned<String>>>,
+    pub(crate) from: Option<Spanned<String>>,
+    pub(crate) to: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -614,13 +614,13 @@ impl UnvalidatedPolicy {
 
 /// Gathers a policy file's mistakes as the validator goes: each check notes what is wrong and gives back
 /// `None` (the value keeps its default) instead of stopping.
-struct Checker<'t> {
-    text: &'t str,
-    errors: Vec<PolicyError>,
+pub(crate) struct Checker<'t> {
+    pub(crate) text: &'t str,
+    pub(crate) errors: Vec<PolicyError>,
 }
 
 impl Checker<'_> {
-    fn at<T>(&mut self, spanned: &Spanned<T>, key: impl Into<String>, message: impl Into<String>) {
+    pub(crate) fn at<T>(&mut self, spanned: &Spanned<T>, key: impl Into<String>, message: impl Into<String>) {
         self.errors.push(PolicyError::at(self.text, spanned, key.into(), message.into()));
     }
 
@@ -634,7 +634,7 @@ impl Checker<'_> {
     }
 
     /// A command array: a program and its arguments, none empty.
-    fn command(&mut self, value: &Spanned<Vec<String>>, key: &str) -> Option<Vec<String>> {
+    pub(crate) fn command(&mut self, value: &Spanned<Vec<String>>, key: &str) -> Option<Vec<String>> {
         let words = value.get_ref();
         if words.is_empty() || words.iter().any(|word| word.is_empty() || word.contains('\0')) {
             self.at(
@@ -648,7 +648,7 @@ impl Checker<'_> {
     }
 
     /// A duration (`90s`, `10m`, `72h`, `3d`, `1w`); `default` when absent or in error.
-    fn duration(
+    pub(crate) fn duration(
         &mut self,
         value: Option<&Spanned<String>>,
         key: &str,
@@ -737,101 +737,6 @@ impl Checker<'_> {
             self.duration(class.go_valid_for.as_ref(), &format!("{key}.go_valid_for"), rules.go_valid_for);
         self.count(class.signatures, &format!("{key}.signatures"), "signatures", &mut rules.signatures);
         self.count(class.panel, &format!("{key}.panel"), "panel size", &mut rules.panel);
-    }
-
-    /// Glob patterns, each checked; `None` when any is not a glob.
-    fn patterns(&mut self, key: &str, patterns: Vec<Spanned<String>>) -> Option<Vec<String>> {
-        let mut out = Some(Vec::with_capacity(patterns.len()));
-        for pattern in patterns {
-            match crate::classify::compile(pattern.get_ref()) {
-                Ok(_) => {
-                    if let Some(list) = out.as_mut() {
-                        list.push(pattern.into_inner());
-                    }
-                }
-                Err(error) => {
-                    self.at(&pattern, key, error.to_string());
-                    out = None;
-                }
-            }
-        }
-        out
-    }
-
-    fn paths(
-        &mut self,
-        policy: &mut Policy,
-        paths: BTreeMap<Spanned<String>, Vec<Spanned<String>>>,
-        dependencies: Option<UnvalidatedDependencies>,
-    ) {
-        if paths.is_empty() && dependencies.is_none() {
-            return;
-        }
-        let current = &policy.paths;
-        let mut rules: Vec<(RiskClass, String)> = current.rules().to_vec();
-        let mut tests = current.tests().to_vec();
-        let mut manifests = current.manifests().to_vec();
-        let mut high_dependencies = current.high_dependencies().to_vec();
-        for (class, patterns) in paths {
-            let key = format!("paths.{}", class.get_ref());
-            if class.get_ref() == "tests" {
-                if let Some(list) = self.patterns(&key, patterns) {
-                    tests = list;
-                }
-                continue;
-            }
-            let Some(risk) = RiskClass::from_name(class.get_ref()).filter(|r| r.as_str() == class.get_ref())
-            else {
-                self.at(
-                    &class,
-                    key,
-                    "the keys of [paths] are the risk classes `low`, `medium` and `high`, and `tests`",
-                );
-                continue;
-            };
-            if let Some(list) = self.patterns(&key, patterns) {
-                // A class given in the file replaces that class's default patterns.
-                rules.retain(|(existing, _)| *existing != risk);
-                rules.extend(list.into_iter().map(|pattern| (risk, pattern)));
-            }
-        }
-        if let Some(dependencies) = dependencies {
-            if let Some(list) =
-                dependencies.manifests.and_then(|list| self.patterns("dependencies.manifests", list))
-            {
-                manifests = list;
-            }
-            if let Some(list) = dependencies.high {
-                let mut names = Vec::new();
-                for name in list {
-                    if name.get_ref().trim().is_empty() {
-                        self.at(&name, "dependencies.high", "a package name cannot be empty");
-                    } else {
-                        names.push(name.into_inner());
-                    }
-                }
-                high_dependencies = names;
-            }
-        }
-        match PathRules::with(rules, tests, manifests, high_dependencies) {
-            Ok(paths) => policy.paths = paths,
-            Err(error) => self.errors.push(PolicyError {
-                line: None,
-                key: Some("paths".into()),
-                message: error.to_string(),
-            }),
-        }
-    }
-
-    fn scope(&mut self, policy: &mut Policy, name: Spanned<String>, patterns: Vec<Spanned<String>>) {
-        let key = format!("scopes.{}", name.get_ref());
-        if name.get_ref().trim().is_empty() || name.get_ref().contains([',', '\n']) {
-            self.at(&name, key, "a scope name is a non-empty word without commas");
-            return;
-        }
-        if let Some(list) = self.patterns(&key, patterns) {
-            policy.scopes.insert(name.into_inner().trim().to_lowercase(), list);
-        }
     }
 
     fn drill(&mut self, policy: &mut Policy, drill: UnvalidatedDrill) {
@@ -983,148 +888,6 @@ impl Checker<'_> {
                 rollback: Check { name: "rollback".to_owned(), command, timeout },
                 error_limit,
                 rollback_on_inconclusive: watch.rollback_on_inconclusive.unwrap_or(false),
-            });
-        }
-    }
-
-    fn freeze(&mut self, policy: &mut Policy, index: usize, window: Spanned<UnvalidatedFreeze>) {
-        let key = format!("freeze[{index}]");
-        let window_span = window.span();
-        let window = window.into_inner();
-        let zone = crate::freeze::zone(window.zone.get_ref());
-        if zone.is_none() {
-            self.at(
-                &window.zone,
-                format!("{key}.zone"),
-                format!("`{}` is not an IANA time zone (e.g. `America/New_York`)", window.zone.get_ref()),
-            );
-        }
-        let mut civil = |value: &Spanned<String>, field: &str| -> Option<jiff::civil::DateTime> {
-            let parsed = value.get_ref().parse().ok();
-            if parsed.is_none() {
-                self.at(
-                    value,
-                    format!("{key}.{field}"),
-                    format!("`{}` is not a local date-time such as `2026-12-24T00:00`", value.get_ref()),
-                );
-            }
-            parsed
-        };
-        let schedule = match (&window.start, &window.end, &window.days, &window.from, &window.to) {
-            (Some(start), Some(end), None, None, None) => match (civil(start, "start"), civil(end, "end")) {
-                (Some(start_at), Some(end_at)) if end_at <= start_at => {
-                    self.at(end, format!("{key}.end"), "the end must come after the start");
-                    None
-                }
-                (Some(start), Some(end)) => Some(Schedule::Once { start, end }),
-                _ => None,
-            },
-            (None, None, Some(days), Some(from), Some(to)) => {
-                let mut parsed = Vec::new();
-                let mut all = true;
-                for day in days {
-                    match crate::freeze::weekday(day.get_ref()) {
-                        Some(weekday) => parsed.push(weekday),
-                        None => {
-                            all = false;
-                            self.at(
-                                day,
-                                format!("{key}.days"),
-                                format!(
-                                    "`{}` is not a weekday (mon, tue, wed, thu, fri, sat, sun)",
-                                    day.get_ref()
-                                ),
-                            );
-                        }
-                    }
-                }
-                if days.is_empty() {
-                    self.errors.push(PolicyError {
-                        line: Some(line_of(self.text, window_span.start)),
-                        key: Some(format!("{key}.days")),
-                        message: "name at least one weekday".into(),
-                    });
-                    all = false;
-                }
-                let mut clock = |value: &Spanned<String>, field: &str| -> Option<jiff::civil::Time> {
-                    let parsed = value.get_ref().parse().ok();
-                    if parsed.is_none() {
-                        self.at(
-                            value,
-                            format!("{key}.{field}"),
-                            format!("`{}` is not a local time such as `18:00`", value.get_ref()),
-                        );
-                    }
-                    parsed
-                };
-                match (clock(from, "from"), clock(to, "to")) {
-                    (Some(from), Some(to)) if all => Some(Schedule::Weekly { days: parsed, from, to }),
-                    _ => None,
-                }
-            }
-            _ => {
-                self.errors.push(PolicyError {
-                    line: Some(line_of(self.text, window_span.start)),
-                    key: Some(key),
-                    message: "a freeze window has either `start` and `end` (one-off), or `days`, `from` and `to` (weekly)"
-                        .into(),
-                });
-                None
-            }
-        };
-        if let (Some(zone), Some(schedule)) = (zone, schedule) {
-            let name = window.name.get_ref().trim().to_owned();
-            policy.freezes.push(FreezeWindow { name, zone_name: window.zone.into_inner(), zone, schedule });
-        }
-    }
-
-    fn freeze_exception(&mut self, policy: &mut Policy, index: usize, exception: UnvalidatedFreezeException) {
-        let key = format!("freeze_exception[{index}]");
-        let mut named = |value: &Spanned<String>, field: &str| -> Option<String> {
-            let tidy = value.get_ref().trim();
-            if tidy.is_empty() {
-                self.at(value, format!("{key}.{field}"), "cannot be empty");
-                return None;
-            }
-            Some(tidy.to_owned())
-        };
-        let window = named(&exception.window, "window");
-        let approved_by = named(&exception.approved_by, "approved_by");
-        let reason = named(&exception.reason, "reason");
-        // No scope given: the exception covers every change (`Some(None)`); a blank one is a mistake.
-        let scope = match &exception.scope {
-            None => Some(None),
-            Some(scope) => named(scope, "scope").map(Some),
-        };
-        if let Some(window) = &window
-            && !policy.freezes.iter().any(|freeze| freeze.name.eq_ignore_ascii_case(window))
-        {
-            self.at(
-                &exception.window,
-                format!("{key}.window"),
-                format!("no [[freeze]] window is named `{window}`"),
-            );
-        }
-        let until = crate::value::parse_timestamp(exception.until.get_ref().trim());
-        if until.is_none() {
-            self.at(
-                &exception.until,
-                format!("{key}.until"),
-                format!(
-                    "`{}` is not an RFC 3339 date-time with an offset, e.g. 2026-12-27T00:00:00Z",
-                    crate::value::excerpt(exception.until.get_ref(), 80)
-                ),
-            );
-        }
-        if let (Some(window), Some(approved_by), Some(reason), Some(until), Some(scope)) =
-            (window, approved_by, reason, until, scope)
-        {
-            policy.freeze_exceptions.push(crate::freeze::FreezeException {
-                window,
-                approved_by,
-                reason,
-                until,
-                scope,
             });
         }
     }
