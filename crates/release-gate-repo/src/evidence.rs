@@ -74,13 +74,13 @@ impl Workspace {
     /// The policy as committed at `commit`: the only source of commands.
     pub fn committed_policy(&self, commit: &str) -> Result<Policy, OpError> {
         let bytes = self.git.committed_file(commit, ".release/policy.toml")?.ok_or_else(|| {
-            OpError::Invalid(format!(
+            OpError::Precondition(format!(
                 "commit {} has no .release/policy.toml: commands run only from the committed policy; commit it first",
                 short_commit(commit)
             ))
         })?;
         let text = std::str::from_utf8(&bytes)
-            .map_err(|_| OpError::Invalid("the committed .release/policy.toml is not UTF-8".into()))?;
+            .map_err(|_| OpError::Precondition("the committed .release/policy.toml is not UTF-8".into()))?;
         Policy::from_toml(text).map_err(|error| OpError::Policy {
             path: format!("{}:.release/policy.toml", short_commit(commit)),
             error,
@@ -94,7 +94,7 @@ impl Workspace {
         if !dirty.is_empty() {
             let shown: Vec<&str> = dirty.iter().take(5).map(String::as_str).collect();
             let more = if dirty.len() > 5 { format!(" and {} more", dirty.len() - 5) } else { String::new() };
-            return Err(OpError::Invalid(format!(
+            return Err(OpError::Precondition(format!(
                 "the work tree has uncommitted changes ({}{more}): commit or stash them, so the evidence is for a commit",
                 shown.join(", ")
             )));
@@ -165,7 +165,7 @@ impl Workspace {
         let commit = self.clean_head()?;
         let policy = self.committed_policy(&commit)?;
         if policy.code_gates().is_empty() {
-            return Err(OpError::Invalid(
+            return Err(OpError::Precondition(
                 "the committed policy lists no [[code_gates]]: add the checks (name, command) to .release/policy.toml".into(),
             ));
         }
@@ -174,7 +174,7 @@ impl Workspace {
         // in the environment or the policy, never a failing gate.
         if let Some(check) = checks.iter().find(|check| check.error.is_some()) {
             let program = check.command.first().map_or("", String::as_str);
-            return Err(OpError::Invalid(format!(
+            return Err(OpError::Precondition(format!(
                 "the check `{}` could not run: {}. Install `{program}` (or put it on PATH), or fix its `command` in .release/policy.toml and commit it; nothing was recorded",
                 check.name,
                 check.error.as_deref().unwrap_or("it could not start")
@@ -233,13 +233,13 @@ impl Workspace {
         };
         for (item, evidence) in confirmations {
             if command_for(*item).is_some() {
-                return Err(OpError::Invalid(format!(
+                return Err(OpError::Precondition(format!(
                     "the drill item `{}` has a command in the policy: it is run, not confirmed by hand",
                     item.as_str()
                 )));
             }
             if evidence.iter().all(|e| e.trim().is_empty()) {
-                return Err(OpError::Invalid(format!(
+                return Err(OpError::Precondition(format!(
                     "confirming `{}` needs evidence: what you checked, e.g. a dashboard link or the pager schedule",
                     item.as_str()
                 )));
@@ -304,7 +304,7 @@ impl Workspace {
         let commit = self.clean_head()?;
         let policy = self.committed_policy(&commit)?;
         let plan = policy.rehearsal().ok_or_else(|| {
-            OpError::Invalid(
+            OpError::Precondition(
                 "the committed policy has no [rehearsal]: name the apply, trigger, rollback and check commands".into(),
             )
         })?;
@@ -312,8 +312,7 @@ impl Workspace {
         // clear before the trigger, firing after it, clear again after the rollback.
         let mut observer = match crate::watch::watched_conditions(&decision, &policy)? {
             Some(conditions) => Some(crate::watch::Observer::new(
-                crate::metrics::Prometheus::from_settings(policy.metrics())
-                    .map_err(|error| OpError::Invalid(error.to_string()))?,
+                crate::metrics::Prometheus::from_settings(policy.metrics())?,
                 conditions,
                 "",
             )),

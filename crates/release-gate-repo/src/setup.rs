@@ -66,7 +66,7 @@ impl Workspace {
     pub fn add_signer(&self, name: &str, public_key: &str) -> Result<AddedSigner, OpError> {
         let name = release_gate_core::value::tidy_line(name);
         if name.is_empty() || name.contains(['"', ',']) {
-            return Err(OpError::Invalid(
+            return Err(OpError::Precondition(
                 "name the signer as decisions write them (e.g. `Priya Shah`), without quotes or commas"
                     .into(),
             ));
@@ -75,15 +75,15 @@ impl Workspace {
         let path = self.allowed_signers_path();
         let existing = match crate::fs::read_inside(self.git.root(), &path) {
             Ok(bytes) => String::from_utf8(bytes)
-                .map_err(|_| OpError::Invalid(format!("{} is not UTF-8", path.display())))?,
+                .map_err(|_| OpError::File { path: path.clone(), reason: "not UTF-8".into() })?,
             Err(error) if error.is_not_found() => String::new(),
-            Err(error) => return Err(OpError::Invalid(format!("{}: {error}", path.display()))),
+            Err(error) => return Err(OpError::File { path, reason: error.to_string() }),
         };
         let allowed = AllowedSigners::parse(&existing);
         let mut also_listed_as = Vec::new();
         for signer in allowed.signers.iter().filter(|signer| signer.key == key) {
             if signer.principals.iter().any(|p| p.eq_ignore_ascii_case(&name)) {
-                return Err(OpError::Invalid(format!(
+                return Err(OpError::Precondition(format!(
                     "the key {} is already trusted for {name} (line {})",
                     key.fingerprint(),
                     signer.line
@@ -95,9 +95,10 @@ impl Workspace {
         let separator = if existing.is_empty() || existing.ends_with('\n') { "" } else { "\n" };
         let dir = self.git.root().join(".release");
         crate::fs::create_dir_inside(self.git.root(), &dir)
-            .map_err(|error| OpError::Invalid(format!("{}: {error}", dir.display())))?;
-        crate::fs::write_atomic(&path, format!("{existing}{separator}{line}\n").as_bytes())
-            .map_err(|error| OpError::Invalid(format!("cannot write {}: {error}", path.display())))?;
+            .map_err(|error| OpError::File { path: dir.clone(), reason: error.to_string() })?;
+        crate::fs::write_atomic(&path, format!("{existing}{separator}{line}\n").as_bytes()).map_err(
+            |error| OpError::File { path: path.clone(), reason: format!("cannot write it: {error}") },
+        )?;
         Ok(AddedSigner { line, fingerprint: key.fingerprint(), also_listed_as })
     }
 
@@ -289,10 +290,10 @@ fn parse_public_key(text: &str) -> Result<PublicKey, OpError> {
     match (parsed.signers.into_iter().next(), parsed.ignored.first()) {
         (Some(signer), _) => Ok(signer.key),
         (None, Some(ignored)) => {
-            Err(OpError::Invalid(format!("not an OpenSSH Ed25519 public key: {}", ignored.reason)))
+            Err(OpError::Precondition(format!("not an OpenSSH Ed25519 public key: {}", ignored.reason)))
         }
-        (None, None) => {
-            Err(OpError::Invalid("give the public key: the text of KEY.pub (`ssh-ed25519 AAAA...`)".into()))
-        }
+        (None, None) => Err(OpError::Precondition(
+            "give the public key: the text of KEY.pub (`ssh-ed25519 AAAA...`)".into(),
+        )),
     }
 }

@@ -98,7 +98,7 @@ impl Workspace {
 
     fn full_commit(&self, rev: &str) -> Result<GitCommit, OpError> {
         let sha = self.git.resolve(rev)?;
-        GitCommit::parse(&sha).map_err(|error| OpError::Invalid(error.to_string()))
+        Ok(GitCommit::parse(&sha)?)
     }
 
     /// Signs a decision that validates, for a commit, as its final owner or a panel member.
@@ -108,10 +108,10 @@ impl Workspace {
             Target::File(path) => {
                 let bytes = read_limited(path)?;
                 let document = release_gate_core::read_document(&bytes)
-                    .map_err(|error| OpError::Invalid(format!("{}: {error}", path.display())))?;
+                    .map_err(|error| OpError::File { path: path.clone(), reason: error.to_string() })?;
                 let id = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
                 check_id(&id).map_err(|error| {
-                    OpError::Invalid(format!(
+                    OpError::Precondition(format!(
                         "{} cannot name a decision ({error}); rename the file",
                         path.display()
                     ))
@@ -135,15 +135,14 @@ impl Workspace {
             });
         }
         let allowed = self.allowed_signers(None)?;
-        let key = keys::load_signing_key(request.key, Some(self.git.root()))
-            .map_err(|error| OpError::Invalid(error.to_string()))?;
+        let key = keys::load_signing_key(request.key, Some(self.git.root()))?;
         let input =
             StatementInput { id: &id, decision: &decision, commit: &commit, policy_text: &self.policy_bytes };
-        let predicate = predicate(input).map_err(|error| OpError::Invalid(error.to_string()))?;
+        let predicate = predicate(input)?;
         let decided_at: jiff::Timestamp = predicate
             .decided_at
             .parse()
-            .map_err(|_| OpError::Invalid("the decision timestamp does not read back".into()))?;
+            .map_err(|_| OpError::Precondition("the decision timestamp does not read back".into()))?;
         let public = key.public();
         let mut principals = match allowed.principals(&public, NAMESPACE, decided_at) {
             Ok(principals) => principals,
@@ -178,10 +177,9 @@ impl Workspace {
                 names.join(", ")
             )));
         }
-        let statement = statement_bytes(input).map_err(|error| OpError::Invalid(error.to_string()))?;
+        let statement = statement_bytes(input)?;
         let files = Files::new(self.git.root(), &self.release_dir().join("attestations"), &id);
-        let log = BranchLog::open(&self.git, request.remote)
-            .map_err(|error| OpError::Invalid(error.to_string()))?;
+        let log = BranchLog::open(&self.git, request.remote)?;
         let legacy = self.release_dir().join("ledger.jsonl");
         let signed = attestation::sign(&SignRequest {
             files: &files,
@@ -195,8 +193,7 @@ impl Workspace {
             allowed: &allowed,
             decided_at,
             now: request.now,
-        })
-        .map_err(|error| OpError::Invalid(error.to_string()))?;
+        })?;
         // Counted as `verify` counts: distinct keys, each for one distinct panel member.
         let panel = match &signed.entry.event {
             release_gate_core::ledger::Event::Sign(sign) => {
@@ -269,7 +266,7 @@ impl Workspace {
         let (envelope_path, commit, allowed_signers, now) =
             (request.envelope, request.commit, request.allowed_signers, request.now);
         let mut files = Files::from_envelope_path(envelope_path).ok_or_else(|| {
-            OpError::Invalid(format!(
+            OpError::Precondition(format!(
                 "{} is not named `<id>.dsse.json`; pass the envelope `release-gate sign` wrote, or the decision id",
                 envelope_path.display()
             ))
@@ -286,29 +283,29 @@ impl Workspace {
             _ => self.release_dir(),
         };
         let allowed = self.allowed_signers(allowed_signers)?;
-        let envelope = files
-            .read(envelope_path)
-            .map_err(|error| OpError::Invalid(format!("{}: {error}", envelope_path.display())))?;
+        let envelope = files.read(envelope_path).map_err(|error| OpError::File {
+            path: envelope_path.to_path_buf(),
+            reason: error.to_string(),
+        })?;
         let statement = match files.read(&files.statement()) {
             Ok(bytes) => Some(bytes),
             Err(error) if error.is_not_found() => None,
             Err(error) => {
-                return Err(OpError::Invalid(format!(
-                    "cannot read {}: {error}",
-                    files.statement().display()
-                )));
+                return Err(OpError::File {
+                    path: files.statement(),
+                    reason: format!("cannot read it: {error}"),
+                });
             }
         };
-        let sshsigs = files.read_sshsigs().map_err(|error| OpError::Invalid(error.to_string()))?;
-        let log = BranchLog::open(&self.git, request.remote)
-            .map_err(|error| OpError::Invalid(error.to_string()))?;
-        let view = log.view().map_err(|error| OpError::Invalid(error.to_string()))?;
+        let sshsigs = files.read_sshsigs()?;
+        let log = BranchLog::open(&self.git, request.remote)?;
+        let view = log.view()?;
         let mut published = None;
         let (chain, checkpoint) = match &view.tip {
             Some(tip) => {
                 let check =
                     HistoryCheck { allowed: &allowed, every_checkpoint: false, pin: None, shallow: false };
-                let history = log.read(tip, check).map_err(|error| OpError::Invalid(error.to_string()))?;
+                let history = log.read(tip, check)?;
                 published = log.published_size(&view, &history);
                 let checkpoint =
                     if history.ok() { Ok(String::new()) } else { Err(branch::describe(&history)) };
@@ -317,7 +314,7 @@ impl Workspace {
             None => {
                 // A repository whose log file was not migrated to the log branch yet.
                 let ledger = Ledger::new(&release_dir);
-                let chain = ledger.read().map_err(|error| OpError::Invalid(error.to_string()))?;
+                let chain = ledger.read()?;
                 let checkpoint = ledger.check_checkpoint(&chain, &allowed);
                 (chain, checkpoint)
             }
@@ -399,13 +396,13 @@ pub fn read_allowed_signers(
         None => crate::fs::read_inside(root, &path),
     };
     let bytes = read.map_err(|error| {
-        OpError::Invalid(format!(
+        OpError::Precondition(format!(
             "cannot read {}: {error}. release-gate trusts the keys in .release/allowed_signers (ssh-keygen's format); add a line per signer, as `release-gate keygen` prints",
             path.display()
         ))
     })?;
     let text = std::str::from_utf8(&bytes)
-        .map_err(|_| OpError::Invalid(format!("{} is not UTF-8", path.display())))?;
+        .map_err(|_| OpError::File { path: path.clone(), reason: "not UTF-8".into() })?;
     Ok((path, AllowedSigners::parse(text)))
 }
 
@@ -416,5 +413,6 @@ fn signed_commit(statement: &[u8]) -> Option<String> {
 }
 
 fn read_limited(path: &Path) -> Result<Vec<u8>, OpError> {
-    crate::fs::read_limited(path).map_err(|error| OpError::Invalid(format!("{}: {error}", path.display())))
+    crate::fs::read_limited(path)
+        .map_err(|error| OpError::File { path: path.to_path_buf(), reason: error.to_string() })
 }

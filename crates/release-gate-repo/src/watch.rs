@@ -34,12 +34,12 @@ pub fn watched_conditions(decision: &Decision, policy: &Policy) -> Result<Option
     let (found, unresolved) = signals::watched(decision, policy.signals());
     if let Some((index, problem)) = unresolved.first() {
         let text = decision.rollback_conditions.get(*index).map_or("", |condition| condition.text.as_str());
-        return Err(OpError::Invalid(format!(
+        return Err(OpError::Precondition(format!(
             "the rollback trigger `{text}` cannot be watched ({problem:?}): `release-gate validate` names the fix (signal-unmapped, signal-unit-mismatch, trigger-window-unreadable)"
         )));
     }
     if found.is_empty() {
-        return Err(OpError::Invalid(
+        return Err(OpError::Precondition(
             "the policy maps signals, but the decision has no structured rollback trigger to watch: write one such as `error rate > 2% for 5 minutes`".into(),
         ));
     }
@@ -189,26 +189,28 @@ impl Workspace {
         let commit = self.git.resolve("HEAD")?;
         let policy = self.committed_policy(&commit)?;
         let plan = policy.watch().cloned().ok_or_else(|| {
-            OpError::Invalid(
+            OpError::Precondition(
                 "the committed policy has no [watch]: name the production rollback (`rollback = [...]`) the watch runs when a trigger fires".into(),
             )
         })?;
         let conditions = watched_conditions(&decision, &policy)?.ok_or_else(|| {
-            OpError::Invalid(
+            OpError::Precondition(
                 "the committed policy maps no [[signals]]: add one per rollback trigger (name, query, unit) so the watch knows what to query".into(),
             )
         })?;
         let lock_path = self.store.dir().join(format!("{}.watch.lock", id.as_str()));
         let _lock = crate::fs::Lock::try_exclusive(&lock_path)
-            .map_err(|error| OpError::Invalid(format!("cannot take the watch lock: {error}")))?
+            .map_err(|error| OpError::File {
+                path: lock_path.clone(),
+                reason: format!("cannot take the watch lock: {error}"),
+            })?
             .ok_or_else(|| {
-                OpError::Invalid(format!(
+                OpError::Precondition(format!(
                     "another watch of decision `{}` is running: one watcher per decision; wait for it to end",
                     id.as_str()
                 ))
             })?;
-        let server = Prometheus::from_settings(policy.metrics())
-            .map_err(|error| OpError::Invalid(error.to_string()))?;
+        let server = Prometheus::from_settings(policy.metrics())?;
         let mut observer = Observer::new(server, conditions, "");
         let step = observer.step();
         let started = std::time::Instant::now();

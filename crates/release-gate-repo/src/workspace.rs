@@ -27,8 +27,23 @@ pub enum OpError {
     /// The policy file could not be read (missing, a folder, a link out, too large, not UTF-8).
     #[error("policy {path}: {reason}")]
     PolicyUnreadable { path: String, reason: String },
+    /// The repository, the decision or a file is not in the state the operation needs; the message says
+    /// what to do.
     #[error("{0}")]
-    Invalid(String),
+    Precondition(String),
+    /// A file the operation reads or writes cannot be used.
+    #[error("{}: {reason}", path.display())]
+    File { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Signing(#[from] release_gate_core::signing::SigningError),
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LedgerError),
+    #[error(transparent)]
+    Key(#[from] crate::keys::KeyError),
+    #[error(transparent)]
+    Attest(#[from] crate::attestation::AttestError),
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
     /// No base given and no tag marks the last release.
     #[error(
         "no tag marks the last release, so there is no default base: pass the base revision, the last release (e.g. `--base v1.4.0` or `--base main`)"
@@ -236,7 +251,7 @@ impl Workspace {
     pub fn draft_release(&self, request: DraftRequest, now: jiff::Timestamp) -> Result<Drafted, OpError> {
         let scope = release_gate_core::value::tidy_multiline(&request.scope);
         if scope.is_empty() {
-            return Err(OpError::Invalid(
+            return Err(OpError::Precondition(
                 "the release scope is empty: name the services, modules or features".into(),
             ));
         }
@@ -304,7 +319,7 @@ impl Workspace {
                 Err(error) => return Err(error.into()),
             }
         }
-        Err(OpError::Invalid(format!("too many decisions named {base_id}: pass an id")))
+        Err(OpError::Precondition(format!("too many decisions named {base_id}: pass an id")))
     }
 
     /// Git facts about releasing `commit` for a stored decision, or `None` for an unbound record.
@@ -534,7 +549,7 @@ impl Workspace {
         match (run_by_policy, &override_justification) {
             (Some(how), None) => return Err(OpError::RunEvidence { layer, how }),
             (None, Some(_)) => {
-                return Err(OpError::Invalid(format!(
+                return Err(OpError::Precondition(format!(
                     "nothing to override: the committed policy does not run the {layer} gate; record it without --override"
                 )));
             }
@@ -644,7 +659,7 @@ impl Workspace {
         let DecideRequest { call, owner, reason, actor, commit: commit_rev } = request;
         let owner = release_gate_core::value::tidy_line(&owner);
         if owner.is_empty() {
-            return Err(OpError::Invalid("name the final decision owner".into()));
+            return Err(OpError::Precondition("name the final decision owner".into()));
         }
         let reason = reason.map(|r| release_gate_core::value::tidy_line(&r)).filter(|r| !r.is_empty());
         let commit = self.git.resolve(&commit_rev)?;
@@ -714,13 +729,13 @@ impl Workspace {
         self.store.update(id, |decision| {
             refuse_closed(id, decision)?;
             let Some(binding) = decision.binding.clone() else {
-                return Err(OpError::Invalid("the decision is not bound to a git range; draft it in a repository".into()));
+                return Err(OpError::Precondition("the decision is not bound to a git range; draft it in a repository".into()));
             };
             if binding.head == head {
                 return Ok(Rebind { previous_head: head.clone(), head: head.clone(), delta: Vec::new(), stale: Vec::new(), changed: false });
             }
             if !self.git.is_ancestor(&binding.base, &head) {
-                return Err(OpError::Invalid(format!(
+                return Err(OpError::Precondition(format!(
                     "{} does not contain the decision's base {}: a decision follows new commits on the same base; draft a new decision for another range",
                     short_commit(&head),
                     short_commit(&binding.base)
@@ -770,7 +785,7 @@ impl Workspace {
             refuse_closed(id, decision)?;
             let go = decision.call().valid() == Some(Call::Go);
             if matches!(outcome, Closure::Deployed | Closure::RolledBack) && !go {
-                return Err(OpError::Invalid(format!(
+                return Err(OpError::Precondition(format!(
                     "only a GO can be {}: record the call first (`decide`), or close the decision as abandoned",
                     outcome.as_str()
                 )));
