@@ -57,7 +57,7 @@ pub struct Decision {
     pub panel: Vec<String>,
     /// The pre-release drill checklist.
     #[serde(default)]
-    pub drill: Vec<DrillItem>,
+    pub drill: Vec<ChecklistItem>,
     /// The rollback rehearsal, if one was run.
     #[serde(default)]
     pub rehearsal: Option<Rehearsal>,
@@ -315,10 +315,10 @@ impl Gates {
     }
 }
 
-/// One checklist item of the pre-release drill.
+/// One line of the drill checklist as the decision writes it (`- [x] text`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct DrillItem {
+pub struct ChecklistItem {
     /// Whether the item was checked (`[x]`).
     pub checked: bool,
     /// The item's text.

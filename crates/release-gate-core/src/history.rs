@@ -470,7 +470,7 @@ impl Decision {
                 if self.drill.is_empty() {
                     self.drill = crate::decision::DRILL_ITEMS
                         .iter()
-                        .map(|text| crate::decision::DrillItem { checked: false, item: (*text).to_owned() })
+                        .map(|text| crate::decision::ChecklistItem { checked: false, item: (*text).to_owned() })
                         .collect();
                 }
                 let text = item.text();
@@ -478,7 +478,7 @@ impl Decision {
                     Some(entry) => entry.checked = *passed,
                     None => self
                         .drill
-                        .push(crate::decision::DrillItem { checked: *passed, item: text.to_owned() }),
+                        .push(crate::decision::ChecklistItem { checked: *passed, item: text.to_owned() }),
                 }
             }
             Change::RehearsalRun { steps, recovery_ms, max_recovery_ms, detection_ms, passed, .. } => {

@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use crate::decision::{Communication, Decision, DrillItem, Layer, Operations, Rehearsal};
+use crate::decision::{ChecklistItem, Communication, Decision, Layer, Operations, Rehearsal};
 use crate::finding::{Code, Findings, Severity};
 use crate::value;
 
@@ -739,7 +739,7 @@ impl<'t> Reader<'_, 't, '_> {
                     "[ ]" => false,
                     _ => return None,
                 };
-                Some(DrillItem { checked, item: text.get(3..).unwrap_or("").trim().to_owned() })
+                Some(ChecklistItem { checked, item: text.get(3..).unwrap_or("").trim().to_owned() })
             })
             .collect();
     }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 
-use crate::decision::{Communication, Decision, DrillItem, Gates, Layer, Rehearsal};
+use crate::decision::{ChecklistItem, Communication, Decision, Gates, Layer, Rehearsal};
 use crate::{Policy, markdown, read_document, validate};
 
 fn corpus_dir() -> PathBuf {
@@ -175,7 +175,7 @@ fn decision() -> impl Strategy<Value = Decision> {
     });
     let lists = || proptest::collection::vec(line(), 0..4);
     let drill = proptest::collection::vec((any::<bool>(), line()), 0..7)
-        .prop_map(|items| items.into_iter().map(|(checked, item)| DrillItem { checked, item }).collect());
+        .prop_map(|items| items.into_iter().map(|(checked, item)| ChecklistItem { checked, item }).collect());
     (
         (text(), one_line(), gates, lists(), lists()),
         (text(), text(), one_line(), one_line(), lists()),

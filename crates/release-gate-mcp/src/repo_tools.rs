@@ -186,7 +186,7 @@ pub struct Recorded {
     /// Each gate layer as recorded now.
     pub gates: Gates,
     /// The pre-release drill's items and whether each is checked.
-    pub drill: Vec<decision::DrillItem>,
+    pub drill: Vec<decision::ChecklistItem>,
     /// The communication package as recorded now.
     pub communication: Option<Communication>,
     /// The operational facts as recorded now.
@@ -256,7 +256,7 @@ pub struct RunArgs {
 /// A drill item a person confirmed, with what they checked.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Confirmation {
+pub struct DrillConfirmation {
     /// `dashboards` or `pager` (items with a command in the policy are run, not confirmed).
     pub item: DrillItem,
     /// What was checked, e.g. a dashboard link or the pager schedule.
@@ -271,7 +271,7 @@ pub struct DrillArgs {
     pub id: String,
     /// Items a person confirmed by hand, with their evidence. Only confirm what the person told you.
     #[serde(default)]
-    pub confirmations: Vec<Confirmation>,
+    pub confirmations: Vec<DrillConfirmation>,
     /// Who you act for, recorded in the history, e.g. `codex for Dana Lee`.
     pub actor: String,
 }

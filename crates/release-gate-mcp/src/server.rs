@@ -184,7 +184,7 @@ pub struct ReviewArgs {
 
 /// Arguments of the `rollback_rehearsal_plan` prompt.
 #[derive(Debug, Deserialize, JsonSchema)]
-pub struct RehearsalArgs {
+pub struct RehearsalPlanArgs {
     /// The service whose rollback is rehearsed.
     pub service: String,
     /// The command or procedure that rolls the service back (optional).
@@ -351,7 +351,7 @@ impl ReleaseGateServer {
     )]
     pub async fn rollback_rehearsal_plan(
         &self,
-        Parameters(args): Parameters<RehearsalArgs>,
+        Parameters(args): Parameters<RehearsalPlanArgs>,
     ) -> Vec<PromptMessage> {
         vec![PromptMessage::new_text(
             Role::User,

@@ -340,7 +340,7 @@ impl Workspace {
             }
         };
         let mut result = verify::verify(
-            verify::Files {
+            verify::SignedBytes {
                 id: &files.id,
                 envelope: &envelope,
                 statement: statement.as_deref(),

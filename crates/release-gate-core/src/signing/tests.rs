@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use super::verify::{Context, FailureCode, Files, Verification, verify};
+use super::verify::{Context, FailureCode, SignedBytes, Verification, verify};
 use super::*;
 use crate::ledger::{self, Entry, Event, SignEvent, Signer};
 use crate::policy::Policy;
@@ -269,7 +269,7 @@ fn run_at(
     let checkpoint = ledger::parse_checkpoint(&ledger::checkpoint_text(1, &pinned.head())).unwrap();
     let checkpoint = ledger::check_checkpoint(&chain, &checkpoint);
     verify(
-        Files {
+        SignedBytes {
             id,
             envelope: &signed.envelope,
             statement: Some(&signed.statement),

@@ -78,9 +78,9 @@ pub struct VerifiedSigner {
     pub roles: Vec<String>,
 }
 
-/// The signed decision's files, as read.
+/// The signed decision's files, as read (their bytes; where they live is the repository crate's `attestation::Files`).
 #[derive(Debug, Clone, Copy)]
-pub struct Files<'a> {
+pub struct SignedBytes<'a> {
     /// The decision id the caller asked about (from the file name or the store).
     pub id: &'a str,
     pub envelope: &'a [u8],
@@ -292,7 +292,7 @@ pub fn read_statement(payload: &[u8]) -> Result<Statement<DecisionPredicate>, (F
 }
 
 /// Verifies a signed decision. Gathers every failure.
-pub fn verify(files: Files<'_>, context: Context<'_>) -> Verification {
+pub fn verify(files: SignedBytes<'_>, context: Context<'_>) -> Verification {
     let mut out = Verification {
         id: files.id.to_owned(),
         commit: None,
@@ -467,7 +467,7 @@ fn short(keyid: &str) -> &str {
 
 fn check_statement(
     out: &mut Verification,
-    files: Files<'_>,
+    files: SignedBytes<'_>,
     context: Context<'_>,
     statement: &Statement<DecisionPredicate>,
 ) {
@@ -520,7 +520,7 @@ fn check_statement(
 
 fn check_sshsigs(
     out: &mut Verification,
-    files: Files<'_>,
+    files: SignedBytes<'_>,
     context: Context<'_>,
     payload: &[u8],
     decided_at: Option<jiff::Timestamp>,
@@ -549,7 +549,7 @@ fn check_sshsigs(
     }
 }
 
-fn check_log(out: &mut Verification, files: Files<'_>, context: Context<'_>, payload: Option<&[u8]>) {
+fn check_log(out: &mut Verification, files: SignedBytes<'_>, context: Context<'_>, payload: Option<&[u8]>) {
     let chain = context.ledger;
     if let Some(broken) = &chain.broken {
         out.fail(
