@@ -14,7 +14,6 @@ use release_gate_core::signing::verify::Verification;
 use release_gate_core::signing::{DecisionPredicate, Statement};
 use release_gate_core::value::short_commit;
 use release_gate_core::{Report, Severity, Verdict};
-use release_gate_repo::ledger::branch::BranchLog;
 use release_gate_repo::workspace::Workspace;
 
 use crate::Outcome;
@@ -132,7 +131,7 @@ fn pr_check(args: &PrCheckArgs) -> anyhow::Result<Outcome> {
         )
     })?;
     if let (Some(base), Some(head)) = (&classification.base, &classification.head)
-        && !workspace.git.is_ancestor(base, head)
+        && !workspace.is_ancestor(base, head)
     {
         output::note(&format!(
             "the base {} is not an ancestor of {head}: the diff also undoes the base's newer commits; check out the \
@@ -372,7 +371,7 @@ fn read_statement(envelope: &Path) -> Option<Statement<DecisionPredicate>> {
 /// The decision log's size and checkpoint text, after verifying the log; `Err`: why there is none.
 fn log_checkpoint(workspace: &Workspace) -> Result<(u64, String), String> {
     let allowed = workspace.allowed_signers(None).map_err(|error| error.to_string())?;
-    let log = BranchLog::open(&workspace.git, None).map_err(|error| error.to_string())?;
+    let log = workspace.log(None).map_err(|error| error.to_string())?;
     let view = log.view().map_err(|error| error.to_string())?;
     let tip = view.tip.ok_or_else(|| "this clone has no decision log branch".to_owned())?;
     let check = HistoryCheck { allowed: &allowed, every_checkpoint: false, pin: None, shallow: false };
@@ -456,7 +455,7 @@ fn deploy_summary(
     // The stored record counts only when it is the record that was signed.
     let record = release_gate_repo::store::Id::parse(&predicate.decision_id)
         .ok()
-        .and_then(|id| workspace.store.load(&id).ok())
+        .and_then(|id| workspace.load(&id).ok())
         .filter(|decision| {
             release_gate_core::signing::sha256_hex(decision.to_json().as_bytes()) == predicate.record.sha256
         });

@@ -16,7 +16,7 @@ pub fn run(args: &DecideArgs) -> anyhow::Result<Outcome> {
     let id = input::id(&args.id)?;
     let actor = input::actor(&workspace, args.actor.actor.as_deref());
     let call = if args.go { Call::Go } else { Call::NoGo };
-    let source = workspace.store.path(&id).display().to_string();
+    let source = workspace.record_path(&id).display().to_string();
     let request = DecideRequest {
         call,
         owner: args.owner.clone(),

@@ -30,7 +30,7 @@ pub fn run(args: &DraftArgs) -> anyhow::Result<Outcome> {
     writeln!(
         err,
         "{GOOD}drafted{GOOD:#} {} covering {} ({} files, the diff suggests {suggested})",
-        workspace.store.path(id).display(),
+        workspace.record_path(id).display(),
         drafted.range.describe(),
         drafted.files,
     )?;

@@ -88,7 +88,7 @@ pub fn decision(path: &Path) -> anyhow::Result<release_gate_core::Decision> {
     }
     let text = path.to_string_lossy();
     let id = id(&text).with_context(|| format!("{text} is neither a file nor a stored decision"))?;
-    Ok(workspace(None)?.store.load(&id)?)
+    Ok(workspace(None)?.load(&id)?)
 }
 
 /// The repository enclosing the current directory, as git sees it (the repository crate's rule).

@@ -60,7 +60,7 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<Outcome> {
         }
     }
     writeln!(out)?;
-    crate::validate::text(&status.report, &workspace.store.path(&id).display().to_string())?;
+    crate::validate::text(&status.report, &workspace.record_path(&id).display().to_string())?;
     if !status.go_needs.is_empty() {
         writeln!(out, "\n{BOLD}to record GO you still need{BOLD:#}:")?;
         for finding in &status.go_needs {

@@ -51,7 +51,7 @@ pub fn judge(path: &std::path::Path, args: &JudgeArgs) -> anyhow::Result<(Report
             input::id(&text).with_context(|| format!("{text} is neither a file nor a stored decision"))?;
         let workspace = input::workspace(args.policy.as_deref())?;
         let (_, report) = workspace.validate(&id, &args.commit, now)?;
-        let file = workspace.store.path(&id);
+        let file = workspace.record_path(&id);
         let shown = file.strip_prefix(std::env::current_dir()?).unwrap_or(&file).display().to_string();
         return Ok((report, shown));
     }

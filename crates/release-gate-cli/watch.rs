@@ -21,8 +21,8 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<Outcome> {
     let workspace = input::workspace(None)?;
     let id = input::id(&args.id)?;
     if let Some(WatchExport::PrometheusRule) = args.to {
-        let decision = workspace.store.load(&id)?;
-        let head = workspace.git.resolve("HEAD")?;
+        let decision = workspace.load(&id)?;
+        let head = workspace.resolve("HEAD")?;
         let policy = workspace.committed_policy(&head)?;
         let conditions = release_gate_repo::watch::watched_conditions(&decision, &policy)?.ok_or_else(|| {
             anyhow::anyhow!(

@@ -470,7 +470,10 @@ impl Decision {
                 if self.drill.is_empty() {
                     self.drill = crate::decision::DRILL_ITEMS
                         .iter()
-                        .map(|text| crate::decision::ChecklistItem { checked: false, item: (*text).to_owned() })
+                        .map(|text| crate::decision::ChecklistItem {
+                            checked: false,
+                            item: (*text).to_owned(),
+                        })
                         .collect();
                 }
                 let text = item.text();

@@ -20,7 +20,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use release_gate_core::history::{Confirmation, ConfirmedHow};
-use release_gate_repo::workspace::Workspace;
 use rmcp::handler::server::common::FromContextPart;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::{
@@ -33,7 +32,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::TOKEN_ENV;
-use crate::input::{Root, ToolError};
+use crate::input::ToolError;
 use crate::server::ReleaseGateServer;
 
 /// How the person who starts the server lets person-only acts be confirmed: `elicit` (the default: ask the
@@ -420,13 +419,6 @@ pub(crate) fn complete(result: impl rmcp::handler::server::tool::IntoCallToolRes
 
 /// What a person-only tool answers: its result, or the question for a 2026-07-28 client.
 pub(crate) type Reply = Result<rmcp::model::CallToolResponse, ToolError>;
-
-/// The workspace at `root`, writing `confirmation` on every event it appends.
-pub(crate) fn workspace(root: &Root, confirmation: Confirmation) -> Result<Workspace, ToolError> {
-    let mut workspace = crate::repo::workspace(root)?;
-    workspace.store = workspace.store.confirmed(Some(confirmation));
-    Ok(workspace)
-}
 
 #[cfg(test)]
 mod tests {

@@ -140,7 +140,7 @@ impl ReleaseGateServer {
         let (root, for_id) = (self.root().clone(), id.clone());
         let suggested = blocking(move || {
             let workspace = repo::workspace(&root)?;
-            let decision = workspace.store.load(&for_id).map_err(|error| op_error(error.into()))?;
+            let decision = workspace.load(&for_id).map_err(op_error)?;
             let Some(binding) = decision.binding else { return Ok(None) };
             let classification =
                 workspace.classify(Some(&binding.base), Some(&binding.head)).map_err(op_error)?;
@@ -275,12 +275,11 @@ impl ReleaseGateServer {
             let workspace = repo::workspace(&root)?;
             // A call by someone other than the recorded owner is refused anyway: do not ask the person about it.
             let name = |text: &str| release_gate_core::signing::person_name(text).trim().to_ascii_lowercase();
-            let recorded =
-                workspace.store.load(&for_id).map_err(|error| op_error(error.into()))?.decision_owner;
+            let recorded = workspace.load(&for_id).map_err(op_error)?.decision_owner;
             if let Some(recorded) = recorded.filter(|recorded| name(recorded) != name(&given)) {
                 return Err(op_error(OpError::OwnerMismatch { recorded, given }));
             }
-            let sha = workspace.git.resolve(&rev).map_err(|error| op_error(error.into()))?;
+            let sha = workspace.resolve(&rev).map_err(op_error)?;
             let status = workspace.status(&for_id, &sha, jiff::Timestamp::now()).map_err(op_error)?;
             let scope = status.scope.unwrap_or_default();
             let risk = status.risk_class.map_or("undeclared", RiskClass::as_str);
@@ -443,8 +442,8 @@ impl ReleaseGateServer {
         let (root, for_id) = (self.root().clone(), id.clone());
         let (head, scope) = blocking(move || {
             let workspace = repo::workspace(&root)?;
-            let decision = workspace.store.load(&for_id).map_err(|error| op_error(error.into()))?;
-            let head = workspace.git.resolve("HEAD").map_err(|error| op_error(error.into()))?;
+            let decision = workspace.load(&for_id).map_err(op_error)?;
+            let head = workspace.resolve("HEAD").map_err(op_error)?;
             Ok((head, decision.scope.unwrap_or_default()))
         })
         .await?;
@@ -463,26 +462,17 @@ impl ReleaseGateServer {
             Ok(confirmation) => confirmation,
             Err(reply) => return *reply,
         };
-        let root = self.root().clone();
         let start = run_start("run_rehearsal", &id, meta, peer, context);
         let reply = self
-            .runs()
-            .start(start, move |progress, cancel| {
-                let workspace = open(&root, Some(confirmation))?;
-                workspace
-                    .rehearse(&id, &args.friction, &actor, Clock(None), progress, cancel)
-                    .map_err(op_error)
+            .run_tool(start, Some(confirmation), move |workspace, progress, cancel| {
+                workspace.rehearse(&id, &args.friction, &actor, Clock(None), progress, cancel)
             })
-            .await
-            .map(Json);
+            .await;
         complete(reply)
     }
 }
 
 /// The workspace, recording the person's confirmation on what it writes when there is one.
 fn open(root: &crate::input::Root, confirmation: Option<Confirmation>) -> Result<Workspace, ToolError> {
-    match confirmation {
-        Some(confirmation) => confirm::workspace(root, confirmation),
-        None => repo::workspace(root),
-    }
+    Ok(repo::workspace(root)?.confirmed(confirmation))
 }

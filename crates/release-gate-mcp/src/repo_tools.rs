@@ -19,6 +19,9 @@ use crate::input::ToolError;
 use crate::repo::{self, blocking, op_error};
 use crate::runs::{RunReply, Start};
 use crate::server::ReleaseGateServer;
+use release_gate_repo::evidence::Progress;
+use release_gate_repo::run::Cancel;
+use release_gate_repo::workspace::OpError;
 
 /// Arguments of `classify_risk`.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -512,15 +515,11 @@ impl ReleaseGateServer {
     ) -> Result<Json<RunReply<GateRun>>, ToolError> {
         let id = repo::id(&args.id)?;
         let actor = repo::actor(&args.actor)?;
-        let root = self.root().clone();
         let start = run_start("run_code_gates", &id, meta, peer, context);
-        self.runs()
-            .start(start, move |progress, cancel| {
-                let workspace = repo::workspace(&root)?;
-                workspace.run_code_gates(&id, &actor, Clock(None), progress, cancel).map_err(op_error)
-            })
-            .await
-            .map(Json)
+        self.run_tool(start, None, move |workspace, progress, cancel| {
+            workspace.run_code_gates(&id, &actor, Clock(None), progress, cancel)
+        })
+        .await
     }
 
     #[tool(
@@ -549,18 +548,12 @@ impl ReleaseGateServer {
         let actor = repo::actor(&args.actor)?;
         let confirmations: Vec<(DrillItem, Vec<String>)> =
             args.confirmations.into_iter().map(|c| (c.item, c.evidence)).collect();
-        let root = self.root().clone();
         let start = run_start("run_drill", &id, meta, peer, context);
-        self.runs()
-            .start(start, move |progress, cancel| {
-                let workspace = repo::workspace(&root)?;
-                let decision = workspace
-                    .run_drill(&id, &confirmations, &actor, Clock(None), progress, cancel)
-                    .map_err(op_error)?;
-                Ok(Recorded::of(&id, decision))
-            })
-            .await
-            .map(Json)
+        self.run_tool(start, None, move |workspace, progress, cancel| {
+            let decision = workspace.run_drill(&id, &confirmations, &actor, Clock(None), progress, cancel)?;
+            Ok(Recorded::of(&id, decision))
+        })
+        .await
     }
 
     #[tool(
@@ -650,6 +643,39 @@ impl ReleaseGateServer {
             Ok(Json(Recorded::of(id, workspace.note_friction(id, &notes, actor, Clock(Some(now)))?)))
         })
         .await
+    }
+}
+
+impl ReleaseGateServer {
+    /// The plumbing of every run tool, in one place: the run registered under the call (progress to the
+    /// client, cancelled with the call, a handle when it outlasts the wait), the workspace opened on the
+    /// blocking thread (recording how a person confirmed the act, when one did), and the operation's
+    /// errors said as the agent can act on them. Each step is stamped by the clock as it happens.
+    pub(crate) async fn run_tool<T, F, C>(
+        &self,
+        start: Start<C>,
+        confirmation: Option<release_gate_core::history::Confirmation>,
+        operation: F,
+    ) -> Result<Json<RunReply<T>>, ToolError>
+    where
+        T: Serialize + JsonSchema + Send + 'static,
+        F: FnOnce(
+                &release_gate_repo::workspace::Workspace,
+                &mut dyn FnMut(Progress<'_>),
+                &Cancel,
+            ) -> Result<T, OpError>
+            + Send
+            + 'static,
+        C: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let root = self.root().clone();
+        self.runs()
+            .start(start, move |progress, cancel| {
+                let workspace = repo::workspace(&root)?.confirmed(confirmation);
+                operation(&workspace, progress, cancel).map_err(op_error)
+            })
+            .await
+            .map(Json)
     }
 }
 

@@ -443,8 +443,7 @@ impl ReleaseGateServer {
     /// A stored decision, read from the repository's store.
     async fn stored(&self, id: release_gate_repo::store::Id) -> Result<Decision, ToolError> {
         let root = self.root.clone();
-        blocking(move || repo::workspace(&root)?.store.load(&id).map_err(|error| op_error(error.into())))
-            .await
+        blocking(move || repo::workspace(&root)?.load(&id).map_err(op_error)).await
     }
 
     /// The ids of the stored decisions; none when the root is not in a repository or has no store.
@@ -452,11 +451,7 @@ impl ReleaseGateServer {
         let root = self.root.clone();
         let ids = blocking(move || {
             let workspace = repo::workspace(&root)?;
-            Ok(workspace
-                .store
-                .ids()
-                .map(|ids| ids.iter().map(ToString::to_string).collect())
-                .unwrap_or_default())
+            Ok(workspace.ids().map(|ids| ids.iter().map(ToString::to_string).collect()).unwrap_or_default())
         })
         .await;
         ids.unwrap_or_default()
@@ -472,9 +467,7 @@ fn document(
 ) -> Result<Document, ToolError> {
     match input::source(root, content.as_deref(), path.as_deref(), id.as_deref())? {
         Source::Text(document) => Ok(*document),
-        Source::Stored(id) => Ok(Document::from_record(
-            repo::workspace(root)?.store.load(&id).map_err(|error| op_error(error.into()))?,
-        )),
+        Source::Stored(id) => Ok(Document::from_record(repo::workspace(root)?.load(&id).map_err(op_error)?)),
     }
 }
 

@@ -189,7 +189,7 @@ impl ReleaseGateServer {
                 // Not signed yet is an answer (a failing verification), not a failed call; anything else
                 // at the envelope's name (a link, a pipe) goes to `verify`, which refuses it.
                 let shown =
-                    envelope.strip_prefix(workspace.git.root()).unwrap_or(&envelope).display().to_string();
+                    envelope.strip_prefix(workspace.root()).unwrap_or(&envelope).display().to_string();
                 return Ok(Json(Verification::not_signed(id.as_str(), &shown)));
             }
             workspace
@@ -224,8 +224,8 @@ impl ReleaseGateServer {
         let principal = principal.map(str::to_owned);
         blocking(move || {
             let workspace = repo::workspace(&root)?;
-            let decision = workspace.store.load(&id).map_err(|e| op_error(e.into()))?;
-            let sha = workspace.git.resolve(&commit).map_err(|e| op_error(e.into()))?;
+            let decision = workspace.load(&id).map_err(op_error)?;
+            let sha = workspace.resolve(&commit).map_err(op_error)?;
             let at = decision
                 .decided_at
                 .as_deref()
@@ -250,7 +250,7 @@ fn signers(
     at: jiff::Timestamp,
     wanted: Option<&str>,
 ) -> Option<String> {
-    let key = release_gate_repo::keys::load_signing_key(key, Some(workspace.git.root())).ok()?;
+    let key = release_gate_repo::keys::load_signing_key(key, Some(workspace.root())).ok()?;
     let allowed = workspace.allowed_signers(None).ok()?;
     let mut principals = allowed.principals(&key.public(), NAMESPACE, at).ok()?;
     if let Some(wanted) = wanted {

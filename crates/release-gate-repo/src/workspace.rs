@@ -138,8 +138,8 @@ pub fn read_policy_file(
 /// A repository with its store and policy.
 #[derive(Debug)]
 pub struct Workspace {
-    pub git: Git,
-    pub store: Store,
+    pub(crate) git: Git,
+    pub(crate) store: Store,
     pub policy: Policy,
     /// The policy file's exact bytes (the built-in default's text when there is none), for its digest.
     pub policy_bytes: Vec<u8>,
@@ -227,6 +227,48 @@ pub struct Summary {
 }
 
 impl Workspace {
+    /// The repository's root folder.
+    pub fn root(&self) -> &Path {
+        self.git.root()
+    }
+
+    /// A stored decision.
+    pub fn load(&self, id: &Id) -> Result<Decision, OpError> {
+        Ok(self.store.load(id)?)
+    }
+
+    /// The ids of the stored decisions.
+    pub fn ids(&self) -> Result<Vec<Id>, OpError> {
+        Ok(self.store.ids()?)
+    }
+
+    /// Where a stored decision's record lives.
+    pub fn record_path(&self, id: &Id) -> PathBuf {
+        self.store.path(id)
+    }
+
+    /// The commit a revision names.
+    pub fn resolve(&self, revision: &str) -> Result<String, OpError> {
+        Ok(self.git.resolve(revision)?)
+    }
+
+    /// Whether `ancestor` is an ancestor of (or the same commit as) `descendant`.
+    pub fn is_ancestor(&self, ancestor: &str, descendant: &str) -> bool {
+        self.git.is_ancestor(ancestor, descendant)
+    }
+
+    /// The repository's decision log (on its branch), publishing to `remote` or `origin`.
+    pub fn log(&self, remote: Option<&str>) -> Result<crate::ledger::branch::BranchLog, OpError> {
+        Ok(crate::ledger::branch::BranchLog::open(&self.git, remote)?)
+    }
+
+    /// The same workspace, recording `confirmation` (how a person confirmed the act) on what it writes.
+    #[must_use]
+    pub fn confirmed(mut self, confirmation: Option<release_gate_core::history::Confirmation>) -> Workspace {
+        self.store = self.store.confirmed(confirmation);
+        self
+    }
+
     /// The repository enclosing `dir`, with its policy (or the explicit one).
     pub fn open(dir: &Path, policy: Option<&Path>) -> Result<Workspace, OpError> {
         let git = Git::discover(dir)?;
