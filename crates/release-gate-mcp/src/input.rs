@@ -275,7 +275,7 @@ fn parse(bytes: &[u8], source: &str) -> Result<Document, ToolError> {
 /// The optional `now` argument, or the system clock.
 pub fn now(explicit: Option<&str>) -> Result<jiff::Timestamp, ToolError> {
     match explicit {
-        None => Ok(jiff::Timestamp::now()),
+        None => Ok(crate::repo::now()),
         Some(text) => release_gate_core::value::parse_timestamp(text).ok_or_else(|| {
             ToolError::invalid(format!(
                 "`now` {text:?} is not an RFC 3339 date-time with an offset, e.g. 2026-11-27T14:05:00Z; \

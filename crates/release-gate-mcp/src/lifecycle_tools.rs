@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::input::ToolError;
 use crate::repo::{self, blocking};
-use crate::repo_tools::{Recorded, commit};
+use crate::repo_tools::Recorded;
 use crate::server::ReleaseGateServer;
 
 /// Arguments of `rebind_decision`.
@@ -66,7 +66,7 @@ impl ReleaseGateServer {
         &self,
         Parameters(args): Parameters<RebindArgs>,
     ) -> Result<Json<Rebind>, ToolError> {
-        let head = commit(args.head);
+        let head = repo::commit(args.head);
         repo::change(self.root(), &args.id, &args.actor, move |workspace, id, actor, now| {
             workspace.rebind(id, &head, actor, now).map(Json)
         })

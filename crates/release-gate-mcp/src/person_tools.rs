@@ -22,8 +22,8 @@ use crate::confirm::{self, Act, Asked, Reply, complete};
 use crate::input::ToolError;
 use crate::repo::{self, blocking, op_error};
 use crate::repo_tools::{
-    DecideArgs, Decided, DeclareRiskArgs, DraftArgs, Drafted, Recorded, RehearsalArgs, SetFieldArgs, commit,
-    record_time, run_start,
+    DecideArgs, Decided, DeclareRiskArgs, DraftArgs, Drafted, Recorded, RehearsalArgs, SetFieldArgs,
+    run_start,
 };
 use crate::runs::RunReply;
 use crate::server::ReleaseGateServer;
@@ -109,7 +109,7 @@ impl ReleaseGateServer {
                 head: args.head,
                 actor,
             };
-            let drafted = workspace.draft_release(request, record_time()).map_err(op_error)?;
+            let drafted = workspace.draft_release(request, repo::now()).map_err(op_error)?;
             let id = drafted.id;
             let file = format!(".release/decisions/{id}.json");
             let covers = drafted.range.describe();
@@ -177,7 +177,7 @@ impl ReleaseGateServer {
         let root = self.root().clone();
         let recorded = blocking(move || {
             let decision = open(&root, confirmation)?
-                .declare_risk(&id, args.risk_class, args.justification, &actor, record_time())
+                .declare_risk(&id, args.risk_class, args.justification, &actor, repo::now())
                 .map_err(op_error)?;
             Ok(Json(Recorded::of(&id, decision)))
         })
@@ -236,7 +236,7 @@ impl ReleaseGateServer {
         let root = self.root().clone();
         let recorded = blocking(move || {
             let decision = open(&root, confirmation)?
-                .set_field(&id, args.field, args.values, &actor, record_time())
+                .set_field(&id, args.field, args.values, &actor, repo::now())
                 .map_err(op_error)?;
             Ok(Json(Recorded::of(&id, decision)))
         })
@@ -270,7 +270,7 @@ impl ReleaseGateServer {
             )));
         }
         let (root, for_id, rev, given) =
-            (self.root().clone(), id.clone(), commit(args.commit), owner.clone());
+            (self.root().clone(), id.clone(), repo::commit(args.commit), owner.clone());
         let (sha, preview) = blocking(move || {
             let workspace = repo::workspace(&root)?;
             // A call by someone other than the recorded owner is refused anyway: do not ask the person about it.
@@ -280,7 +280,7 @@ impl ReleaseGateServer {
                 return Err(op_error(OpError::OwnerMismatch { recorded, given }));
             }
             let sha = workspace.resolve(&rev).map_err(op_error)?;
-            let status = workspace.status(&for_id, &sha, jiff::Timestamp::now()).map_err(op_error)?;
+            let status = workspace.status(&for_id, &sha, repo::now()).map_err(op_error)?;
             let scope = status.scope.unwrap_or_default();
             let risk = status.risk_class.map_or("undeclared", RiskClass::as_str);
             // What a GO would meet: the report's errors but those `decide` itself sets, and the GO-only rules.
@@ -331,7 +331,7 @@ impl ReleaseGateServer {
         let decided = blocking(move || {
             let workspace = open(&root, Some(confirmation))?;
             let request = DecideRequest { call: args.call, owner, reason: args.reason, actor, commit: sha };
-            match workspace.decide(&id, request, record_time()) {
+            match workspace.decide(&id, request, repo::now()) {
                 Ok((_, report)) => Ok(Json(Decided { recorded: true, report })),
                 Err(OpError::Refused(report)) => Ok(Json(Decided { recorded: false, report: *report })),
                 Err(error) => Err(op_error(error)),

@@ -85,6 +85,22 @@ pub fn op_error(error: OpError) -> ToolError {
     }
 }
 
+/// The server's clock, in whole seconds as the CLI records and judges: the one time source of every tool
+/// (a `now` argument, where a tool has one, judges as of another time; runs stamp each step as it ends).
+pub(crate) fn now() -> jiff::Timestamp {
+    release_gate_repo::evidence::Clock(None).now()
+}
+
+/// A tool's `commit` argument: omitted or blank is `HEAD`, in every tool.
+pub(crate) fn commit(commit: Option<String>) -> String {
+    given_commit(commit).unwrap_or_else(|| "HEAD".to_owned())
+}
+
+/// A `commit` argument that was really given (blank counts as omitted).
+pub(crate) fn given_commit(commit: Option<String>) -> Option<String> {
+    commit.filter(|commit| !commit.trim().is_empty())
+}
+
 /// Runs a blocking operation (it spawns git or the policy's commands) on tokio's blocking pool.
 pub async fn blocking<T, F>(operation: F) -> Result<T, ToolError>
 where
@@ -123,7 +139,7 @@ where
     let root = root.clone();
     blocking(move || {
         let workspace = workspace(&root)?;
-        operation(&workspace, &id, &actor, release_gate_repo::evidence::Clock(None).now()).map_err(op_error)
+        operation(&workspace, &id, &actor, now()).map_err(op_error)
     })
     .await
 }

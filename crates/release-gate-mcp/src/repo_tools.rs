@@ -368,15 +368,6 @@ pub struct FrictionArgs {
     pub actor: String,
 }
 
-pub(crate) fn commit(commit: Option<String>) -> String {
-    commit.filter(|commit| !commit.trim().is_empty()).unwrap_or_else(|| "HEAD".to_owned())
-}
-
-/// The time a record is made: the system clock, in whole seconds (as the CLI records it).
-pub(crate) fn record_time() -> jiff::Timestamp {
-    Clock(None).now()
-}
-
 #[tool_router(router = repo_tool_router, vis = "pub(crate)")]
 impl ReleaseGateServer {
     #[tool(
@@ -428,7 +419,7 @@ impl ReleaseGateServer {
         let root = self.root().clone();
         blocking(move || {
             let workspace = repo::workspace(&root)?;
-            workspace.status(&id, &commit(args.commit), now).map_err(op_error).map(Json)
+            workspace.status(&id, &repo::commit(args.commit), now).map_err(op_error).map(Json)
         })
         .await
     }
@@ -453,7 +444,7 @@ impl ReleaseGateServer {
         let root = self.root().clone();
         blocking(move || {
             let workspace = repo::workspace(&root)?;
-            let decisions = workspace.list(&commit(args.commit), now, args.all).map_err(op_error)?;
+            let decisions = workspace.list(&repo::commit(args.commit), now, args.all).map_err(op_error)?;
             Ok(Json(Decisions { decisions }))
         })
         .await
@@ -483,7 +474,7 @@ impl ReleaseGateServer {
                 result: args.result,
                 evidence: args.evidence,
                 actor: actor.to_owned(),
-                commit: commit(args.commit),
+                commit: repo::commit(args.commit),
                 // Typing a result over run evidence is a person's act: only the CLI offers it.
                 override_justification: None,
             };

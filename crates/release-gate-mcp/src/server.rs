@@ -221,7 +221,7 @@ impl ReleaseGateServer {
         Parameters(args): Parameters<ValidateArgs>,
     ) -> Result<Json<Report>, ToolError> {
         let now = input::now(args.now.as_deref())?;
-        if args.commit.is_some() && args.id.is_none() {
+        if repo::given_commit(args.commit.clone()).is_some() && args.id.is_none() {
             return Err(ToolError::invalid(
                 "`commit` applies only to a stored decision (`id`); omit it with `content` or `path`",
             ));
@@ -237,7 +237,7 @@ impl ReleaseGateServer {
                     Ok(Json(release_gate_core::validate(&document, &policy, now)))
                 }
                 Source::Stored(id) => {
-                    let commit = args.commit.unwrap_or_else(|| "HEAD".to_owned());
+                    let commit = repo::commit(args.commit);
                     let workspace = repo::workspace(&root)?;
                     let (_, report) = workspace.validate(&id, &commit, now).map_err(op_error)?;
                     Ok(Json(report))

@@ -126,7 +126,7 @@ impl ReleaseGateServer {
     pub async fn sign_decision(&self, asked: Asked, Parameters(args): Parameters<SignArgs>) -> Reply {
         let id = repo::id(&args.id)?;
         let key = self.signing().key()?;
-        let commit = args.commit.filter(|c| !c.trim().is_empty()).unwrap_or_else(|| "HEAD".to_owned());
+        let commit = repo::commit(args.commit);
         let (sha, question) = self.question(&id, &key, &commit, args.principal.as_deref()).await?;
         let facts = serde_json::json!({
             "id": id.as_str(),
@@ -150,7 +150,7 @@ impl ReleaseGateServer {
                 // The commit the person confirmed, not whatever HEAD is by now.
                 commit: &sha,
                 principal: args.principal.as_deref(),
-                now: jiff::Timestamp::now(),
+                now: repo::now(),
                 remote: None,
                 publish: true,
             };
@@ -193,7 +193,7 @@ impl ReleaseGateServer {
                 return Ok(Json(Verification::not_signed(id.as_str(), &shown)));
             }
             workspace
-                .verify(&envelope, args.commit.as_deref(), None, jiff::Timestamp::now())
+                .verify(&envelope, repo::given_commit(args.commit).as_deref(), None, repo::now())
                 .map(Json)
                 .map_err(op_error)
         })

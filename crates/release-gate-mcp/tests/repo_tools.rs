@@ -242,6 +242,14 @@ async fn a_decision_goes_from_classify_to_a_recorded_call() {
     assert!(markdown["text"].as_str().unwrap().contains("error rate > 2% for 5 minutes"), "{markdown}");
     let at_v1 = call(&client, "validate_decision", json!({"id": "docs-1", "commit": "v1"})).await.unwrap();
     assert_eq!(at_v1["structuredContent"]["verdict"], "fail");
+    // A blank `commit` is an omitted one (`HEAD`) in every tool that takes it (validate_decision refused it).
+    for tool in ["validate_decision", "decision_status"] {
+        let blank = ok(&client, tool, json!({"id": "docs-1", "commit": " "})).await;
+        let omitted = ok(&client, tool, json!({"id": "docs-1"})).await;
+        assert_eq!(blank, omitted, "{tool}");
+    }
+    let verified = ok(&client, "verify_decision", json!({"id": "docs-1", "commit": ""})).await;
+    assert_eq!(verified, ok(&client, "verify_decision", json!({"id": "docs-1"})).await);
 
     // A GO that does not validate is a normal answer: not recorded, with the report.
     let go =
