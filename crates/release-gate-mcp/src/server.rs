@@ -251,11 +251,11 @@ impl ReleaseGateServer {
     #[tool(
         name = "audit_decision",
         description = "Answer the release-readiness protocol's five-question fast audit for a Release Decision \
-            (Markdown or JSON): risk class declared before verification, required gate layers evaluated with \
-            evidence, a concrete rollback trigger and owner, a rehearsal or drill where the risk needs one, an \
-            explicit timestamped GO/NO-GO by a named owner. It reads the same report as `validate_decision`: `ready` is \
-            true exactly when that report passes; errors outside the five questions are in `other`. \
-            Pass exactly one of `content`, `path` or `id`.",
+            (Markdown or JSON): Is risk class explicitly declared? Are all gate layers marked pass/fail? Is final \
+            decision owner named? Is rollback trigger concrete and testable? Is communication package prepared? \
+            Each answer lists the findings behind it. It reads the same report as `validate_decision`: `ready` is \
+            true exactly when that report passes; errors outside the five questions (panel, drill, rehearsal, \
+            decision, freeze...) are in `other`. Pass exactly one of `content`, `path` or `id`.",
         annotations(
             title = "Audit a release decision",
             read_only_hint = true,

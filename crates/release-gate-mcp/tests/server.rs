@@ -106,6 +106,14 @@ async fn tools_list_is_a_reviewed_surface() {
             "{name}: `actor` required iff the tool records"
         );
     }
+    // Descriptions say what the tool does, where that can be checked: the audit asks exactly the core's
+    // five questions, and no other.
+    let audit = tools.iter().find(|tool| tool.name == "audit_decision").unwrap();
+    let description = audit.description.as_deref().unwrap();
+    for question in release_gate_core::audit::Question::ALL {
+        assert!(description.contains(question.text()), "{question:?} is not in: {description}");
+    }
+    assert_eq!(description.matches('?').count(), release_gate_core::audit::Question::ALL.len(), "{description}");
     insta::assert_json_snapshot!("tools_list", tools);
 }
 
