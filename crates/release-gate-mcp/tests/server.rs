@@ -113,7 +113,11 @@ async fn tools_list_is_a_reviewed_surface() {
     for question in release_gate_core::audit::Question::ALL {
         assert!(description.contains(question.text()), "{question:?} is not in: {description}");
     }
-    assert_eq!(description.matches('?').count(), release_gate_core::audit::Question::ALL.len(), "{description}");
+    assert_eq!(
+        description.matches('?').count(),
+        release_gate_core::audit::Question::ALL.len(),
+        "{description}"
+    );
     insta::assert_json_snapshot!("tools_list", tools);
 }
 

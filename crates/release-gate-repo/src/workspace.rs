@@ -548,8 +548,14 @@ impl Workspace {
             return Vec::new();
         }
         let owner = decision.decision_owner.clone().unwrap_or_else(|| "the final decision owner".to_owned());
-        let Ok((candidate, facts)) = self.with_call(decision, Call::Go, &owner, None, "preview", commit, now)
-        else {
+        let preview = DecideRequest {
+            call: Call::Go,
+            owner,
+            reason: None,
+            actor: "preview".into(),
+            commit: commit.to_owned(),
+        };
+        let Ok((candidate, facts)) = self.with_call(decision, &preview, now) else {
             return Vec::new();
         };
         self.judge(&candidate, facts.as_ref(), now)
@@ -698,13 +704,16 @@ impl Workspace {
         request: DecideRequest,
         now: jiff::Timestamp,
     ) -> Result<(Decision, Report), OpError> {
-        let DecideRequest { call, owner, reason, actor, commit: commit_rev } = request;
-        let owner = release_gate_core::value::tidy_line(&owner);
+        let owner = release_gate_core::value::tidy_line(&request.owner);
         if owner.is_empty() {
             return Err(OpError::Precondition("name the final decision owner".into()));
         }
-        let reason = reason.map(|r| release_gate_core::value::tidy_line(&r)).filter(|r| !r.is_empty());
-        let commit = self.git.resolve(&commit_rev)?;
+        let reason =
+            request.reason.map(|r| release_gate_core::value::tidy_line(&r)).filter(|r| !r.is_empty());
+        let commit = self.git.resolve(&request.commit)?;
+        // The call as recorded: the owner and reason tidied, the commit resolved.
+        let request = DecideRequest { owner, reason, commit, ..request };
+        let (call, owner) = (request.call, request.owner.clone());
         self.store.update(id, |decision| {
             refuse_closed(id, decision)?;
             if let Some(recorded) = decision.decision_owner.as_deref()
@@ -712,8 +721,7 @@ impl Workspace {
             {
                 return Err(OpError::OwnerMismatch { recorded: recorded.to_owned(), given: owner.clone() });
             }
-            let (candidate, facts) =
-                self.with_call(decision, call, &owner, reason.clone(), &actor, &commit, now)?;
+            let (candidate, facts) = self.with_call(decision, &request, now)?;
             let report = self.judge(&candidate, facts.as_ref(), now);
             if call == Call::Go && report.verdict == Verdict::Fail {
                 return Err(OpError::Refused(Box::new(report)));
@@ -724,18 +732,15 @@ impl Workspace {
     }
 
     /// The decision with the call made (the decision gate and the `decided` event), and the release facts
-    /// it is judged with.
-    #[allow(clippy::too_many_arguments)]
+    /// it is judged with. `call.commit` is a resolved commit.
     fn with_call(
         &self,
         decision: &Decision,
-        call: Call,
-        owner: &str,
-        reason: Option<String>,
-        actor: &str,
-        commit: &str,
+        call: &DecideRequest,
         now: jiff::Timestamp,
     ) -> Result<(Decision, Option<ReleaseFacts>), OpError> {
+        let DecideRequest { call, owner, reason, actor, commit } = call;
+        let (call, reason) = (*call, reason.clone());
         let facts = self.release_facts(decision, commit)?;
         let mut candidate = decision.clone();
         let (mark, word) = match call {
