@@ -109,7 +109,7 @@ pub fn repo_root_or_cwd() -> anyhow::Result<PathBuf> {
 pub fn now(explicit: Option<&str>) -> anyhow::Result<jiff::Timestamp> {
     match explicit {
         // Whole seconds: records and messages stay readable.
-        None => Ok(jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())?),
+        None => Ok(release_gate_repo::evidence::Clock(None).now()),
         Some(text) => release_gate_core::value::parse_timestamp(text).with_context(|| {
             format!("--now `{text}` is not an RFC 3339 date-time with an offset, e.g. 2026-11-27T14:05:00Z")
         }),

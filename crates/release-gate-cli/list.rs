@@ -9,7 +9,7 @@ use crate::output::{self, DIM, ERROR, GOOD};
 
 pub fn run(args: &ListArgs) -> anyhow::Result<Outcome> {
     let workspace = input::workspace(None)?;
-    let summaries = workspace.list(&args.commit, jiff::Timestamp::now(), args.all)?;
+    let summaries = workspace.list(&args.commit, crate::input::now(None)?, args.all)?;
     if args.format == PlainFormat::Json {
         #[derive(serde::Serialize)]
         struct List<'a> {

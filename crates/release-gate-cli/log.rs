@@ -163,7 +163,7 @@ pub fn run(args: &LogArgs) -> anyhow::Result<Outcome> {
             let (_, log) = open(remote.as_deref())?;
             let name =
                 log.remote().context("this clone has no remote `origin`; name one with --remote")?.to_owned();
-            let appended = log.append(None, key.as_ref(), &allowed, jiff::Timestamp::now(), true)?;
+            let appended = log.append(None, key.as_ref(), &allowed, crate::input::now(None)?, true)?;
             let mut out = output::stdout();
             match appended.published {
                 Some(true) => {
@@ -223,7 +223,7 @@ pub fn run(args: &LogArgs) -> anyhow::Result<Outcome> {
                 lines.len()
             )?;
             if log.remote().is_some() && !no_push {
-                let appended = log.append(None, Some(&key), &allowed, jiff::Timestamp::now(), true)?;
+                let appended = log.append(None, Some(&key), &allowed, crate::input::now(None)?, true)?;
                 match appended.published {
                     Some(true) => writeln!(out, "  published to `{}`", log.remote().unwrap_or_default())?,
                     _ => writeln!(out, "  not published: {}", appended.note.unwrap_or_default())?,
@@ -352,7 +352,7 @@ fn repair(log: &Ledger, release_dir: &Path, key: Option<&Path>) -> anyhow::Resul
     let root = crate::input::repo_root()?;
     let key = key.map(|path| keys::load_signing_key(path, root.as_deref())).transpose()?;
     let mut locked = log.lock()?;
-    let now = jiff::Timestamp::now();
+    let now = crate::input::now(None)?;
     let repaired = locked.repair(now)?;
     let mut out = output::stdout();
     match &repaired {

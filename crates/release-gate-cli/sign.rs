@@ -29,7 +29,7 @@ pub fn run(args: &SignArgs) -> anyhow::Result<Outcome> {
         key: &args.key,
         commit: &args.commit,
         principal: args.principal.as_deref(),
-        now: jiff::Timestamp::now(),
+        now: crate::input::now(None)?,
         remote: args.remote.as_deref(),
         publish: !args.no_push,
     };

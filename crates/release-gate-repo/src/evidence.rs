@@ -29,7 +29,9 @@ pub enum Progress<'a> {
     Polling { attempt: u32, since_rollback: Duration },
 }
 
-/// A clock for records: the given time, or the system clock when the record is written.
+/// A clock for records: the given time, or the system clock when the record is written, in whole seconds.
+/// The one place the system clock is read: both shells take their "now" from it, and operations that
+/// record one event take that time while runs read the clock as each step ends.
 #[derive(Debug, Clone, Copy)]
 pub struct Clock(pub Option<jiff::Timestamp>);
 
