@@ -3,33 +3,15 @@
 //! that must not be written, a marker that must not appear, outside content that must not come back.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::{GitRepo, HttpServer, Run, TempDir, Transport, mcp_calls, release_gate};
+use crate::support::{GitRepo, HttpServer, Run, TempDir, Transport, mcp_calls, spawn_in, wait_limited};
 
 /// Runs release-gate in `dir`, killed after `limit`: a hang fails the test instead of the suite.
 fn run_limited(dir: &Path, args: &[&str], limit: Duration) -> Run {
-    let mut child = release_gate()
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("release-gate {args:?} still ran after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap().into()
+    wait_limited(spawn_in(dir, args), limit)
 }
 
 fn edit_record(repo: &GitRepo, id: &str, edit: impl FnOnce(&mut Value)) {

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{Run, TempDir, data, git_command, python, release_gate, repo_root};
+use crate::support::{
+    Run, TempDir, data, git_command, python, release_gate, repo_root, spawn_in, wait_limited,
+};
 
 const PRIYA: &str = "test-only-priya-ed25519";
 const LEE: &str = "test-only-lee-ed25519";
@@ -37,29 +39,6 @@ fn git(dir: &Path, args: &[&str]) -> String {
 
 fn run(dir: &Path, args: &[&str]) -> Run {
     release_gate().args(args).current_dir(dir).stdin(Stdio::null()).output().unwrap().into()
-}
-
-fn spawn(dir: &Path, args: &[&str]) -> Child {
-    release_gate()
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
-}
-
-/// Waits for a child at most `limit`, killing it after that.
-fn wait(child: Child, limit: Duration) -> Run {
-    let pid = child.id();
-    let deadline = Instant::now() + limit;
-    let watcher = std::thread::spawn(move || child.wait_with_output().unwrap());
-    while !watcher.is_finished() {
-        assert!(Instant::now() < deadline, "process {pid} did not finish within {limit:?}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    watcher.join().unwrap().into()
 }
 
 impl Team {
@@ -207,11 +186,11 @@ fn clones_signing_at_once_all_land_once_on_a_linear_log() {
         .map(|(clone, id)| {
             let file = format!("{id}.md");
             let key = team.key(if id.ends_with(['0', '2', '4']) { PRIYA } else { LEE });
-            (id.clone(), spawn(clone, &["sign", &file, "--key", &key, "--commit", "HEAD"]))
+            (id.clone(), spawn_in(clone, &["sign", &file, "--key", &key, "--commit", "HEAD"]))
         })
         .collect();
     for (id, child) in children {
-        let out = wait(child, Duration::from_secs(120));
+        let out = wait_limited(child, Duration::from_secs(120));
         assert_eq!(out.code, 0, "{id}: {out:?}");
         assert!(out.stdout.contains(", published"), "{id}: {out:?}");
     }

@@ -195,6 +195,34 @@ pub fn run_in(dir: Option<&Path>, args: &[&str]) -> Run {
     command.output().expect("the binary runs").into()
 }
 
+/// The binary started in `dir` with its output captured, to wait for with [`wait_limited`].
+pub fn spawn_in(dir: &Path, args: &[&str]) -> std::process::Child {
+    release_gate()
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts")
+}
+
+/// Waits for a child at most `limit`, then kills it and fails the test: a hang fails one test, not the
+/// suite.
+pub fn wait_limited(mut child: std::process::Child, limit: std::time::Duration) -> Run {
+    let started = std::time::Instant::now();
+    while child.try_wait().expect("the child can be waited for").is_none() {
+        if started.elapsed() > limit {
+            let pid = child.id();
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("process {pid} still ran after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.wait_with_output().expect("the child's output can be read").into()
+}
+
 pub fn run(args: &[&str]) -> Run {
     run_in(None, args)
 }
