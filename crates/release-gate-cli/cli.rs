@@ -573,7 +573,7 @@ impl From<LayerArg> for release_gate_core::Layer {
     }
 }
 
-impl From<MarkArg> for release_gate_core::history::Mark {
+impl From<MarkArg> for release_gate_core::decision::GateResult {
     fn from(arg: MarkArg) -> Self {
         match arg {
             MarkArg::Pass => Self::Pass,

@@ -449,15 +449,27 @@ impl fmt::Display for RiskClass {
     }
 }
 
-/// A gate layer's result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A gate layer's result: as the decision writes it, and as a gate record holds it with its evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum GateResult {
+    #[serde(rename = "pass")]
     Pass,
+    #[serde(rename = "fail")]
     Fail,
+    #[serde(rename = "n/a")]
     NotApplicable,
 }
 
 impl GateResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GateResult::Pass => "pass",
+            GateResult::Fail => "fail",
+            GateResult::NotApplicable => "n/a",
+        }
+    }
+
+    /// The template's words, `pass`, `fail` and `n/a`, in any case.
     pub fn from_name(name: &str) -> Option<GateResult> {
         match name.to_ascii_lowercase().as_str() {
             "pass" => Some(GateResult::Pass),

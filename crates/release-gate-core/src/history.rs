@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::decision::{Call, Decision, Layer, RiskClass};
+use crate::decision::{Call, Decision, GateResult, Layer, RiskClass};
 
 /// The git range a decision covers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -21,36 +21,6 @@ pub struct Binding {
     pub head: String,
     /// `sha256:<hex>` of the raw base..head diff: every changed path with its modes and blob ids.
     pub diff_digest: String,
-}
-
-/// A gate result as recorded with evidence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-pub enum Mark {
-    #[serde(rename = "pass")]
-    Pass,
-    #[serde(rename = "fail")]
-    Fail,
-    #[serde(rename = "n/a")]
-    NotApplicable,
-}
-
-impl Mark {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mark::Pass => "pass",
-            Mark::Fail => "fail",
-            Mark::NotApplicable => "n/a",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Mark> {
-        match name.to_ascii_lowercase().as_str() {
-            "pass" => Some(Mark::Pass),
-            "fail" => Some(Mark::Fail),
-            "n/a" | "na" => Some(Mark::NotApplicable),
-            _ => None,
-        }
-    }
 }
 
 /// A template field that can be set directly (the rest change through their own events).
@@ -107,7 +77,7 @@ pub enum Change {
     /// A gate layer was marked, with its evidence, on a commit.
     GateRecorded {
         layer: Layer,
-        result: Mark,
+        result: GateResult,
         /// Links, approvals, notes: what shows the result.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         evidence: Vec<String>,
@@ -315,7 +285,7 @@ impl ConfirmedHow {
 pub struct GateEvidence<'a> {
     pub at: jiff::Timestamp,
     pub actor: &'a str,
-    pub result: Mark,
+    pub result: GateResult,
     pub evidence: &'a [String],
     pub commit: &'a str,
     pub diff_digest: Option<&'a str>,

@@ -842,7 +842,8 @@ fn human_age(age: jiff::SignedDuration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::{Binding, Event, Mark};
+    use crate::decision::GateResult;
+    use crate::history::{Binding, Event};
 
     fn at(text: &str) -> jiff::Timestamp {
         text.parse().unwrap()
@@ -872,7 +873,7 @@ mod tests {
     fn gate(layer: Layer, commit: &str, digest: Option<&str>) -> Change {
         Change::GateRecorded {
             layer,
-            result: Mark::Pass,
+            result: GateResult::Pass,
             evidence: vec![],
             commit: commit.into(),
             diff_digest: digest.map(str::to_owned),

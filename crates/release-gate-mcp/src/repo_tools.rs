@@ -3,8 +3,9 @@
 //! `release-gate-repo` operation, the same one the CLI calls; commands come only from the committed policy.
 
 use release_gate_core::classify::Classification;
+use release_gate_core::decision::GateResult;
 use release_gate_core::decision::{self, Call, Communication, Gates, Layer, Operations, RiskClass};
-use release_gate_core::history::{DrillItem, Mark, SettableField};
+use release_gate_core::history::{DrillItem, SettableField};
 use release_gate_core::{Decision, Report};
 use release_gate_repo::evidence::{Clock, GateRun};
 use release_gate_repo::workspace::{GateRequest, Status, Summary};
@@ -130,7 +131,7 @@ pub struct RecordGateArgs {
     /// code gate from `run_code_gates` when the policy runs it).
     pub layer: Layer,
     /// `pass`, `fail` or `n/a`. A `pass` for a layer the class requires needs `evidence`.
-    pub result: Mark,
+    pub result: GateResult,
     /// What shows the result, one item per entry: a CI run, an approval, a link, a note.
     #[serde(default)]
     pub evidence: Vec<String>,

@@ -11,8 +11,9 @@ mod support;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use release_gate_core::decision::GateResult;
 use release_gate_core::decision::{Call, Layer, RiskClass};
-use release_gate_core::history::{Mark, SettableField};
+use release_gate_core::history::SettableField;
 use release_gate_mcp::{ConfirmMode, LineTransport, ReleaseGateServer, Root, Signing, Transport};
 use release_gate_repo::workspace::{DecideRequest, DraftRequest, GateRequest, Workspace};
 use rmcp::model::{
@@ -71,10 +72,10 @@ fn decided(name: &str) -> Repo {
     };
     let id = workspace.draft(request, now).unwrap();
     for (layer, mark) in [
-        (Layer::Code, Mark::Pass),
-        (Layer::Review, Mark::Pass),
-        (Layer::Operational, Mark::NotApplicable),
-        (Layer::Communication, Mark::NotApplicable),
+        (Layer::Code, GateResult::Pass),
+        (Layer::Review, GateResult::Pass),
+        (Layer::Operational, GateResult::NotApplicable),
+        (Layer::Communication, GateResult::NotApplicable),
     ] {
         let request = GateRequest {
             layer,

@@ -6,8 +6,9 @@
 
 use std::time::{Duration, Instant};
 
+use release_gate_core::decision::GateResult;
 use release_gate_core::decision::{Communication, Layer, Operations};
-use release_gate_core::history::{Change, CheckResult, DrillItem, Event, Mark};
+use release_gate_core::history::{Change, CheckResult, DrillItem, Event};
 use release_gate_core::policy::Check;
 use release_gate_core::value::short_commit;
 use release_gate_core::{Decision, Policy};
@@ -191,7 +192,7 @@ impl Workspace {
                 confirmed: None,
                 change: Change::GateRecorded {
                     layer: Layer::Code,
-                    result: if passed { Mark::Pass } else { Mark::Fail },
+                    result: if passed { GateResult::Pass } else { GateResult::Fail },
                     evidence: Vec::new(),
                     commit: commit.clone(),
                     diff_digest,
@@ -533,7 +534,7 @@ impl Workspace {
                     confirmed: None,
                     change: Change::GateRecorded {
                         layer: Layer::Communication,
-                        result: Mark::Pass,
+                        result: GateResult::Pass,
                         evidence: vec!["communication package complete (release-gate comms)".to_owned()],
                         commit: head.clone(),
                         diff_digest,
@@ -611,7 +612,7 @@ pub fn communication_gate(decision: &Decision) -> CommunicationGate {
         return CommunicationGate::Incomplete;
     }
     let failed_by_person = decision.history.iter().rev().find_map(|event| match &event.change {
-        Change::GateRecorded { layer: Layer::Communication, result, .. } => Some(*result == Mark::Fail),
+        Change::GateRecorded { layer: Layer::Communication, result, .. } => Some(*result == GateResult::Fail),
         _ => None,
     });
     if failed_by_person == Some(true) { CommunicationGate::MarkedFailed } else { CommunicationGate::Mark }

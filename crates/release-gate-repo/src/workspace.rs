@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use release_gate_core::classify::{self, Classification};
+use release_gate_core::decision::GateResult;
 use release_gate_core::decision::{Call, Layer, RiskClass};
-use release_gate_core::history::{Binding, Change, Closure, DeltaFile, Event, Mark, SettableField};
+use release_gate_core::history::{Binding, Change, Closure, DeltaFile, Event, SettableField};
 use release_gate_core::value::short_commit;
 use release_gate_core::{
     Code, Decision, Document, Finding, Policy, PolicyErrors, ReleaseFacts, Report, Severity, Verdict,
@@ -609,7 +610,7 @@ impl Workspace {
                 .risk_class()
                 .valid()
                 .is_none_or(|class| self.policy.class(class).gates.contains(&layer));
-            if result == Mark::Pass && required && evidence.is_empty() {
+            if result == GateResult::Pass && required && evidence.is_empty() {
                 return Err(OpError::EvidenceRequired { layer });
             }
             let diff_digest = match &decision.binding {
@@ -744,8 +745,8 @@ impl Workspace {
         let facts = self.release_facts(decision, commit)?;
         let mut candidate = decision.clone();
         let (mark, word) = match call {
-            Call::Go => (Mark::Pass, "GO"),
-            Call::NoGo => (Mark::Fail, "NO-GO"),
+            Call::Go => (GateResult::Pass, "GO"),
+            Call::NoGo => (GateResult::Fail, "NO-GO"),
         };
         let event = |change| Event { at: now, actor: actor.to_owned(), change, confirmed: None };
         candidate.record(event(Change::GateRecorded {
@@ -1030,7 +1031,7 @@ pub struct Rebind {
 #[derive(Debug, Clone)]
 pub struct GateRequest {
     pub layer: Layer,
-    pub result: Mark,
+    pub result: GateResult,
     pub evidence: Vec<String>,
     pub actor: String,
     /// The commit the evidence was gathered on (a revision).

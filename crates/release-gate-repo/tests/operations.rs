@@ -6,8 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use release_gate_core::decision::GateResult;
 use release_gate_core::decision::{Call, Layer, RiskClass};
-use release_gate_core::history::{Mark, SettableField};
+use release_gate_core::history::SettableField;
 use release_gate_repo::store::{Id, StoreError};
 use release_gate_repo::workspace::{DecideRequest, DraftRequest, GateRequest, OpError, Workspace};
 
@@ -85,7 +86,7 @@ fn draft(workspace: &Workspace, id: &str, risk: RiskClass) -> Id {
     workspace.draft(request, now()).unwrap()
 }
 
-fn gate(layer: Layer, result: Mark) -> GateRequest {
+fn gate(layer: Layer, result: GateResult) -> GateRequest {
     GateRequest {
         layer,
         result,
@@ -110,10 +111,10 @@ fn a_decision_goes_from_draft_to_a_recorded_go() {
     let workspace = repo.workspace();
     let id = draft(&workspace, "rel-1", RiskClass::Medium);
     for (layer, mark) in [
-        (Layer::Code, Mark::Pass),
-        (Layer::Review, Mark::Pass),
-        (Layer::Operational, Mark::NotApplicable),
-        (Layer::Communication, Mark::NotApplicable),
+        (Layer::Code, GateResult::Pass),
+        (Layer::Review, GateResult::Pass),
+        (Layer::Operational, GateResult::NotApplicable),
+        (Layer::Communication, GateResult::NotApplicable),
     ] {
         workspace.record_gate(&id, gate(layer, mark), now()).unwrap();
     }
@@ -165,7 +166,7 @@ fn refused_calls_record_nothing_and_say_why_in_types() {
     workspace.decide(&id, call(Call::NoGo, "priya  shah"), now()).unwrap();
 
     // A pass needs evidence.
-    let mut bare = gate(Layer::Review, Mark::Pass);
+    let mut bare = gate(Layer::Review, GateResult::Pass);
     bare.evidence.clear();
     assert!(matches!(
         workspace.record_gate(&id, bare, now()),
