@@ -19,7 +19,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use release_gate_core::ledger::history::{Merkle, checkpoint_v2_text};
-use release_gate_core::ledger::{Entry, Event, GENESIS, SignEvent, Signer};
+use release_gate_core::ledger::{Entry, GENESIS, LogEvent, SignEvent, Signer};
 use release_gate_core::signing::{CHECKPOINT_NAMESPACE, SigningKey, sha256_hex};
 
 fn git(dir: &Path, args: &[&str]) -> String {
@@ -69,7 +69,7 @@ fn build_log(dir: &Path, key: &SigningKey, n: usize) -> Vec<Vec<u8>> {
         let entry = Entry {
             seq,
             prev: prev.clone(),
-            event: Event::Sign(SignEvent {
+            event: LogEvent::Sign(SignEvent {
                 decision: format!("rel-{seq}"),
                 source: format!("rel-{seq}.md"),
                 commit: "a".repeat(40),

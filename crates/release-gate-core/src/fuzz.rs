@@ -263,7 +263,7 @@ fn ledger_seeds() -> Vec<Vec<u8>> {
         let entry = ledger::Entry {
             seq,
             prev: prev.clone(),
-            event: ledger::Event::Sign(ledger::SignEvent {
+            event: ledger::LogEvent::Sign(ledger::SignEvent {
                 decision: format!("rel-{seq}"),
                 source: "docs/release.md".into(),
                 commit: "a".repeat(40),

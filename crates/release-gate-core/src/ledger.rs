@@ -26,7 +26,7 @@ pub struct Entry {
     pub seq: u64,
     pub prev: String,
     #[serde(flatten)]
-    pub event: Event,
+    pub event: LogEvent,
     /// When the entry was appended, RFC 3339 UTC.
     pub time: String,
 }
@@ -34,7 +34,7 @@ pub struct Entry {
 /// What an entry records.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
-pub enum Event {
+pub enum LogEvent {
     /// A signature was added to a decision's attestation.
     Sign(SignEvent),
     /// `release-gate log repair` cut a torn last line.
@@ -251,7 +251,7 @@ mod tests {
         Entry {
             seq,
             prev: prev.to_owned(),
-            event: Event::Sign(SignEvent {
+            event: LogEvent::Sign(SignEvent {
                 decision: decision.into(),
                 source: "d.md".into(),
                 commit: "a".repeat(40),

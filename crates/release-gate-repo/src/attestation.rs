@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use release_gate_core::ledger::{Entry, Event, SignEvent, Signer};
+use release_gate_core::ledger::{Entry, LogEvent, SignEvent, Signer};
 use release_gate_core::signing::{
     AllowedSigners, Envelope, NAMESPACE, SigningError, SigningKey, sha256_hex, sshsig_claims,
 };
@@ -234,7 +234,7 @@ pub fn sign(request: &SignRequest<'_>) -> Result<Signed, AttestError> {
             }
         })
         .collect();
-    let event = Event::Sign(SignEvent {
+    let event = LogEvent::Sign(SignEvent {
         decision: files.id.clone(),
         source: request.source.to_owned(),
         commit: request.commit.to_owned(),

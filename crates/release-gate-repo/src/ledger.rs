@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use release_gate_core::ledger::{self, Chain, Entry, Event, RepairEvent};
+use release_gate_core::ledger::{self, Chain, Entry, LogEvent, RepairEvent};
 use release_gate_core::signing::{
     AllowedSigners, CHECKPOINT_NAMESPACE, SigningKey, SshSignature, Verifiers, sha256_hex,
 };
@@ -200,7 +200,7 @@ impl Locked {
     }
 
     /// Appends one entry: one `write_all` of the whole line, then `sync_data`. Refuses after a torn or broken line.
-    pub fn append(&mut self, event: Event, time: jiff::Timestamp) -> Result<Entry, LedgerError> {
+    pub fn append(&mut self, event: LogEvent, time: jiff::Timestamp) -> Result<Entry, LedgerError> {
         self.check_appendable()?;
         let entry =
             Entry { seq: self.chain.next_seq(), prev: self.chain.head(), event, time: time.to_string() };
@@ -235,7 +235,7 @@ impl Locked {
         let offset = u64::try_from(torn.offset).unwrap_or(u64::MAX);
         self.file.set_len(offset).map_err(|e| self.ledger.io(e))?;
         self.file.sync_all().map_err(|e| self.ledger.io(e))?;
-        let event = Event::Repair(RepairEvent {
+        let event = LogEvent::Repair(RepairEvent {
             reason: "torn-tail".into(),
             truncated_bytes: u64::try_from(torn.bytes.len()).unwrap_or(u64::MAX),
             truncated_sha256: sha256_hex(&torn.bytes),
@@ -251,7 +251,7 @@ impl Locked {
         key: &SigningKey,
         time: jiff::Timestamp,
     ) -> Result<Entry, LedgerError> {
-        let event = Event::Repair(RepairEvent {
+        let event = LogEvent::Repair(RepairEvent {
             reason: "checkpoint".into(),
             truncated_bytes: 0,
             truncated_sha256: sha256_hex(b""),
@@ -285,7 +285,7 @@ pub fn export_csv(chain: &Chain) -> String {
         String::from("seq,time,kind,decision,commit,signers,statement_sha256,envelope_sha256,line_sha256\n");
     for (entry, hash) in chain.entries.iter().zip(&chain.hashes) {
         let (kind, decision, commit, signers, statement, envelope) = match &entry.event {
-            Event::Sign(sign) => (
+            LogEvent::Sign(sign) => (
                 "sign",
                 sign.decision.clone(),
                 sign.commit.clone(),
@@ -293,7 +293,7 @@ pub fn export_csv(chain: &Chain) -> String {
                 sign.statement.clone(),
                 sign.envelope.clone(),
             ),
-            Event::Repair(repair) => (
+            LogEvent::Repair(repair) => (
                 "repair",
                 String::new(),
                 String::new(),

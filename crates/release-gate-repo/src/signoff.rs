@@ -196,7 +196,7 @@ impl Workspace {
         })?;
         // Counted as `verify` counts: distinct keys, each for one distinct panel member.
         let panel = match &signed.entry.event {
-            release_gate_core::ledger::Event::Sign(sign) => {
+            release_gate_core::ledger::LogEvent::Sign(sign) => {
                 let keys: Vec<BTreeSet<String>> = sign
                     .signers
                     .iter()
@@ -211,7 +211,7 @@ impl Workspace {
                     .collect();
                 verify::count_panel_signers(&keys, &predicate)
             }
-            release_gate_core::ledger::Event::Repair(_) => 0,
+            release_gate_core::ledger::LogEvent::Repair(_) => 0,
         };
         let shown = |path: PathBuf| path.strip_prefix(self.git.root()).unwrap_or(&path).display().to_string();
         Ok(SignOutcome::Signed(SignedDecision {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::verify::{Context, FailureCode, SignedBytes, Verification, verify};
 use super::*;
-use crate::ledger::{self, Entry, Event, SignEvent, Signer};
+use crate::ledger::{self, Entry, LogEvent, SignEvent, Signer};
 use crate::policy::Policy;
 
 fn data(name: &str) -> PathBuf {
@@ -236,7 +236,7 @@ fn signed() -> Signed {
     let entry = Entry {
         seq: 1,
         prev: ledger::GENESIS.into(),
-        event: Event::Sign(SignEvent {
+        event: LogEvent::Sign(SignEvent {
             decision: "golden".into(),
             source: "decision.md".into(),
             commit: COMMIT.into(),
@@ -366,7 +366,7 @@ fn priya_only() -> Signed {
     one.sshsigs.pop();
     let chain = ledger::read_chain(&one.ledger);
     let mut entry = chain.entries[0].clone();
-    if let Event::Sign(sign) = &mut entry.event {
+    if let LogEvent::Sign(sign) = &mut entry.event {
         sign.envelope = sha256_hex(&one.envelope);
         sign.signers.pop();
     }
@@ -503,7 +503,7 @@ fn repair_entry(seq: u64, prev: &str) -> Vec<u8> {
     Entry {
         seq,
         prev: prev.to_owned(),
-        event: Event::Repair(ledger::RepairEvent {
+        event: LogEvent::Repair(ledger::RepairEvent {
             reason: "checkpoint".into(),
             truncated_bytes: 0,
             truncated_sha256: sha256_hex(b""),

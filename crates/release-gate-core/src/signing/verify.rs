@@ -13,7 +13,7 @@ use super::{
     sha256_hex,
 };
 use crate::decision::RiskClass;
-use crate::ledger::{Chain, Event, SignEvent};
+use crate::ledger::{Chain, LogEvent, SignEvent};
 use crate::policy::Policy;
 
 macro_rules! failure_codes {
@@ -567,7 +567,7 @@ fn check_log(out: &mut Verification, files: SignedBytes<'_>, context: Context<'_
         out.fail(FailureCode::LogBroken, format!("the log checkpoint does not verify: {reason}"));
     }
     let latest: Option<(u64, &SignEvent)> = chain.entries.iter().rev().find_map(|entry| match &entry.event {
-        Event::Sign(sign) if sign.decision == files.id => Some((entry.seq, sign)),
+        LogEvent::Sign(sign) if sign.decision == files.id => Some((entry.seq, sign)),
         _ => None,
     });
     let envelope_digest = sha256_hex(files.envelope);

@@ -16,7 +16,7 @@ use release_gate_core::ledger::history::{
     self, CommitRecord, History, HistoryCheck, LogCode, MAX_CHECKPOINT_BYTES, MAX_ENTRIES, MAX_ENTRY_BYTES,
     MAX_SIGNATURE_BYTES, Merkle, TREE_NAMES,
 };
-use release_gate_core::ledger::{Entry, Event};
+use release_gate_core::ledger::{Entry, LogEvent};
 use release_gate_core::signing::{AllowedSigners, CHECKPOINT_NAMESPACE, SigningKey, hex, sha256_hex};
 
 use crate::fs::Lock;
@@ -86,7 +86,7 @@ pub struct Appended {
 
 /// One thing to write on the log: an event, when it happened, and whether it is the caller's.
 struct Pending {
-    event: Event,
+    event: LogEvent,
     time: String,
 }
 
@@ -306,7 +306,7 @@ impl BranchLog {
     /// is needed only when something must be written. `publish: false` keeps everything local.
     pub fn append(
         &self,
-        event: Option<Event>,
+        event: Option<LogEvent>,
         key: Option<&SigningKey>,
         allowed: &AllowedSigners,
         now: jiff::Timestamp,
@@ -321,7 +321,7 @@ impl BranchLog {
     pub fn append_held(
         &self,
         _lock: &Lock,
-        event: Option<Event>,
+        event: Option<LogEvent>,
         key: Option<&SigningKey>,
         allowed: &AllowedSigners,
         now: jiff::Timestamp,
@@ -376,7 +376,7 @@ impl BranchLog {
                 .filter(|entry| !history.chain.entries.iter().any(|e| e.event == entry.event))
                 .map(|entry| Pending { event: entry.event, time: entry.time })
                 .collect();
-            let logged = |log: &History, pending: &[Pending], event: &Event| {
+            let logged = |log: &History, pending: &[Pending], event: &LogEvent| {
                 log.chain.entries.iter().any(|e| e.event == *event)
                     || pending.iter().any(|p| p.event == *event)
             };
@@ -539,8 +539,8 @@ impl BranchLog {
             ("entry", blob.as_str()),
         ])?;
         let what = match &entry.event {
-            Event::Sign(sign) => format!("sign {}", sign.decision),
-            Event::Repair(repair) => format!("repair {}", repair.reason),
+            LogEvent::Sign(sign) => format!("sign {}", sign.decision),
+            LogEvent::Repair(repair) => format!("repair {}", repair.reason),
         };
         let message = format!("release-gate log entry {}: {what}\n", entry.seq);
         let time = entry.time.parse::<jiff::Timestamp>().map_or(0, |t| t.as_second());
