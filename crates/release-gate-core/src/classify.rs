@@ -389,89 +389,6 @@ pub fn suggest<S: AsRef<str>>(rules: &PathRules, paths: &[S]) -> Option<RiskClas
     paths.iter().map(|path| rules.classify_path(path.as_ref(), &mut scratch).0).max()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn default_rules() {
-        let rules = PathRules::new(PathRules::protocol_default()).unwrap();
-        let mut scratch = Vec::new();
-        let mut check = |path: &str, class: RiskClass, rule: &str| {
-            assert_eq!(rules.classify_path(path, &mut scratch), (class, rule), "{path}");
-        };
-        check("src/auth/login.rs", RiskClass::High, "**/*auth*/**");
-        check("services/oauth2/token.go", RiskClass::High, "**/*auth*/**");
-        check("src/billing.rs", RiskClass::High, "*billing*");
-        check("db/migrations/0042_add_col.sql", RiskClass::High, "**/*migration*/**");
-        check("app/permissions.py", RiskClass::High, "*permission*");
-        check("README.md", RiskClass::Low, "*.md");
-        check("docs/guide/index.html", RiskClass::Low, "docs/**");
-        check("docs/billing.md", RiskClass::High, "*billing*");
-        check("src/search/query.rs", RiskClass::Medium, "default");
-        check("notes.txt", RiskClass::Low, "*.txt");
-        check("src/Auth/Login.rs", RiskClass::High, "**/*auth*/**");
-        check("db/Migrations/001.sql", RiskClass::High, "**/*migration*/**");
-        check("BILLING.rs", RiskClass::High, "*billing*");
-        check("docs/GUIDE.MD", RiskClass::Low, "*.md");
-    }
-
-    #[test]
-    fn highest_class_wins() {
-        let rules = PathRules::new(PathRules::protocol_default()).unwrap();
-        let result = classify(&rules, &["README.md", "src/lib.rs"]);
-        assert_eq!(result.suggested, Some(RiskClass::Medium));
-        assert_eq!(classify(&rules, &["README.md"]).suggested, Some(RiskClass::Low));
-        assert_eq!(classify::<&str>(&rules, &[]).suggested, None);
-        assert_eq!(suggest(&rules, &["a.md", "src/auth/x.rs", "b.rs"]), Some(RiskClass::High));
-    }
-
-    #[test]
-    fn dependency_manifests_are_at_least_medium_and_framework_changes_high() {
-        let rules = PathRules::new(PathRules::protocol_default()).unwrap();
-        let mut scratch = Vec::new();
-        for path in ["requirements.txt", "docs/requirements.txt", "Cargo.lock", "web/package.json", "go.mod"]
-        {
-            assert_eq!(rules.classify_path(path, &mut scratch).0, RiskClass::Medium, "{path}");
-        }
-        assert_eq!(rules.classify_path("notes.txt", &mut scratch), (RiskClass::Low, "*.txt"));
-        let lines = |text: &[&str]| text.iter().map(|line| (*line).to_owned()).collect::<Vec<_>>();
-        let django = rules.classify_file("requirements.txt", &lines(&["Django==6.1"]), &mut scratch);
-        assert_eq!((django.class, django.rule.as_str()), (RiskClass::High, "dependency django"));
-        let plugin = rules.classify_file("requirements.txt", &lines(&["django-filter==24.1"]), &mut scratch);
-        assert_eq!((plugin.class, plugin.rule.as_str()), (RiskClass::Medium, "requirements*.txt"));
-        let json =
-            rules.classify_file("package.json", &lines(&["    \"react\": \"^19.0.0\","]), &mut scratch);
-        assert_eq!(json.class, RiskClass::High);
-        // Only manifests are read for dependencies.
-        let readme = rules.classify_file("README.md", &lines(&["Django==6.1"]), &mut scratch);
-        assert_eq!(readme.class, RiskClass::Low);
-    }
-
-    #[test]
-    fn tests_weigh_at_most_medium() {
-        let rules = PathRules::new(PathRules::protocol_default()).unwrap();
-        let mut scratch = Vec::new();
-        assert_eq!(
-            rules.classify_path("tests/test_auth.py", &mut scratch),
-            (RiskClass::Medium, "**/tests/**")
-        );
-        assert_eq!(
-            rules.classify_path("app/auth/login_test.go", &mut scratch),
-            (RiskClass::Medium, "*_test.*")
-        );
-        assert_eq!(rules.classify_path("tests/README.md", &mut scratch).0, RiskClass::Low);
-        assert_eq!(rules.classify_path("app/auth/login.go", &mut scratch).0, RiskClass::High);
-        // The area itself stays high.
-        assert_eq!(rules.classify_path("django/contrib/auth/models.py", &mut scratch).0, RiskClass::High);
-    }
-
-    #[test]
-    fn bad_pattern_is_an_error() {
-        assert!(compile("src/[").is_err());
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Reading `[paths]`, `[dependencies]` and `[scopes]` from a policy file
 // ---------------------------------------------------------------------------------------------
@@ -575,5 +492,88 @@ impl crate::policy::Checker<'_> {
         if let Some(list) = self.patterns(&key, patterns) {
             policy.scopes.insert(name.into_inner().trim().to_lowercase(), list);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_rules() {
+        let rules = PathRules::new(PathRules::protocol_default()).unwrap();
+        let mut scratch = Vec::new();
+        let mut check = |path: &str, class: RiskClass, rule: &str| {
+            assert_eq!(rules.classify_path(path, &mut scratch), (class, rule), "{path}");
+        };
+        check("src/auth/login.rs", RiskClass::High, "**/*auth*/**");
+        check("services/oauth2/token.go", RiskClass::High, "**/*auth*/**");
+        check("src/billing.rs", RiskClass::High, "*billing*");
+        check("db/migrations/0042_add_col.sql", RiskClass::High, "**/*migration*/**");
+        check("app/permissions.py", RiskClass::High, "*permission*");
+        check("README.md", RiskClass::Low, "*.md");
+        check("docs/guide/index.html", RiskClass::Low, "docs/**");
+        check("docs/billing.md", RiskClass::High, "*billing*");
+        check("src/search/query.rs", RiskClass::Medium, "default");
+        check("notes.txt", RiskClass::Low, "*.txt");
+        check("src/Auth/Login.rs", RiskClass::High, "**/*auth*/**");
+        check("db/Migrations/001.sql", RiskClass::High, "**/*migration*/**");
+        check("BILLING.rs", RiskClass::High, "*billing*");
+        check("docs/GUIDE.MD", RiskClass::Low, "*.md");
+    }
+
+    #[test]
+    fn highest_class_wins() {
+        let rules = PathRules::new(PathRules::protocol_default()).unwrap();
+        let result = classify(&rules, &["README.md", "src/lib.rs"]);
+        assert_eq!(result.suggested, Some(RiskClass::Medium));
+        assert_eq!(classify(&rules, &["README.md"]).suggested, Some(RiskClass::Low));
+        assert_eq!(classify::<&str>(&rules, &[]).suggested, None);
+        assert_eq!(suggest(&rules, &["a.md", "src/auth/x.rs", "b.rs"]), Some(RiskClass::High));
+    }
+
+    #[test]
+    fn dependency_manifests_are_at_least_medium_and_framework_changes_high() {
+        let rules = PathRules::new(PathRules::protocol_default()).unwrap();
+        let mut scratch = Vec::new();
+        for path in ["requirements.txt", "docs/requirements.txt", "Cargo.lock", "web/package.json", "go.mod"]
+        {
+            assert_eq!(rules.classify_path(path, &mut scratch).0, RiskClass::Medium, "{path}");
+        }
+        assert_eq!(rules.classify_path("notes.txt", &mut scratch), (RiskClass::Low, "*.txt"));
+        let lines = |text: &[&str]| text.iter().map(|line| (*line).to_owned()).collect::<Vec<_>>();
+        let django = rules.classify_file("requirements.txt", &lines(&["Django==6.1"]), &mut scratch);
+        assert_eq!((django.class, django.rule.as_str()), (RiskClass::High, "dependency django"));
+        let plugin = rules.classify_file("requirements.txt", &lines(&["django-filter==24.1"]), &mut scratch);
+        assert_eq!((plugin.class, plugin.rule.as_str()), (RiskClass::Medium, "requirements*.txt"));
+        let json =
+            rules.classify_file("package.json", &lines(&["    \"react\": \"^19.0.0\","]), &mut scratch);
+        assert_eq!(json.class, RiskClass::High);
+        // Only manifests are read for dependencies.
+        let readme = rules.classify_file("README.md", &lines(&["Django==6.1"]), &mut scratch);
+        assert_eq!(readme.class, RiskClass::Low);
+    }
+
+    #[test]
+    fn tests_weigh_at_most_medium() {
+        let rules = PathRules::new(PathRules::protocol_default()).unwrap();
+        let mut scratch = Vec::new();
+        assert_eq!(
+            rules.classify_path("tests/test_auth.py", &mut scratch),
+            (RiskClass::Medium, "**/tests/**")
+        );
+        assert_eq!(
+            rules.classify_path("app/auth/login_test.go", &mut scratch),
+            (RiskClass::Medium, "*_test.*")
+        );
+        assert_eq!(rules.classify_path("tests/README.md", &mut scratch).0, RiskClass::Low);
+        assert_eq!(rules.classify_path("app/auth/login.go", &mut scratch).0, RiskClass::High);
+        // The area itself stays high.
+        assert_eq!(rules.classify_path("django/contrib/auth/models.py", &mut scratch).0, RiskClass::High);
+    }
+
+    #[test]
+    fn bad_pattern_is_an_error() {
+        assert!(compile("src/[").is_err());
     }
 }

@@ -124,95 +124,6 @@ pub fn weekday(name: &str) -> Option<Weekday> {
     DAYS.iter().find(|(short, long, _)| lower == *short || lower == *long).map(|(_, _, day)| *day)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(text: &str) -> jiff::Timestamp {
-        text.parse().unwrap()
-    }
-
-    fn window(zone_name: &str, schedule: Schedule) -> FreezeWindow {
-        FreezeWindow {
-            name: "freeze".into(),
-            zone_name: zone_name.into(),
-            zone: zone(zone_name).unwrap(),
-            schedule,
-        }
-    }
-
-    #[test]
-    fn one_off_window_is_judged_in_its_zone() {
-        // A holiday freeze in New York: Dec 24 00:00 to Dec 27 00:00 local (EST, UTC-5).
-        let freeze = window(
-            "America/New_York",
-            Schedule::Once {
-                start: "2026-12-24T00:00".parse().unwrap(),
-                end: "2026-12-27T00:00".parse().unwrap(),
-            },
-        );
-        // 02:00 UTC on the 24th is still the 23rd in New York: not frozen.
-        assert!(!freeze.contains(at("2026-12-24T02:00:00Z")));
-        assert!(freeze.contains(at("2026-12-24T05:00:00Z")));
-        assert!(freeze.contains(at("2026-12-27T04:59:59Z")));
-        assert!(!freeze.contains(at("2026-12-27T05:00:00Z")));
-    }
-
-    #[test]
-    fn weekly_window_across_a_daylight_saving_change() {
-        // Sundays 01:00-04:00 in New York. On 2026-11-01 clocks fall back from 02:00 EDT to 01:00 EST.
-        let freeze = window(
-            "America/New_York",
-            Schedule::Weekly {
-                days: vec![Weekday::Sunday],
-                from: "01:00".parse().unwrap(),
-                to: "04:00".parse().unwrap(),
-            },
-        );
-        assert!(freeze.contains(at("2026-11-01T05:30:00Z")), "01:30 EDT, first pass");
-        assert!(freeze.contains(at("2026-11-01T06:30:00Z")), "01:30 EST, second pass");
-        assert!(freeze.contains(at("2026-11-01T08:59:00Z")), "03:59 EST");
-        assert!(!freeze.contains(at("2026-11-01T09:00:00Z")), "04:00 EST");
-        assert!(!freeze.contains(at("2026-11-01T04:59:00Z")), "00:59 EDT");
-        // A week before, in summer time, the same local window is an hour earlier in UTC.
-        assert!(freeze.contains(at("2026-10-25T05:00:00Z")), "01:00 EDT");
-        assert!(!freeze.contains(at("2026-10-25T08:00:00Z")), "04:00 EDT");
-        // Spring forward (2026-03-08): 02:00-03:00 does not exist; the window still spans 01:00-04:00 local.
-        assert!(freeze.contains(at("2026-03-08T06:59:00Z")), "01:59 EST");
-        assert!(freeze.contains(at("2026-03-08T07:00:00Z")), "03:00 EDT");
-        assert!(!freeze.contains(at("2026-03-08T08:00:00Z")), "04:00 EDT");
-    }
-
-    #[test]
-    fn weekly_window_past_midnight() {
-        // Friday 18:00 to Monday-morning-like overnight: Fridays 18:00 to 06:00 next day, Berlin.
-        let freeze = window(
-            "Europe/Berlin",
-            Schedule::Weekly {
-                days: vec![Weekday::Friday],
-                from: "18:00".parse().unwrap(),
-                to: "06:00".parse().unwrap(),
-            },
-        );
-        assert!(freeze.contains(at("2026-11-27T17:30:00Z")), "Fri 18:30 CET");
-        assert!(freeze.contains(at("2026-11-28T04:00:00Z")), "Sat 05:00 CET");
-        assert!(!freeze.contains(at("2026-11-28T05:00:00Z")), "Sat 06:00 CET");
-        assert!(!freeze.contains(at("2026-11-27T16:00:00Z")), "Fri 17:00 CET");
-    }
-
-    #[test]
-    fn names() {
-        assert_eq!(weekday("FRI"), Some(Weekday::Friday));
-        assert_eq!(weekday("sunday"), Some(Weekday::Sunday));
-        assert_eq!(weekday("fr"), None);
-        assert_eq!(weekday("monkey"), None);
-        assert_eq!(weekday("Wednesday"), Some(Weekday::Wednesday));
-        assert_eq!(weekday("thurs"), None);
-        assert!(zone("Mars/Olympus").is_none());
-        assert!(zone("Asia/Kolkata").is_some());
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Reading `[[freeze]]` and `[[freeze_exception]]` from a policy file
 // ---------------------------------------------------------------------------------------------
@@ -357,5 +268,94 @@ impl Checker<'_> {
         {
             policy.freeze_exceptions.push(FreezeException { window, approved_by, reason, until, scope });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> jiff::Timestamp {
+        text.parse().unwrap()
+    }
+
+    fn window(zone_name: &str, schedule: Schedule) -> FreezeWindow {
+        FreezeWindow {
+            name: "freeze".into(),
+            zone_name: zone_name.into(),
+            zone: zone(zone_name).unwrap(),
+            schedule,
+        }
+    }
+
+    #[test]
+    fn one_off_window_is_judged_in_its_zone() {
+        // A holiday freeze in New York: Dec 24 00:00 to Dec 27 00:00 local (EST, UTC-5).
+        let freeze = window(
+            "America/New_York",
+            Schedule::Once {
+                start: "2026-12-24T00:00".parse().unwrap(),
+                end: "2026-12-27T00:00".parse().unwrap(),
+            },
+        );
+        // 02:00 UTC on the 24th is still the 23rd in New York: not frozen.
+        assert!(!freeze.contains(at("2026-12-24T02:00:00Z")));
+        assert!(freeze.contains(at("2026-12-24T05:00:00Z")));
+        assert!(freeze.contains(at("2026-12-27T04:59:59Z")));
+        assert!(!freeze.contains(at("2026-12-27T05:00:00Z")));
+    }
+
+    #[test]
+    fn weekly_window_across_a_daylight_saving_change() {
+        // Sundays 01:00-04:00 in New York. On 2026-11-01 clocks fall back from 02:00 EDT to 01:00 EST.
+        let freeze = window(
+            "America/New_York",
+            Schedule::Weekly {
+                days: vec![Weekday::Sunday],
+                from: "01:00".parse().unwrap(),
+                to: "04:00".parse().unwrap(),
+            },
+        );
+        assert!(freeze.contains(at("2026-11-01T05:30:00Z")), "01:30 EDT, first pass");
+        assert!(freeze.contains(at("2026-11-01T06:30:00Z")), "01:30 EST, second pass");
+        assert!(freeze.contains(at("2026-11-01T08:59:00Z")), "03:59 EST");
+        assert!(!freeze.contains(at("2026-11-01T09:00:00Z")), "04:00 EST");
+        assert!(!freeze.contains(at("2026-11-01T04:59:00Z")), "00:59 EDT");
+        // A week before, in summer time, the same local window is an hour earlier in UTC.
+        assert!(freeze.contains(at("2026-10-25T05:00:00Z")), "01:00 EDT");
+        assert!(!freeze.contains(at("2026-10-25T08:00:00Z")), "04:00 EDT");
+        // Spring forward (2026-03-08): 02:00-03:00 does not exist; the window still spans 01:00-04:00 local.
+        assert!(freeze.contains(at("2026-03-08T06:59:00Z")), "01:59 EST");
+        assert!(freeze.contains(at("2026-03-08T07:00:00Z")), "03:00 EDT");
+        assert!(!freeze.contains(at("2026-03-08T08:00:00Z")), "04:00 EDT");
+    }
+
+    #[test]
+    fn weekly_window_past_midnight() {
+        // Friday 18:00 to Monday-morning-like overnight: Fridays 18:00 to 06:00 next day, Berlin.
+        let freeze = window(
+            "Europe/Berlin",
+            Schedule::Weekly {
+                days: vec![Weekday::Friday],
+                from: "18:00".parse().unwrap(),
+                to: "06:00".parse().unwrap(),
+            },
+        );
+        assert!(freeze.contains(at("2026-11-27T17:30:00Z")), "Fri 18:30 CET");
+        assert!(freeze.contains(at("2026-11-28T04:00:00Z")), "Sat 05:00 CET");
+        assert!(!freeze.contains(at("2026-11-28T05:00:00Z")), "Sat 06:00 CET");
+        assert!(!freeze.contains(at("2026-11-27T16:00:00Z")), "Fri 17:00 CET");
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(weekday("FRI"), Some(Weekday::Friday));
+        assert_eq!(weekday("sunday"), Some(Weekday::Sunday));
+        assert_eq!(weekday("fr"), None);
+        assert_eq!(weekday("monkey"), None);
+        assert_eq!(weekday("Wednesday"), Some(Weekday::Wednesday));
+        assert_eq!(weekday("thurs"), None);
+        assert!(zone("Mars/Olympus").is_none());
+        assert!(zone("Asia/Kolkata").is_some());
     }
 }

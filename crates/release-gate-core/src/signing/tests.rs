@@ -595,9 +595,7 @@ fn the_v2_log_golden_files_are_byte_identical_and_verify() {
 /// report the same problems, in commit order, whichever key signed each checkpoint.
 #[test]
 fn a_long_log_reports_the_same_problems_in_order_as_a_short_one() {
-    use crate::ledger::history::{
-        CommitRecord, HistoryCheck, LogCode, Merkle, TREE_NAMES, checkpoint_v2_text,
-    };
+    use crate::ledger::history::{CommitRecord, HistoryCheck, LogCode};
     let (lee, priya) = (key("test-only-lee-ed25519"), key("test-only-priya-ed25519"));
     let mut prev = ledger::GENESIS.to_owned();
     let entries: Vec<Vec<u8>> = (1..=100u64)
