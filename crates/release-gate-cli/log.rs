@@ -108,7 +108,9 @@ pub fn run(args: &LogArgs) -> anyhow::Result<Outcome> {
                             if pin.is_some() { "; it extends the pinned checkpoint" } else { "" }
                         )?;
                     } else {
-                        writeln!(out, "{ERROR}not verified{ERROR:#}: {} problems", history.problems.len())?;
+                        let count = history.problems.len();
+                        let noun = if count == 1 { "problem" } else { "problems" };
+                        writeln!(out, "{ERROR}not verified{ERROR:#}: {count} {noun}")?;
                     }
                     out.flush()?;
                 }

@@ -714,3 +714,29 @@ fn entry_commits_with_odd_trees_are_reported_not_read_as_entries() {
         assert_eq!(run(&clone, &["log", "verify", "--ref", &parent]).code, 0, "{what}");
     }
 }
+
+/// A damaged object store stops git part way through the log: `log verify` fails with what to do, in
+/// bounded time, never "ok" and never "is git installed?".
+#[test]
+fn a_damaged_object_is_an_error_that_points_at_git_fsck() {
+    let team = Team::new("damaged");
+    let clone = team.clone("writer");
+    for id in ["rel-1", "rel-2"] {
+        team.decision(&clone, id);
+        assert_eq!(team.sign(&clone, id, PRIYA, &[]).code, 0);
+    }
+    // The newest entry was written here, as a loose object: replace it with bytes that do not inflate.
+    let blob = git(&clone, &["rev-parse", "release-gate-ledger:entry"]);
+    let loose = clone.join(".git/objects").join(&blob[..2]).join(&blob[2..]);
+    assert!(loose.exists(), "the entry is a loose object");
+    let mut permissions = std::fs::metadata(&loose).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o644);
+    std::fs::set_permissions(&loose, permissions).unwrap();
+    std::fs::write(&loose, b"not a zlib stream").unwrap();
+    let out = wait_limited(spawn_in(&clone, &["log", "verify"]), Duration::from_secs(60));
+    assert_ne!(out.code, 0, "{out:?}");
+    assert!(!out.stdout.starts_with("verified:"), "{out:?}");
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert!(said.contains("git fsck"), "{out:?}");
+    assert!(!said.contains("is git installed"), "{out:?}");
+}

@@ -496,6 +496,13 @@ fn cat_file_failed(why: &str) -> GitError {
     GitError::Failed { args: "cat-file --batch".into(), stderr: why.to_owned() }
 }
 
+/// git stopped part way through an answer: a damaged object store (or a killed git), not a missing git.
+fn cat_file_broke(error: &std::io::Error) -> GitError {
+    cat_file_failed(&format!(
+        "it stopped answering part way ({error}): the repository's objects may be damaged; run `git fsck`"
+    ))
+}
+
 /// The asking half of [`Git::object_stream`]. Requests are buffered: they reach git when the buffer
 /// fills, on [`ObjectRequests::flush`], or when this half is dropped (which also ends git's input).
 #[derive(Debug)]
@@ -531,9 +538,10 @@ impl ObjectAnswers {
     pub fn next(&mut self, max: usize) -> Result<Object, GitError> {
         use std::io::{BufRead as _, Read as _};
         self.header.clear();
-        let read = (&mut self.reader).take(512).read_line(&mut self.header).map_err(GitError::Spawn)?;
+        let read =
+            (&mut self.reader).take(512).read_line(&mut self.header).map_err(|e| cat_file_broke(&e))?;
         if read == 0 || !self.header.ends_with('\n') {
-            return Err(cat_file_failed("git stopped answering"));
+            return Err(cat_file_broke(&std::io::ErrorKind::UnexpectedEof.into()));
         }
         let fields: Vec<&str> = self.header.trim_end().split(' ').collect();
         let [_, kind, size] = fields.as_slice() else {
@@ -548,7 +556,7 @@ impl ObjectAnswers {
             return if skipped == skip { Ok(None) } else { Err(cat_file_failed("git stopped answering")) };
         }
         let mut bytes = vec![0; size + 1];
-        self.reader.read_exact(&mut bytes).map_err(GitError::Spawn)?;
+        self.reader.read_exact(&mut bytes).map_err(|e| cat_file_broke(&e))?;
         bytes.pop();
         Ok(Some((kind, bytes)))
     }

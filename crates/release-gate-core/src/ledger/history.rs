@@ -383,7 +383,10 @@ fn check_commits<C: std::borrow::Borrow<CommitRecord>>(
         let Some(entry) = commit.entry.as_deref() else {
             out.problem(
                 LogCode::Incomplete,
-                format!("commit {short} (entry {number}) has no readable entry"),
+                format!(
+                    "commit {short} (entry {number}) has no readable entry: its object is missing or damaged; run \
+                     `git fsck`, and fetch the log whole if this clone is shallow or partial"
+                ),
             );
             continue;
         };
