@@ -91,10 +91,35 @@ pub fn decision(path: &Path) -> anyhow::Result<release_gate_core::Decision> {
     Ok(workspace(None)?.load(&id)?)
 }
 
-/// The repository enclosing the current directory, as git sees it (the repository crate's rule).
+/// The repository enclosing the current directory, as git sees it (the repository crate's rule). A `.git`
+/// above that git does not accept (not a repository, or one git refuses as unsafe) lends nothing, and the
+/// person is told, so a refused checkout is never judged by the built-in policy in silence.
 pub fn repo_root() -> anyhow::Result<Option<PathBuf>> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
-    Ok(release_gate_repo::git::Git::enclosing_root(&cwd))
+    let root = release_gate_repo::git::Git::enclosing_root(&cwd);
+    if root.is_none()
+        && let Some(dir) = dot_git_above(&cwd)
+    {
+        crate::output::note(&format!(
+            "{} has a `.git` that git does not accept as a repository here (`git status` there says why, e.g. \
+             another owner: `git config --global --add safe.directory DIR`); release-gate treats this folder \
+             as outside any repository: the built-in policy, no stored decisions",
+            dir.display()
+        ));
+    }
+    Ok(root)
+}
+
+/// The nearest folder at or above `dir` with a `.git` entry, whether or not git accepts it.
+fn dot_git_above(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors().find(|dir| dir.join(".git").exists()).map(Path::to_path_buf)
+}
+
+/// The folder a new private key must stay out of: git's repository, or, when git accepts none, any folder
+/// with a `.git` above (the stricter of the two readings: a key must never land in a work tree).
+pub fn key_guard_root() -> anyhow::Result<Option<PathBuf>> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    Ok(release_gate_repo::git::Git::enclosing_root(&cwd).or_else(|| dot_git_above(&cwd)))
 }
 
 /// The root to set up: the repository enclosing the current directory, else the current directory.

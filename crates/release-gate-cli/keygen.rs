@@ -9,7 +9,7 @@ use crate::Outcome;
 use crate::cli::KeygenArgs;
 
 pub fn run(args: &KeygenArgs) -> anyhow::Result<Outcome> {
-    let root = crate::input::repo_root()?;
+    let root = crate::input::key_guard_root()?;
     // The principal is the person's name as decisions write it: git's user.name unless given.
     let principal = match &args.principal {
         Some(principal) => principal.clone(),

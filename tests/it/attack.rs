@@ -505,6 +505,17 @@ fn a_planted_dot_git_in_a_parent_folder_is_no_repository() {
         run_limited(&work, &["validate", "rel.md", "--now", "2026-11-28T12:00:00Z"], Duration::from_secs(20));
     assert_eq!(out.code, 0, "the planted policy was read: {out:?}");
     assert!(!out.stderr.contains("not a valid policy"), "{out:?}");
+    // Not in silence: the person is told the `.git` above is not a repository to git.
+    assert!(out.stderr.contains("does not accept as a repository"), "{out:?}");
+    // A private key is never written below a `.git`, accepted or not.
+    let key = work.join("signing-key");
+    let out = run_limited(
+        &work,
+        &["keygen", "--out", key.to_str().unwrap(), "--principal", "Priya Shah"],
+        Duration::from_secs(20),
+    );
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(!key.exists(), "a private key was written inside a work tree");
 
     let before: Vec<_> =
         std::fs::read_dir(planted.join(".release")).unwrap().flatten().map(|e| e.file_name()).collect();

@@ -740,3 +740,39 @@ fn a_damaged_object_is_an_error_that_points_at_git_fsck() {
     assert!(said.contains("git fsck"), "{out:?}");
     assert!(!said.contains("is git installed"), "{out:?}");
 }
+
+/// Thousands of commits whose trees ask git for no file (empty trees, pushed on top of a real entry)
+/// never stall the reader: `log verify` answers in bounded time with what is wrong.
+#[test]
+fn thousands_of_commits_without_files_do_not_stall_the_reader() {
+    use std::io::Write as _;
+    let team = Team::new("empty-trees");
+    let clone = team.clone("writer");
+    team.decision(&clone, "rel-1");
+    assert_eq!(team.sign(&clone, "rel-1", PRIYA, &[]).code, 0);
+    let tip = git(&clone, &["rev-parse", "release-gate-ledger"]);
+    let mut import = git_command()
+        .args(["fast-import", "--quiet"])
+        .current_dir(&clone)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = std::io::BufWriter::new(import.stdin.take().unwrap());
+    writeln!(stdin, "reset refs/heads/hostile\nfrom {tip}\n").unwrap();
+    for n in 0..5000 {
+        let message = format!("empty {n}\n");
+        write!(
+            stdin,
+            "commit refs/heads/hostile\ncommitter x <x@example.com> 1795788602 +0000\ndata {}\n{message}deleteall\n\n",
+            message.len()
+        )
+        .unwrap();
+    }
+    drop(stdin);
+    assert!(import.wait().unwrap().success());
+    let out = wait_limited(
+        spawn_in(&clone, &["log", "verify", "--ref", "hostile", "--format", "json"]),
+        Duration::from_secs(60),
+    );
+    assert!(problem_codes(&out).contains(&"ledger-entry-invalid".to_owned()), "{out:?}");
+}

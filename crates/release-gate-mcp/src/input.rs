@@ -174,6 +174,14 @@ impl Root {
         std::fs::metadata(self.policy_path()).ok().filter(std::fs::Metadata::is_file).map(|m| Stamp::of(&m))
     }
 
+    /// The policy as last parsed, when the file has not changed since (one `stat`, and no waiting for a
+    /// call that is parsing it): what the async thread may use without reading or parsing anything.
+    pub fn cached_policy(&self) -> Option<Arc<Policy>> {
+        let stamp = self.policy_stamp();
+        let cache = self.policy.try_lock().ok()?;
+        cache.as_ref().filter(|cached| cached.stamp == stamp).map(|cached| Arc::clone(&cached.policy))
+    }
+
     /// The root's policy: `.release/policy.toml` when present, else the default policy. Parsed again only
     /// when the file changed since the last call.
     pub fn policy(&self) -> Result<Arc<Policy>, ToolError> {

@@ -116,8 +116,8 @@ where
 /// handing it to another thread costs (and no pool thread, with its stack and allocator arena, is woken).
 pub const INLINE_TEXT_BYTES: usize = 64 * 1024;
 
-/// Runs `operation` on the async thread when `quick` (bounded work on text already in memory, no git,
-/// no files), else on tokio's blocking pool like [`blocking`].
+/// Runs `operation` on the async thread when `quick` (bounded work on text already in memory: no git,
+/// no file read, no lock waited for), else on tokio's blocking pool like [`blocking`].
 pub async fn quick_or_blocking<T, F>(quick: bool, operation: F) -> Result<T, ToolError>
 where
     T: Send + 'static,

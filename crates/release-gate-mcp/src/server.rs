@@ -227,13 +227,17 @@ impl ReleaseGateServer {
             ));
         }
         // Reading and judging a decision of up to 10 MiB takes a while: off the async thread, so the server
-        // keeps answering other requests meanwhile; a short text given inline is judged in place.
-        let quick = quick_text(args.content.as_deref(), args.path.as_deref(), args.id.as_deref());
+        // keeps answering other requests meanwhile; a short text given inline, with the policy already
+        // parsed, is judged in place.
+        let cached = self.quick_policy(&args.content, &args.path, &args.id);
         let root = self.root.clone();
-        quick_or_blocking(quick, move || {
+        quick_or_blocking(cached.is_some(), move || {
             match input::source(&root, args.content.as_deref(), args.path.as_deref(), args.id.as_deref())? {
                 Source::Text(document) => {
-                    let policy = root.policy()?;
+                    let policy = match cached {
+                        Some(policy) => policy,
+                        None => root.policy()?,
+                    };
                     Ok(Json(release_gate_core::validate(&document, &policy, now)))
                 }
                 Source::Stored(id) => {
@@ -270,16 +274,22 @@ impl ReleaseGateServer {
     ) -> Result<Json<Audit>, ToolError> {
         // The validator's report read as the five questions: the same rules and answer as validate_decision.
         let now = input::now(None)?;
-        let quick = quick_text(args.content.as_deref(), args.path.as_deref(), args.id.as_deref());
+        let cached = self.quick_policy(&args.content, &args.path, &args.id);
         let root = self.root.clone();
-        quick_or_blocking(quick, move || {
+        quick_or_blocking(cached.is_some(), move || {
             let report = match input::source(
                 &root,
                 args.content.as_deref(),
                 args.path.as_deref(),
                 args.id.as_deref(),
             )? {
-                Source::Text(document) => release_gate_core::validate(&document, &*root.policy()?, now),
+                Source::Text(document) => {
+                    let policy = match cached {
+                        Some(policy) => policy,
+                        None => root.policy()?,
+                    };
+                    release_gate_core::validate(&document, &policy, now)
+                }
                 Source::Stored(id) => repo::workspace(&root)?.validate(&id, "HEAD", now).map_err(op_error)?.1,
             };
             Ok(Json(release_gate_core::audit(&report)))
@@ -323,6 +333,22 @@ impl ReleaseGateServer {
 /// [`INLINE_TEXT_BYTES`]): judged in place, no file or repository to read.
 fn quick_text(content: Option<&str>, path: Option<&str>, id: Option<&str>) -> bool {
     path.is_none() && id.is_none() && content.is_some_and(|text| text.len() <= INLINE_TEXT_BYTES)
+}
+
+impl ReleaseGateServer {
+    /// For short text given inline, the policy as already parsed and unchanged: then the call is judged on
+    /// the async thread. `None` sends it to the blocking pool (a file or stored decision to read, long
+    /// text, or a policy to read and parse first).
+    fn quick_policy(
+        &self,
+        content: &Option<String>,
+        path: &Option<String>,
+        id: &Option<String>,
+    ) -> Option<std::sync::Arc<release_gate_core::Policy>> {
+        quick_text(content.as_deref(), path.as_deref(), id.as_deref())
+            .then(|| self.root.cached_policy())
+            .flatten()
+    }
 }
 
 #[prompt_router]

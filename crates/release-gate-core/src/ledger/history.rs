@@ -199,6 +199,16 @@ pub struct CommitRecord {
     pub checkpoint_sig: Option<Vec<u8>>,
 }
 
+impl CommitRecord {
+    /// The bytes of its files and names (for bounding how much is held at once).
+    pub fn size(&self) -> usize {
+        let files = [&self.entry, &self.checkpoint, &self.checkpoint_sig];
+        files.iter().map(|file| file.as_ref().map_or(0, Vec::len)).sum::<usize>()
+            + self.names.iter().map(|(name, _)| name.len()).sum::<usize>()
+            + self.id.len()
+    }
+}
+
 /// How deep `verify_history` looks.
 #[derive(Debug, Clone, Copy)]
 pub struct HistoryCheck<'a> {
@@ -292,17 +302,24 @@ where
         return check_commits(checked, total, check);
     }
     const BATCH: usize = 32;
+    const BATCH_BYTES: usize = 256 * 1024;
     let commits = commits.into_iter();
     std::thread::scope(|scope| {
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<(C, Signature)>>(32);
+        // A few batches ahead at most: the reader's own queue already bounds what is in flight.
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<(C, Signature)>>(4);
         scope.spawn(move || {
             let mut verifiers = Verifiers::default();
             let mut batch = Vec::with_capacity(BATCH);
+            let mut bytes = 0;
             for commit in commits {
                 let signature = check_signature(commit.borrow(), &mut verifiers);
+                bytes += commit.borrow().size();
                 batch.push((commit, signature));
-                if batch.len() == BATCH && sender.send(std::mem::take(&mut batch)).is_err() {
-                    return;
+                if batch.len() == BATCH || bytes >= BATCH_BYTES {
+                    if sender.send(std::mem::take(&mut batch)).is_err() {
+                        return;
+                    }
+                    bytes = 0;
                 }
             }
             if !batch.is_empty() {

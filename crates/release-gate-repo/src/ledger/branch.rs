@@ -32,8 +32,12 @@ pub const DEFAULT_REMOTE: &str = "origin";
 const MAX_ATTEMPTS: u32 = 24;
 /// Largest tree object an entry commit can have (three names).
 const MAX_TREE_BYTES: usize = 4096;
-/// How many records the reader hands the checker at a time.
+/// How many records the reader hands the checker at a time, at most.
 const BATCH: usize = 32;
+/// A batch is handed over once its files reach this size (a log's entries are a few hundred bytes each).
+const BATCH_BYTES: usize = 256 * 1024;
+/// How many batches may wait for the checker.
+const QUEUED_BATCHES: usize = 8;
 
 /// What the planner asked for one commit: which of its three files (in [`TREE_NAMES`] order) will have
 /// an answer.
@@ -157,16 +161,21 @@ impl BranchLog {
         let cut = list.iter().any(|commit| shallow.contains(&commit.id));
         let check = HistoryCheck { shallow: check.shallow || cut, ..check };
         let total = list.len();
-        // Records travel in small batches: one wake-up of the checker per batch, not per commit.
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<CommitRecord>>(64);
+        // Records travel in small batches (one wake-up of the checker per batch, not per commit), bounded
+        // by count and by bytes, and only a few batches wait: memory stays bounded however large the
+        // entries a hostile log carries.
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<CommitRecord>>(QUEUED_BATCHES);
         std::thread::scope(|scope| {
             let reader = scope.spawn(move || {
                 let mut batch = Vec::with_capacity(BATCH);
+                let mut bytes = 0;
                 let mut open = true;
                 let result = self.commits(scope, list, |record| {
+                    bytes += record.size();
                     batch.push(record);
-                    if batch.len() == BATCH {
+                    if batch.len() == BATCH || bytes >= BATCH_BYTES {
                         open = open && sender.send(std::mem::take(&mut batch)).is_ok();
+                        bytes = 0;
                     }
                     open
                 });
@@ -214,8 +223,17 @@ impl BranchLog {
                     file_requests.request(blob)?;
                 }
                 let asked = wanted.map(|blob| blob.is_some());
-                if plan_sender.send(Planned { id: commit.id, parents: commit.parents, names, asked }).is_err()
-                {
+                let planned = Planned { id: commit.id, parents: commit.parents, names, asked };
+                // Before waiting for room, hand git every buffered request: the reader may be waiting for
+                // an answer to one of them (commits that ask for no files fill the queue without filling
+                // the buffer).
+                let planned = match plan_sender.try_send(planned) {
+                    Ok(()) => continue,
+                    Err(std::sync::mpsc::TrySendError::Full(planned)) => planned,
+                    Err(std::sync::mpsc::TrySendError::Disconnected(_)) => break,
+                };
+                file_requests.flush()?;
+                if plan_sender.send(planned).is_err() {
                     break;
                 }
             }
