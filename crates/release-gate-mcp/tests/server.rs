@@ -527,3 +527,27 @@ async fn a_policy_linked_from_outside_the_root_is_not_served() {
     let _ = std::fs::remove_file(&outside);
     client.cancel().await.unwrap();
 }
+
+/// Text given inline is judged with the policy as it is now: the first call reads and parses it, later
+/// ones use it as parsed (on the server's async thread) until the file changes.
+#[tokio::test]
+async fn content_is_judged_with_the_policy_as_it_is_now() {
+    let quiet = "version = 1\n\n[findings]\n\"rollback-trigger-vague\" = \"off\"\n";
+    let fixture = Fixture::new("policy-change", Some(quiet));
+    let client = fixture.client().await;
+    let text = std::fs::read_to_string(fixture.dir.join("docs/draft.md")).unwrap();
+    let codes = async |text: &str| -> Vec<String> {
+        let report = call(&client, "validate_decision", json!({"content": text, "now": NOW})).await.unwrap();
+        report["structuredContent"]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for _ in 0..3 {
+        assert!(!codes(&text).await.contains(&"rollback-trigger-vague".to_owned()));
+    }
+    std::fs::write(fixture.dir.join(".release/policy.toml"), "version = 1\n").unwrap();
+    assert!(codes(&text).await.contains(&"rollback-trigger-vague".to_owned()));
+}
