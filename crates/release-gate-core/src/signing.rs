@@ -406,13 +406,34 @@ impl PublicKey {
     }
 
     /// Verifies an armored SSH signature over `message` under `namespace`, made by this key.
-    pub fn verify_sshsig(&self, namespace: &str, message: &[u8], armored: &[u8]) -> Result<(), String> {
+    pub fn verify_sshsig(&self, namespace: &str, message: &[u8], armored: &[u8]) -> Result<(), SshSigError> {
         let signature = SshSignature::parse(armored)?;
         if signature.key != *self {
-            return Err("made by another key".to_owned());
+            return Err(SshSigError::OtherKey);
         }
         signature.verify(namespace, message, &mut Verifiers::default())
     }
+}
+
+/// Why an SSH signature does not count.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SshSigError {
+    /// Not an armored SSHSIG (the armor, base64 or blob does not read).
+    #[error("{0}")]
+    Unreadable(String),
+    #[error("a {0} key; release-gate trusts Ed25519 keys only")]
+    NotEd25519(String),
+    #[error("a {0} signature by an Ed25519 key")]
+    Algorithm(String),
+    #[error("namespace is `{found}`, expected `{expected}`")]
+    Namespace { found: String, expected: String },
+    #[error("made by another key")]
+    OtherKey,
+    #[error("the key is not a valid Ed25519 point")]
+    BadKey,
+    /// The bytes do not verify: another message, or altered.
+    #[error("signature verification failed")]
+    Invalid,
 }
 
 /// An armored SSH signature (SSHSIG) by an Ed25519 key, parsed once: who it claims to be by and in which
@@ -424,13 +445,14 @@ pub struct SshSignature {
 }
 
 impl SshSignature {
-    pub fn parse(armored: &[u8]) -> Result<SshSignature, String> {
-        let inner = ssh_key::SshSig::from_pem(armored).map_err(|error| error.to_string())?;
+    pub fn parse(armored: &[u8]) -> Result<SshSignature, SshSigError> {
+        let inner =
+            ssh_key::SshSig::from_pem(armored).map_err(|error| SshSigError::Unreadable(error.to_string()))?;
         match inner.public_key() {
             ssh_key::public::KeyData::Ed25519(key) => {
                 Ok(SshSignature { key: PublicKey::from_raw(key.0), inner })
             }
-            other => Err(format!("a {} key; release-gate trusts Ed25519 keys only", other.algorithm())),
+            other => Err(SshSigError::NotEd25519(other.algorithm().to_string())),
         }
     }
 
@@ -445,20 +467,23 @@ impl SshSignature {
 
     /// Checks it over `message` under `namespace` with the key it names, as `ssh-keygen -Y verify` does
     /// (the same Ed25519 check ssh-key makes); `keys` keeps keys already decoded.
-    pub fn verify(&self, namespace: &str, message: &[u8], keys: &mut Verifiers) -> Result<(), String> {
+    pub fn verify(&self, namespace: &str, message: &[u8], keys: &mut Verifiers) -> Result<(), SshSigError> {
         use ed25519_dalek::Verifier as _;
         if self.inner.namespace() != namespace {
-            return Err(format!("namespace is `{}`, expected `{namespace}`", self.inner.namespace()));
+            return Err(SshSigError::Namespace {
+                found: self.inner.namespace().to_owned(),
+                expected: namespace.to_owned(),
+            });
         }
         if self.inner.signature().algorithm() != ssh_key::Algorithm::Ed25519 {
-            return Err(format!("a {} signature by an Ed25519 key", self.inner.signature().algorithm()));
+            return Err(SshSigError::Algorithm(self.inner.signature().algorithm().to_string()));
         }
         let signed = ssh_key::SshSig::signed_data(namespace, self.inner.hash_alg(), message)
-            .map_err(|error| error.to_string())?;
+            .map_err(|error| SshSigError::Unreadable(error.to_string()))?;
         let signature = ed25519_dalek::Signature::from_slice(self.inner.signature_bytes())
-            .map_err(|_| "not an Ed25519 signature".to_owned())?;
-        let key = keys.get(&self.key).ok_or("the key is not a valid Ed25519 point")?;
-        key.verify(&signed, &signature).map_err(|_| "signature verification failed".to_owned())
+            .map_err(|_| SshSigError::Algorithm("malformed Ed25519".into()))?;
+        let key = keys.get(&self.key).ok_or(SshSigError::BadKey)?;
+        key.verify(&signed, &signature).map_err(|_| SshSigError::Invalid)
     }
 }
 
@@ -487,7 +512,7 @@ impl Verifiers {
 }
 
 /// The public key an armored SSH signature claims to be made by, and its namespace (unverified).
-pub fn sshsig_claims(armored: &[u8]) -> Result<(PublicKey, String), String> {
+pub fn sshsig_claims(armored: &[u8]) -> Result<(PublicKey, String), SshSigError> {
     let signature = SshSignature::parse(armored)?;
     Ok((signature.key, signature.namespace().to_owned()))
 }

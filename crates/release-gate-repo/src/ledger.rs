@@ -139,7 +139,8 @@ impl Ledger {
         };
         let sig = read_inside(&self.root, &self.checkpoint_sig)
             .map_err(|error| format!("{}: {error}", self.checkpoint_sig.display()))?;
-        let signature = SshSignature::parse(&sig)?;
+        let signature = SshSignature::parse(&sig)
+            .map_err(|error| format!("{} is not an SSH signature: {error}", self.checkpoint_sig.display()))?;
         let key = signature.key();
         signature
             .verify(CHECKPOINT_NAMESPACE, &text, &mut Verifiers::default())

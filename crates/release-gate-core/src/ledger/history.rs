@@ -13,7 +13,9 @@ use serde::Serialize;
 use sha2::{Digest as _, Sha256};
 
 use super::{Chain, Entry, GENESIS, check_line};
-use crate::signing::{AllowedSigners, CHECKPOINT_NAMESPACE, PublicKey, SshSignature, Verifiers, sha256_hex};
+use crate::signing::{
+    AllowedSigners, CHECKPOINT_NAMESPACE, PublicKey, SshSigError, SshSignature, Verifiers, sha256_hex,
+};
 
 /// The origin line of a checkpoint of the log on its branch (`v1` pinned the last line's hash).
 pub const CHECKPOINT_ORIGIN_V2: &str = "release-gate.dev/ledger/v2";
@@ -334,8 +336,8 @@ where
 enum Signature {
     NotChecked,
     Missing,
-    NotSshSig(String),
-    Fails(String),
+    NotSshSig(SshSigError),
+    Fails(SshSigError),
     /// It verifies with the key it names.
     By(PublicKey),
 }

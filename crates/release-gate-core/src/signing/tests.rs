@@ -196,17 +196,23 @@ fn sshsig_round_trip_and_namespace() {
     let sig = priya.sshsig(NAMESPACE, b"statement").unwrap();
     assert!(sig.starts_with("-----BEGIN SSH SIGNATURE-----\n"));
     assert_eq!(priya.public().verify_sshsig(NAMESPACE, b"statement", sig.as_bytes()), Ok(()));
-    assert!(priya.public().verify_sshsig(NAMESPACE, b"statemenT", sig.as_bytes()).is_err());
-    let other = priya.sshsig("git", b"statement").unwrap();
-    assert!(
-        priya
-            .public()
-            .verify_sshsig(NAMESPACE, b"statement", other.as_bytes())
-            .unwrap_err()
-            .contains("namespace")
+    assert_eq!(
+        priya.public().verify_sshsig(NAMESPACE, b"statemenT", sig.as_bytes()),
+        Err(SshSigError::Invalid)
     );
+    let other = priya.sshsig("git", b"statement").unwrap();
+    let namespace = priya.public().verify_sshsig(NAMESPACE, b"statement", other.as_bytes()).unwrap_err();
+    assert_eq!(namespace, SshSigError::Namespace { found: "git".into(), expected: NAMESPACE.into() });
+    assert!(namespace.to_string().contains("namespace"), "{namespace}");
     let lee = key("test-only-lee-ed25519");
-    assert!(lee.public().verify_sshsig(NAMESPACE, b"statement", sig.as_bytes()).is_err());
+    assert_eq!(
+        lee.public().verify_sshsig(NAMESPACE, b"statement", sig.as_bytes()),
+        Err(SshSigError::OtherKey)
+    );
+    assert!(matches!(
+        priya.public().verify_sshsig(NAMESPACE, b"statement", b"-----BEGIN SSH SIGNATURE-----\nx\n"),
+        Err(SshSigError::Unreadable(_))
+    ));
 }
 
 /// A fully signed golden decision with its log, as `release-gate sign` would leave it.
