@@ -219,8 +219,10 @@ mod tests {
 
     /// Whether a process is still running (not gone, not a zombie waiting to be reaped).
     fn alive(pid: &str) -> bool {
-        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            Ok(stat) => !stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'),
+        match crate::fs::read_limited(std::path::Path::new(&format!("/proc/{pid}/stat"))) {
+            Ok(stat) => {
+                !String::from_utf8_lossy(&stat).rsplit(')').next().unwrap_or("").trim_start().starts_with('Z')
+            }
             Err(_) => false,
         }
     }
