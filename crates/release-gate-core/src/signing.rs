@@ -511,12 +511,6 @@ impl Verifiers {
     }
 }
 
-/// The public key an armored SSH signature claims to be made by, and its namespace (unverified).
-pub fn sshsig_claims(armored: &[u8]) -> Result<(PublicKey, String), SshSigError> {
-    let signature = SshSignature::parse(armored)?;
-    Ok((signature.key, signature.namespace().to_owned()))
-}
-
 // ---------------------------------------------------------------------------------------------
 // DSSE
 // ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use release_gate_core::ledger::{Entry, LogEvent, SignEvent, Signer};
 use release_gate_core::signing::{
-    AllowedSigners, Envelope, NAMESPACE, SigningError, SigningKey, sha256_hex, sshsig_claims,
+    AllowedSigners, Envelope, NAMESPACE, SigningError, SigningKey, SshSignature, sha256_hex,
 };
 
 use crate::fs::{ReadError, create_dir_inside, read_inside, read_limited, write_atomic};
@@ -190,7 +190,7 @@ pub fn sign(request: &SignRequest<'_>) -> Result<Signed, AttestError> {
     // This key's SSH signature file: the one it wrote before, else the next free number.
     let public = request.key.public();
     let position =
-        sshsigs.iter().position(|(_, bytes)| sshsig_claims(bytes).is_ok_and(|(key, _)| key == public));
+        sshsigs.iter().position(|(_, bytes)| SshSignature::parse(bytes).is_ok_and(|sig| sig.key() == public));
     let armored = request
         .key
         .sshsig(NAMESPACE, request.statement)
@@ -222,7 +222,7 @@ pub fn sign(request: &SignRequest<'_>) -> Result<Signed, AttestError> {
     let signers = sshsigs
         .iter()
         .map(|(name, bytes)| {
-            let key = sshsig_claims(bytes).ok().map(|(key, _)| key);
+            let key = SshSignature::parse(bytes).ok().map(|sig| sig.key());
             Signer {
                 principals: key
                     .and_then(|key| request.allowed.principals(&key, NAMESPACE, request.decided_at).ok())

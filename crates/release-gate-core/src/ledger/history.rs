@@ -303,33 +303,66 @@ where
         });
         return check_commits(checked, total, check);
     }
-    const BATCH: usize = 32;
-    const BATCH_BYTES: usize = 256 * 1024;
     let commits = commits.into_iter();
     std::thread::scope(|scope| {
-        // A few batches ahead at most: the reader's own queue already bounds what is in flight.
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<(C, Signature)>>(4);
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<(C, Signature)>>(Batcher::<()>::QUEUED);
         scope.spawn(move || {
             let mut verifiers = Verifiers::default();
-            let mut batch = Vec::with_capacity(BATCH);
-            let mut bytes = 0;
+            let mut batcher = Batcher::default();
             for commit in commits {
                 let signature = check_signature(commit.borrow(), &mut verifiers);
-                bytes += commit.borrow().size();
-                batch.push((commit, signature));
-                if batch.len() == BATCH || bytes >= BATCH_BYTES {
-                    if sender.send(std::mem::take(&mut batch)).is_err() {
-                        return;
-                    }
-                    bytes = 0;
+                let size = commit.borrow().size();
+                if let Some(batch) = batcher.push((commit, signature), size)
+                    && sender.send(batch).is_err()
+                {
+                    return;
                 }
             }
-            if !batch.is_empty() {
+            if let Some(batch) = batcher.finish() {
                 let _ = sender.send(batch);
             }
         });
         check_commits(receiver.into_iter().flatten(), total, check)
     })
+}
+
+/// Commit records grouped for handing from one thread to the next: at most [`Batcher::ITEMS`], fewer
+/// once their files reach [`Batcher::BYTES`], with at most [`Batcher::QUEUED`] batches waiting. One
+/// wake-up serves many small entries and a log of large ones cannot pile up in memory: the one batching
+/// rule of the log's reader and checker.
+#[derive(Debug)]
+pub struct Batcher<T> {
+    items: Vec<T>,
+    bytes: usize,
+}
+
+impl<T> Default for Batcher<T> {
+    fn default() -> Self {
+        Batcher { items: Vec::with_capacity(Self::ITEMS), bytes: 0 }
+    }
+}
+
+impl<T> Batcher<T> {
+    pub const ITEMS: usize = 32;
+    /// A log's entries are a few hundred bytes each.
+    pub const BYTES: usize = 256 * 1024;
+    /// How many batches a channel between two stages holds.
+    pub const QUEUED: usize = 8;
+
+    /// Adds an item of `bytes`; the batch, when this one filled it.
+    pub fn push(&mut self, item: T, bytes: usize) -> Option<Vec<T>> {
+        self.items.push(item);
+        self.bytes += bytes;
+        (self.items.len() >= Self::ITEMS || self.bytes >= Self::BYTES).then(|| {
+            self.bytes = 0;
+            std::mem::replace(&mut self.items, Vec::with_capacity(Self::ITEMS))
+        })
+    }
+
+    /// The items left, if any.
+    pub fn finish(self) -> Option<Vec<T>> {
+        (!self.items.is_empty()).then_some(self.items)
+    }
 }
 
 /// A checkpoint signature checked on its own, before the order-dependent checks.

@@ -13,8 +13,8 @@
 use std::path::PathBuf;
 
 use release_gate_core::ledger::history::{
-    self, CommitRecord, History, HistoryCheck, LogCode, MAX_CHECKPOINT_BYTES, MAX_ENTRIES, MAX_ENTRY_BYTES,
-    MAX_SIGNATURE_BYTES, Merkle, TREE_NAMES,
+    self, Batcher, CommitRecord, History, HistoryCheck, LogCode, MAX_CHECKPOINT_BYTES, MAX_ENTRIES,
+    MAX_ENTRY_BYTES, MAX_SIGNATURE_BYTES, Merkle, TREE_NAMES,
 };
 use release_gate_core::ledger::{Entry, LogEvent};
 use release_gate_core::signing::{AllowedSigners, CHECKPOINT_NAMESPACE, SigningKey, hex, sha256_hex};
@@ -32,12 +32,6 @@ pub const DEFAULT_REMOTE: &str = "origin";
 const MAX_ATTEMPTS: u32 = 24;
 /// Largest tree object an entry commit can have (three names).
 const MAX_TREE_BYTES: usize = 4096;
-/// How many records the reader hands the checker at a time, at most.
-const BATCH: usize = 32;
-/// A batch is handed over once its files reach this size (a log's entries are a few hundred bytes each).
-const BATCH_BYTES: usize = 256 * 1024;
-/// How many batches may wait for the checker.
-const QUEUED_BATCHES: usize = 8;
 
 /// What the planner asked for one commit: which of its three files (in [`TREE_NAMES`] order) will have
 /// an answer.
@@ -164,22 +158,19 @@ impl BranchLog {
         // Records travel in small batches (one wake-up of the checker per batch, not per commit), bounded
         // by count and by bytes, and only a few batches wait: memory stays bounded however large the
         // entries a hostile log carries.
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<CommitRecord>>(QUEUED_BATCHES);
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<CommitRecord>>(Batcher::<()>::QUEUED);
         std::thread::scope(|scope| {
             let reader = scope.spawn(move || {
-                let mut batch = Vec::with_capacity(BATCH);
-                let mut bytes = 0;
+                let mut batcher = Batcher::default();
                 let mut open = true;
                 let result = self.commits(scope, list, |record| {
-                    bytes += record.size();
-                    batch.push(record);
-                    if batch.len() == BATCH || bytes >= BATCH_BYTES {
-                        open = open && sender.send(std::mem::take(&mut batch)).is_ok();
-                        bytes = 0;
+                    let size = record.size();
+                    if let Some(batch) = batcher.push(record, size) {
+                        open = open && sender.send(batch).is_ok();
                     }
                     open
                 });
-                if open && !batch.is_empty() {
+                if let Some(batch) = batcher.finish().filter(|_| open) {
                     let _ = sender.send(batch);
                 }
                 result
