@@ -55,16 +55,32 @@ pub fn judge(path: &std::path::Path, args: &JudgeArgs) -> anyhow::Result<(Report
         let shown = file.strip_prefix(std::env::current_dir()?).unwrap_or(&file).display().to_string();
         return Ok((report, shown));
     }
-    let policy = input::load_policy(args.policy.as_deref())?;
+    // A decision written by hand has no binding of its own: the repository around it says what is released.
+    // The workspace reads the policy once; outside a repository (or when it cannot open) the policy is read
+    // on its own, so a policy error is reported as one.
+    match input::workspace(args.policy.as_deref()) {
+        Ok(workspace) => judge_text(path, &workspace.policy, Some(&workspace), args, now),
+        Err(error) => {
+            let policy = input::load_policy(args.policy.as_deref())?;
+            if args.base.is_some() {
+                return Err(error.context("--base needs a git repository"));
+            }
+            judge_text(path, &policy, None, args, now)
+        }
+    }
+}
+
+/// Judges a decision file under `policy`, with the diff of the repository around it when there is one.
+fn judge_text(
+    path: &std::path::Path,
+    policy: &release_gate_core::Policy,
+    workspace: Option<&release_gate_repo::workspace::Workspace>,
+    args: &JudgeArgs,
+    now: jiff::Timestamp,
+) -> anyhow::Result<(Report, String)> {
     let document = input::read_document(path)?;
     let source = input::display_name(path);
-    // A decision written by hand has no binding of its own: the repository around it says what is released.
-    let workspace = match input::workspace(args.policy.as_deref()) {
-        Ok(workspace) => Some(workspace),
-        Err(_) if args.base.is_none() => None,
-        Err(error) => return Err(error.context("--base needs a git repository")),
-    };
-    let facts = match &workspace {
+    let facts = match workspace {
         Some(workspace) if document.decision.binding.is_none() => {
             workspace.document_facts(args.base.as_deref(), &args.commit)?
         }
@@ -73,7 +89,7 @@ pub fn judge(path: &std::path::Path, args: &JudgeArgs) -> anyhow::Result<(Report
     let report = match &facts {
         Some((range, facts)) => {
             output::note(&format!("{source} is compared with the diff {}", range.describe()));
-            release_gate_core::validate_release(&document, &policy, now, Some(facts))
+            release_gate_core::validate_release(&document, policy, now, Some(facts))
         }
         None => {
             if workspace.is_some() && document.decision.binding.is_none() {
@@ -81,7 +97,7 @@ pub fn judge(path: &std::path::Path, args: &JudgeArgs) -> anyhow::Result<(Report
                     "no tag marks the last release, so {source} is judged as written, without the diff: pass --base REV to compare it with the release's changes"
                 ));
             }
-            release_gate_core::validate(&document, &policy, now)
+            release_gate_core::validate(&document, policy, now)
         }
     };
     Ok((report, source))
