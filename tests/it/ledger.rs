@@ -776,3 +776,60 @@ fn thousands_of_commits_without_files_do_not_stall_the_reader() {
     );
     assert!(problem_codes(&out).contains(&"ledger-entry-invalid".to_owned()), "{out:?}");
 }
+
+/// Peak resident memory of a child, polled from `/proc` until it exits (kB).
+fn peak_rss_kb(mut child: std::process::Child, limit: Duration) -> (Run, u64) {
+    let pid = child.id();
+    let started = Instant::now();
+    let mut peak = 0;
+    while child.try_wait().unwrap().is_none() {
+        assert!(started.elapsed() < limit, "process {pid} still ran after {limit:?}");
+        if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            && let Some(line) = status.lines().find(|line| line.starts_with("VmHWM:"))
+        {
+            peak = peak.max(line.split_whitespace().nth(1).unwrap().parse().unwrap());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    (child.wait_with_output().unwrap().into(), peak)
+}
+
+/// A log whose entries are each just under the 1 MiB bound (a few KB pushed, as they compress) cannot make
+/// `log verify` hold them all at once: what waits between its threads is bounded by bytes.
+#[test]
+fn large_entries_are_checked_in_bounded_memory() {
+    use std::io::Write as _;
+    let team = Team::new("large-entries");
+    let clone = team.clone("writer");
+    team.decision(&clone, "rel-1");
+    assert_eq!(team.sign(&clone, "rel-1", PRIYA, &[]).code, 0);
+    let tip = git(&clone, &["rev-parse", "release-gate-ledger"]);
+    let mut import = git_command()
+        .args(["fast-import", "--quiet"])
+        .current_dir(&clone)
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = std::io::BufWriter::new(import.stdin.take().unwrap());
+    writeln!(stdin, "reset refs/heads/large\nfrom {tip}\n").unwrap();
+    let size = 1000 * 1000;
+    for n in 0..400 {
+        let message = format!("large {n}\n");
+        write!(
+            stdin,
+            "commit refs/heads/large\ncommitter x <x@example.com> 1795788602 +0000\ndata {}\n{message}",
+            message.len()
+        )
+        .unwrap();
+        let entry = format!("{n:08}{}", "x".repeat(size - 8));
+        write!(stdin, "M 100644 inline entry\ndata {}\n{entry}\n\n", entry.len()).unwrap();
+    }
+    drop(stdin);
+    assert!(import.wait().unwrap().success());
+    let child = spawn_in(&clone, &["log", "verify", "--ref", "large", "--format", "json"]);
+    let (out, peak_kb) = peak_rss_kb(child, Duration::from_secs(120));
+    assert!(problem_codes(&out).contains(&"ledger-entry-invalid".to_owned()), "{out:?}");
+    // 400 MB of entries went through; a few dozen of them at most may be held at once (about 36 MB here;
+    // 131 MB with batches bounded only by count).
+    assert!(peak_kb < 70 * 1024, "log verify peaked at {peak_kb} kB");
+}
