@@ -14,6 +14,47 @@ fn run_limited(dir: &Path, args: &[&str], limit: Duration) -> Run {
     wait_limited(spawn_in(dir, args), limit)
 }
 
+/// One `tools/call` (`params`) to `release-gate serve` started in `dir` without `--root`, over stdio; the
+/// JSON-RPC answer.
+fn serve_once(dir: &Path, params: &Value) -> Value {
+    use std::io::{BufRead as _, Write as _};
+    let mut child = crate::support::release_gate()
+        .arg("serve")
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for message in [
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "2025-06-18",
+            "capabilities": {}, "clientInfo": {"name": "attack", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": params}),
+    ] {
+        writeln!(stdin, "{message}").unwrap();
+    }
+    let stdout = child.stdout.take().unwrap();
+    let (sender, answers) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    let answer = loop {
+        let line = answers.recv_timeout(Duration::from_secs(20)).expect("the server answers");
+        let value: Value = serde_json::from_str(&line).unwrap();
+        if value["id"] == 2 {
+            break value;
+        }
+    };
+    drop(stdin);
+    let _ = child.kill();
+    let _ = child.wait();
+    answer
+}
+
 fn edit_record(repo: &GitRepo, id: &str, edit: impl FnOnce(&mut Value)) {
     let path = repo.path().join(format!(".release/decisions/{id}.json"));
     let mut record: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -507,6 +548,14 @@ fn a_planted_dot_git_in_a_parent_folder_is_no_repository() {
     assert!(!out.stderr.contains("not a valid policy"), "{out:?}");
     // Not in silence: the person is told the `.git` above is not a repository to git.
     assert!(out.stderr.contains("does not accept as a repository"), "{out:?}");
+    // The MCP server started there (no `--root`) does not take the planted folder as its root either.
+    let text = std::fs::read_to_string(work.join("rel.md")).unwrap();
+    let answer = serve_once(
+        &work,
+        &json!({"name": "validate_decision", "arguments": {"content": text, "now": "2026-11-28T12:00:00Z"}}),
+    );
+    assert_eq!(answer["result"]["isError"], false, "{answer}");
+    assert_eq!(answer["result"]["structuredContent"]["verdict"], "pass", "{answer}");
     // A private key is never written below a `.git`, accepted or not.
     let key = work.join("signing-key");
     let out = run_limited(
