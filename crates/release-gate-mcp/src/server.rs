@@ -234,10 +234,7 @@ impl ReleaseGateServer {
         quick_or_blocking(cached.is_some(), move || {
             match input::source(&root, args.content.as_deref(), args.path.as_deref(), args.id.as_deref())? {
                 Source::Text(document) => {
-                    let policy = match cached {
-                        Some(policy) => policy,
-                        None => root.policy()?,
-                    };
+                    let policy = cached.map_or_else(|| root.policy(), Ok)?;
                     Ok(Json(release_gate_core::validate(&document, &policy, now)))
                 }
                 Source::Stored(id) => {
@@ -284,11 +281,7 @@ impl ReleaseGateServer {
                 args.id.as_deref(),
             )? {
                 Source::Text(document) => {
-                    let policy = match cached {
-                        Some(policy) => policy,
-                        None => root.policy()?,
-                    };
-                    release_gate_core::validate(&document, &policy, now)
+                    release_gate_core::validate(&document, &*cached.map_or_else(|| root.policy(), Ok)?, now)
                 }
                 Source::Stored(id) => repo::workspace(&root)?.validate(&id, "HEAD", now).map_err(op_error)?.1,
             };

@@ -552,8 +552,12 @@ impl ObjectAnswers {
         if size > max {
             let skip = u64::try_from(size).unwrap_or(u64::MAX).saturating_add(1);
             let skipped = std::io::copy(&mut (&mut self.reader).take(skip), &mut std::io::sink())
-                .map_err(GitError::Spawn)?;
-            return if skipped == skip { Ok(None) } else { Err(cat_file_failed("git stopped answering")) };
+                .map_err(|e| cat_file_broke(&e))?;
+            return if skipped == skip {
+                Ok(None)
+            } else {
+                Err(cat_file_broke(&std::io::ErrorKind::UnexpectedEof.into()))
+            };
         }
         let mut bytes = vec![0; size + 1];
         self.reader.read_exact(&mut bytes).map_err(|e| cat_file_broke(&e))?;

@@ -305,7 +305,7 @@ where
     }
     let commits = commits.into_iter();
     std::thread::scope(|scope| {
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<(C, Signature)>>(Batcher::<()>::QUEUED);
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<(C, Signature)>>(QUEUED_BATCHES);
         scope.spawn(move || {
             let mut verifiers = Verifiers::default();
             let mut batcher = Batcher::default();
@@ -326,8 +326,11 @@ where
     })
 }
 
+/// How many batches a channel between two stages of the log's reading and checking holds.
+pub const QUEUED_BATCHES: usize = 8;
+
 /// Commit records grouped for handing from one thread to the next: at most [`Batcher::ITEMS`], fewer
-/// once their files reach [`Batcher::BYTES`], with at most [`Batcher::QUEUED`] batches waiting. One
+/// once their files reach [`Batcher::BYTES`], with at most [`QUEUED_BATCHES`] batches waiting. One
 /// wake-up serves many small entries and a log of large ones cannot pile up in memory: the one batching
 /// rule of the log's reader and checker.
 #[derive(Debug)]
@@ -346,8 +349,6 @@ impl<T> Batcher<T> {
     pub const ITEMS: usize = 32;
     /// A log's entries are a few hundred bytes each.
     pub const BYTES: usize = 256 * 1024;
-    /// How many batches a channel between two stages holds.
-    pub const QUEUED: usize = 8;
 
     /// Adds an item of `bytes`; the batch, when this one filled it.
     pub fn push(&mut self, item: T, bytes: usize) -> Option<Vec<T>> {

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use release_gate_core::ledger::history::{
     self, Batcher, CommitRecord, History, HistoryCheck, LogCode, MAX_CHECKPOINT_BYTES, MAX_ENTRIES,
-    MAX_ENTRY_BYTES, MAX_SIGNATURE_BYTES, Merkle, TREE_NAMES,
+    MAX_ENTRY_BYTES, MAX_SIGNATURE_BYTES, Merkle, QUEUED_BATCHES, TREE_NAMES,
 };
 use release_gate_core::ledger::{Entry, LogEvent};
 use release_gate_core::signing::{AllowedSigners, CHECKPOINT_NAMESPACE, SigningKey, hex, sha256_hex};
@@ -158,7 +158,7 @@ impl BranchLog {
         // Records travel in small batches (one wake-up of the checker per batch, not per commit), bounded
         // by count and by bytes, and only a few batches wait: memory stays bounded however large the
         // entries a hostile log carries.
-        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<CommitRecord>>(Batcher::<()>::QUEUED);
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<CommitRecord>>(QUEUED_BATCHES);
         std::thread::scope(|scope| {
             let reader = scope.spawn(move || {
                 let mut batcher = Batcher::default();
